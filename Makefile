@@ -1,0 +1,71 @@
+# Two commands do everything on a fresh machine (Python 3.11, Node 20):
+#   make run    serve the app with the shipped model on $(HOST):$(PORT)
+#   make test   lint + every test (unit, API, e2e in Chromium, front-end)
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WEB_CONCURRENCY ?= 2
+MODEL_PATH ?= models/cifar10_cnn.pkl
+CHROMIUM ?= /usr/bin/chromium
+export HOST PORT WEB_CONCURRENCY MODEL_PATH
+
+.PHONY: run test lint pytest npm-test train bench clean lock chromium help
+
+help:
+	@echo "make run     start the app on http://$(HOST):$(PORT) (serving deps only, no TensorFlow)"
+	@echo "make test    install test deps (+ Debian chromium) and run lint, pytest, npm test"
+	@echo "make train   grid search + final fit on ../shared/data -> $(MODEL_PATH)"
+	@echo "make bench   latency/memory/throughput vs a plain Keras server -> bench/results/"
+	@echo "make lint    ruff + JS syntax check"
+	@echo "make clean   remove the virtualenv and caches"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps: re-running is instant when pyproject.toml and constraints.txt are unchanged.
+$(VENV)/.serve: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	@touch $@
+
+$(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[train,dev]"
+	@touch $@ $(VENV)/.serve
+
+run: $(VENV)/.serve
+	$(BIN)/gunicorn --config backend/gunicorn.conf.py
+
+chromium:
+	@test -x $(CHROMIUM) || { echo "installing Debian chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	npm run --silent lint
+
+pytest: $(VENV)/.dev chromium
+	$(BIN)/pytest
+
+npm-test:
+	npm test
+
+test: lint pytest npm-test
+
+train: $(VENV)/.dev
+	$(BIN)/python -m ml search --out models
+	$(BIN)/python -m ml train --model $(MODEL_PATH)
+
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench
+
+lock: $(VENV)/.dev
+	{ echo "# Exact versions for reproducible installs and deploys: pip install -c constraints.txt ..."; \
+	  echo "# Regenerate after changing pyproject.toml: make lock"; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^cifar10-classifier'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache e2e/screenshots *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

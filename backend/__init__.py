@@ -1,0 +1,36 @@
+"""Flask application factory: ``create_app(config)``; settings come from the environment."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from backend import api, openapi, web
+from backend.config import from_env
+from backend.errors import register_error_handlers
+from backend.model import ModelService
+from backend.security import init_security
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    app.config.from_mapping(from_env())
+    app.config.update(config or {})
+    app.json.sort_keys = False
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    # Loaded once per worker; a missing or altered model stops start-up here with a clear message.
+    service = ModelService(app.config["MODEL_PATH"])
+    service.warm_up()
+    app.extensions["classifier"] = service
+
+    register_error_handlers(app)
+    init_security(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(web.bp)
+    app.extensions["openapi"] = openapi.build_spec(app)
+    app.logger.info("model %s loaded from %s (%d classes)", service.version,
+                    app.config["MODEL_PATH"], len(service.classes))
+    return app

@@ -1,0 +1,260 @@
+"""The JSON API blueprint: health, model info, single and batch prediction."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flask import Blueprint, current_app, request, send_from_directory, url_for
+from werkzeug.datastructures import FileStorage
+
+from backend.errors import APIError
+from backend.images import decode_image
+from backend.schemas import (
+    BatchResponseSchema,
+    HealthSchema,
+    ModelInfoSchema,
+    PredictFormSchema,
+    PredictResponseSchema,
+)
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+REPORT_FILES = {"confusion_matrix": "confusion_matrix.png", "grid_search": "grid_search.png"}
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the top_k field around the file itself
+
+
+def _service():
+    return current_app.extensions["classifier"]
+
+
+@bp.get("/health")
+def health():
+    """Liveness and readiness.
+    ---
+    get:
+      summary: Is the service up with its model loaded?
+      responses:
+        200:
+          content:
+            application/json:
+              schema: HealthSchema
+    """
+    service = _service()
+    return HealthSchema().dump({"status": "ok", "model_loaded": service is not None,
+                                "model_version": service.version})
+
+
+@bp.get("/model")
+def model_info():
+    """What the model is and how well it does.
+    ---
+    get:
+      summary: Classes, input size, version, validation accuracy, training parameters, reports.
+      responses:
+        200:
+          content:
+            application/json:
+              schema: ModelInfoSchema
+    """
+    service = _service()
+    config = current_app.config
+    reports = {name: url_for("api.report", name=file) if (_reports_dir() / file).is_file() else None
+               for name, file in REPORT_FILES.items()}
+    return ModelInfoSchema().dump({
+        "classes": service.classes,
+        "input_size": service.input_size,
+        "version": service.version,
+        "sha256": service.sha256,
+        "accuracy": service.metrics.get("accuracy"),
+        "metrics": {k: v for k, v in service.metrics.items() if k != "confusion_matrix"},
+        "params": service.params,
+        "trained_at": service.card.get("created"),
+        "reports": reports,
+        "max_upload_bytes": config["MAX_UPLOAD_BYTES"],
+        "max_batch": config["MAX_BATCH_FILES"],
+        "default_top_k": config["DEFAULT_TOP_K"],
+    })
+
+
+@bp.get("/model/<any(confusion_matrix.png, grid_search.png):name>")
+def report(name):
+    """A report figure of the shipped model.
+    ---
+    get:
+      summary: PNG report (confusion matrix on the validation split, or the grid-search plot).
+      parameters:
+        - in: path
+          name: name
+          required: true
+          schema: {type: string, enum: [confusion_matrix.png, grid_search.png]}
+      responses:
+        200:
+          content:
+            image/png: {}
+        404:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    return send_from_directory(_reports_dir(), name, max_age=3600)
+
+
+def _reports_dir() -> Path:
+    return Path(current_app.config["REPORTS_DIR"] or Path(current_app.config["MODEL_PATH"]).parent)
+
+
+def _top_k() -> int:
+    form = PredictFormSchema().load({k: v for k, v in request.form.items() if k == "top_k"})
+    return form["top_k"] or current_app.config["DEFAULT_TOP_K"]
+
+
+def _read(upload: FileStorage, limit: int) -> bytes:
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise APIError(413, "payload_too_large",
+                       f"The file is over the {limit / 2**20:.0f} MB limit.", {"max_bytes": limit})
+    return data
+
+
+@bp.post("/predict")
+def predict():
+    """Classify one image.
+    ---
+    post:
+      summary: Top-k classes of one image.
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              required: [image]
+              properties:
+                image: {type: string, format: binary, description: "JPEG, PNG, WebP, GIF, BMP or TIFF"}
+                top_k: {type: integer, minimum: 1, maximum: 10, default: 5}
+      responses:
+        200:
+          content:
+            application/json:
+              schema: PredictResponseSchema
+        400:
+          description: Missing file or invalid top_k
+          content: {application/json: {schema: ErrorSchema}}
+        413:
+          description: Upload over the size limit
+          content: {application/json: {schema: ErrorSchema}}
+        415:
+          description: Not an accepted image type (SVG included)
+          content: {application/json: {schema: ErrorSchema}}
+        422:
+          description: Corrupt, truncated, or over the pixel limit
+          content: {application/json: {schema: ErrorSchema}}
+    """
+    started = time.perf_counter()
+    config = current_app.config
+    request.max_content_length = config["MAX_UPLOAD_BYTES"] + FORM_OVERHEAD
+    top_k = _top_k()
+    uploads = request.files.getlist("image")
+    if not uploads:
+        raise APIError(400, "missing_file", "Send the picture as the multipart field 'image'.",
+                       {"field": "image"})
+    if len(uploads) > 1:
+        raise APIError(400, "too_many_files", "Send one file as 'image', or use /api/predict/batch.",
+                       {"field": "image"})
+    image = decode_image(_read(uploads[0], config["MAX_UPLOAD_BYTES"]),
+                         max_pixels=config["MAX_IMAGE_PIXELS"])
+    service = _service()
+    probabilities = _predict([image])[0]
+    return PredictResponseSchema().dump({
+        "predictions": service.top_k(probabilities, top_k),
+        "top_k": top_k,
+        "model_version": service.version,
+        "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+    })
+
+
+@bp.post("/predict/batch")
+def predict_batch():
+    """Classify several images at once.
+    ---
+    post:
+      summary: Top-k classes of each of 1-64 images; one bad file does not fail the others.
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              required: [images]
+              properties:
+                images: {type: array, items: {type: string, format: binary}}
+                top_k: {type: integer, minimum: 1, maximum: 10, default: 5}
+      responses:
+        200:
+          content:
+            application/json:
+              schema: BatchResponseSchema
+        400:
+          description: No files, too many files, or invalid top_k
+          content: {application/json: {schema: ErrorSchema}}
+        413:
+          description: Request over the size limit
+          content: {application/json: {schema: ErrorSchema}}
+    """
+    started = time.perf_counter()
+    config = current_app.config
+    request.max_content_length = config["MAX_BATCH_BYTES"] + FORM_OVERHEAD
+    top_k = _top_k()
+    uploads = request.files.getlist("images")
+    if not uploads:
+        raise APIError(400, "missing_file", "Send the pictures as the multipart field 'images'.",
+                       {"field": "images"})
+    if len(uploads) > config["MAX_BATCH_FILES"]:
+        raise APIError(400, "too_many_files",
+                       f"At most {config['MAX_BATCH_FILES']} files per batch; got {len(uploads)}.",
+                       {"max_files": config["MAX_BATCH_FILES"], "received": len(uploads)})
+    results, images, positions = [], [], []
+    for upload in uploads:
+        results.append({"filename": upload.filename or ""})
+        try:
+            data = _read(upload, config["MAX_UPLOAD_BYTES"])
+            images.append(decode_image(data, max_pixels=config["MAX_IMAGE_PIXELS"]))
+            positions.append(len(results) - 1)
+        except APIError as error:
+            results[-1]["error"] = error.to_dict()
+    service = _service()
+    for position, probabilities in zip(positions, _predict_each(images, positions, results)):
+        if probabilities is not None:
+            results[position]["predictions"] = service.top_k(probabilities, top_k)
+    return BatchResponseSchema().dump({
+        "results": results,
+        "top_k": top_k,
+        "model_version": service.version,
+        "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+    })
+
+
+def _predict_each(images, positions, results):
+    """One pipeline call for the whole batch; should it fail, file by file, so that one picture
+    the pipeline cannot convert fails alone."""
+    if not images:
+        return []
+    try:
+        return list(_predict(images))
+    except APIError:
+        probabilities = []
+        for position, image in zip(positions, images):
+            try:
+                probabilities.append(_predict([image])[0])
+            except APIError as error:
+                results[position]["error"] = error.to_dict()
+                probabilities.append(None)
+        return probabilities
+
+
+def _predict(images):
+    try:
+        return _service().predict_proba(images)
+    except (ValueError, OSError) as error:  # e.g. a colour mode Pillow cannot convert to RGB
+        raise APIError(422, "invalid_image", f"The image cannot be converted for the model ({error}).",
+                       {}) from None

@@ -1,0 +1,76 @@
+"""Request and response schemas (marshmallow): they validate input, shape output and generate
+the OpenAPI document, so the three never drift apart."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class PredictFormSchema(Schema):
+    top_k = fields.Integer(load_default=None, validate=validate.Range(min=1, max=10),
+                           metadata={"description": "How many classes to return (1-10).",
+                                     "example": 5})
+
+
+class PredictionSchema(Schema):
+    label = fields.String(required=True, metadata={"example": "cat"})
+    probability = fields.Float(required=True, validate=validate.Range(min=0, max=1),
+                               metadata={"example": 0.91})
+
+
+class PredictResponseSchema(Schema):
+    predictions = fields.List(fields.Nested(PredictionSchema), required=True,
+                              metadata={"description": "Sorted by probability, descending."})
+    top_k = fields.Integer(required=True)
+    model_version = fields.String(required=True)
+    elapsed_ms = fields.Float(required=True, metadata={"description": "Server time: decode + predict."})
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"example": "unsupported_media_type"})
+    message = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class BatchItemSchema(Schema):
+    filename = fields.String(required=True)
+    predictions = fields.List(fields.Nested(PredictionSchema))
+    error = fields.Nested(ErrorBodySchema)
+
+
+class BatchResponseSchema(Schema):
+    results = fields.List(fields.Nested(BatchItemSchema), required=True,
+                          metadata={"description": "One entry per uploaded file, in upload order."})
+    top_k = fields.Integer(required=True)
+    model_version = fields.String(required=True)
+    elapsed_ms = fields.Float(required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+    model_loaded = fields.Boolean(required=True)
+    model_version = fields.String(required=True)
+
+
+class ReportsSchema(Schema):
+    confusion_matrix = fields.String(allow_none=True, metadata={"description": "URL of a PNG."})
+    grid_search = fields.String(allow_none=True, metadata={"description": "URL of a PNG."})
+
+
+class ModelInfoSchema(Schema):
+    classes = fields.List(fields.String(), required=True)
+    input_size = fields.List(fields.Integer(), required=True)
+    version = fields.String(required=True)
+    sha256 = fields.String(required=True)
+    accuracy = fields.Float(allow_none=True, metadata={"description": "Validation top-1 accuracy."})
+    metrics = fields.Dict(required=True)
+    params = fields.Dict(required=True)
+    trained_at = fields.String(allow_none=True)
+    reports = fields.Nested(ReportsSchema, required=True)
+    max_upload_bytes = fields.Integer(required=True)
+    max_batch = fields.Integer(required=True, metadata={"description": "Files per batch request."})
+    default_top_k = fields.Integer(required=True)

@@ -1,0 +1,169 @@
+// API client for the Flask JSON API. `fetch` is injected so the request
+// building and error parsing can be unit-tested in Node with a fake fetch.
+
+import { MAX_TOP_K, clampTopK } from './format.js';
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Error carrying the API's machine-readable code alongside the HTTP status. */
+export class ApiError extends Error {
+  constructor(code, message, { status = 0, details = null, cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = status;
+    this.details = details;
+  }
+}
+
+/** Fallback code when an error body is not our JSON shape (e.g. a proxy's HTML page). */
+export function errorCodeForStatus(status) {
+  switch (status) {
+    case 400:
+      return 'validation_error';
+    case 404:
+      return 'not_found';
+    case 405:
+      return 'method_not_allowed';
+    case 408:
+    case 504:
+      return 'timeout';
+    case 413:
+      return 'payload_too_large';
+    case 415:
+      return 'unsupported_media_type';
+    case 422:
+      return 'invalid_image';
+    case 503:
+      return 'service_unavailable';
+    default:
+      return status >= 500 ? 'server_error' : 'unknown';
+  }
+}
+
+/**
+ * Build an ApiError from a non-2xx Response. Prefers the API's
+ * {"error":{"code","message","details"}} body; falls back to the status.
+ */
+export async function parseErrorResponse(response) {
+  const status = response.status;
+  let body = null;
+  try {
+    body = JSON.parse(await response.text());
+  } catch {
+    body = null; // not JSON (empty body, HTML error page): use the status instead
+  }
+  const payload = body && typeof body === 'object' ? body.error : null;
+  const code = typeof payload?.code === 'string' && payload.code ? payload.code : errorCodeForStatus(status);
+  const message =
+    typeof payload?.message === 'string' && payload.message
+      ? payload.message
+      : `Request failed with status ${status}${response.statusText ? ` (${response.statusText})` : ''}.`;
+  const details = payload && typeof payload.details === 'object' ? payload.details : null;
+  return new ApiError(code, message, { status, details });
+}
+
+// Camera snaps and some pasted images are Blobs without a name; multipart
+// uploads need one and the server echoes it back in batch results.
+function fileNameOf(file, fallback) {
+  return typeof file?.name === 'string' && file.name ? file.name : fallback;
+}
+
+/** multipart body for POST /api/predict: field `image`, plus `top_k`. */
+export function buildPredictForm(file, topK = MAX_TOP_K) {
+  const form = new FormData();
+  form.append('image', file, fileNameOf(file, 'image'));
+  form.append('top_k', String(clampTopK(topK, MAX_TOP_K)));
+  return form;
+}
+
+/** multipart body for POST /api/predict/batch: field `images` repeated per file. */
+export function buildBatchForm(files, topK = MAX_TOP_K) {
+  const form = new FormData();
+  Array.from(files).forEach((file, index) => {
+    form.append('images', file, fileNameOf(file, `image-${index + 1}`));
+  });
+  form.append('top_k', String(clampTopK(topK, MAX_TOP_K)));
+  return form;
+}
+
+/**
+ * @param {{fetchImpl?: typeof fetch, baseUrl?: string, timeoutMs?: number}} [options]
+ */
+export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+  // Resolve fetch lazily and call it unbound-safe: window.fetch throws
+  // "Illegal invocation" when called as a method of another object.
+  const doFetch = (...args) => (fetchImpl ?? globalThis.fetch)(...args);
+
+  async function request(path, init = {}) {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const outerSignal = init.signal;
+    const onOuterAbort = () => controller.abort();
+    outerSignal?.addEventListener('abort', onOuterAbort, { once: true });
+
+    let response;
+    try {
+      response = await doFetch(`${baseUrl}${path}`, {
+        ...init,
+        signal: controller.signal,
+        headers: { Accept: 'application/json', ...(init.headers ?? {}) },
+        credentials: 'same-origin',
+      });
+    } catch (error) {
+      if (timedOut) throw new ApiError('timeout', 'The request timed out.', { cause: error });
+      if (error?.name === 'AbortError') throw new ApiError('aborted', 'The request was cancelled.', { cause: error });
+      // fetch rejects (TypeError) only when no HTTP response arrived at all.
+      throw new ApiError('network_error', 'Network request failed.', { cause: error });
+    } finally {
+      clearTimeout(timer);
+      outerSignal?.removeEventListener('abort', onOuterAbort);
+    }
+
+    if (!response.ok) throw await parseErrorResponse(response);
+    try {
+      return await response.json();
+    } catch (error) {
+      throw new ApiError('invalid_response', 'The server response was not valid JSON.', {
+        status: response.status,
+        cause: error,
+      });
+    }
+  }
+
+  function requirePredictions(data) {
+    if (!data || !Array.isArray(data.predictions)) {
+      throw new ApiError('invalid_response', 'The server response did not include predictions.');
+    }
+    return data;
+  }
+
+  return {
+    getHealth: (options = {}) => request('/api/health', { signal: options.signal }),
+
+    getModel: (options = {}) => request('/api/model', { signal: options.signal }),
+
+    /** Classify one image; resolves to {predictions, top_k, model_version, elapsed_ms}. */
+    async predict(file, { topK = MAX_TOP_K, signal } = {}) {
+      const data = await request('/api/predict', { method: 'POST', body: buildPredictForm(file, topK), signal });
+      return requirePredictions(data);
+    },
+
+    /** Classify several images; resolves to {results:[{filename, predictions}|{filename, error}], ...}. */
+    async predictBatch(files, { topK = MAX_TOP_K, signal } = {}) {
+      const data = await request('/api/predict/batch', {
+        method: 'POST',
+        body: buildBatchForm(files, topK),
+        signal,
+      });
+      if (!data || !Array.isArray(data.results)) {
+        throw new ApiError('invalid_response', 'The server response did not include results.');
+      }
+      return data;
+    },
+  };
+}

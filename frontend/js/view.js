@@ -1,0 +1,346 @@
+// All DOM updates except the chart itself. main.js decides *what* to show;
+// this module knows *where* and *how*. Elements are looked up by id once.
+// Content is built with textContent/createElement (never innerHTML) because
+// filenames and server messages are untrusted text.
+
+import { clearChart, renderChart } from './chart.js';
+import { describeError, formatBytes, formatPercent, isLowConfidence, lowConfidenceMessage, topK } from './format.js';
+
+const BUSY_CONTROL_IDS = ['choose-button', 'capture-button', 'camera-snap', 'camera-retake', 'camera-switch'];
+
+export function createView(doc = document) {
+  const byId = (id) => {
+    const element = doc.getElementById(id);
+    if (!element) throw new Error(`Missing element #${id} in index.html`);
+    return element;
+  };
+
+  const el = {
+    dropzone: byId('dropzone'),
+    status: byId('status'),
+    error: byId('error'),
+    errorTitle: byId('error-title'),
+    errorDetail: byId('error-detail'),
+    loading: byId('loading'),
+    resultSection: byId('result-section'),
+    preview: byId('preview'),
+    previewPlaceholder: byId('preview-placeholder'),
+    previewCaption: byId('preview-caption'),
+    results: byId('results'),
+    resultsEmpty: byId('results-empty'),
+    lowConfidence: byId('low-confidence'),
+    resultMeta: byId('result-meta'),
+    topK: byId('top-k'),
+    limits: byId('limits'),
+    batchSection: byId('batch-section'),
+    batchSummary: byId('batch-summary'),
+    batchList: byId('batch-list'),
+    history: byId('history'),
+    historyEmpty: byId('history-empty'),
+    historyClear: byId('history-clear'),
+    modelNotice: byId('model-notice'),
+    modelAccuracy: byId('model-accuracy'),
+    modelVersion: byId('model-version'),
+    modelSha: byId('model-sha'),
+    modelInput: byId('model-input'),
+    modelClasses: byId('model-classes'),
+    modelParams: byId('model-params'),
+    modelParamsWrap: byId('model-params-wrap'),
+    reportConfusion: byId('report-confusion'),
+    reportGrid: byId('report-grid'),
+    cameraStage: byId('camera-stage'),
+    cameraStart: byId('camera-start'),
+    cameraSnap: byId('camera-snap'),
+    cameraRetake: byId('camera-retake'),
+    cameraSwitch: byId('camera-switch'),
+    cameraStop: byId('camera-stop'),
+  };
+
+  let classCount = 10;
+
+  // CIFAR-10 images are 32×32: scale tiny images with crisp pixels instead of blur.
+  el.preview.addEventListener('load', () => {
+    el.preview.classList.toggle('is-pixelated', el.preview.naturalWidth > 0 && el.preview.naturalWidth <= 64);
+    el.previewPlaceholder.hidden = true;
+  });
+  // A file the browser cannot decode (the server may still accept it) should not
+  // leave a broken-image icon behind.
+  el.preview.addEventListener('error', () => {
+    if (!el.preview.getAttribute('src')) return;
+    el.preview.hidden = true;
+    el.previewPlaceholder.textContent = 'Preview not available for this file.';
+    el.previewPlaceholder.hidden = false;
+  });
+
+  for (const figureImage of [el.reportConfusion, el.reportGrid]) {
+    figureImage.addEventListener('error', () => {
+      const figure = figureImage.closest('figure');
+      const fallback = figure?.querySelector('.report-missing');
+      figureImage.hidden = true;
+      if (fallback) fallback.hidden = false;
+    });
+  }
+
+  function setStatus(text) {
+    el.status.textContent = text;
+  }
+
+  function setBusy(busy, text = 'Classifying…') {
+    el.loading.hidden = !busy;
+    el.loading.querySelector('.loading-text').textContent = text;
+    el.resultSection.setAttribute('aria-busy', String(busy));
+    el.dropzone.setAttribute('aria-disabled', String(busy));
+    el.dropzone.classList.toggle('is-busy', busy);
+    for (const id of BUSY_CONTROL_IDS) {
+      byId(id).disabled = busy;
+    }
+  }
+
+  /** Show an error (anything describeError understands) or hide it with `null`. */
+  function showError(error) {
+    if (!error) {
+      el.error.hidden = true;
+      el.errorTitle.textContent = '';
+      el.errorDetail.textContent = '';
+      el.errorDetail.hidden = true;
+      return;
+    }
+    const { title, detail } = describeError(error);
+    el.errorTitle.textContent = title;
+    el.errorDetail.textContent = detail;
+    el.errorDetail.hidden = !detail;
+    el.error.hidden = false;
+  }
+
+  function showPreview(url, name) {
+    el.previewPlaceholder.hidden = true;
+    el.preview.hidden = false;
+    el.preview.alt = name ? `Image being classified: ${name}` : 'Image being classified';
+    if (el.preview.getAttribute('src') !== url) el.preview.src = url;
+    el.previewCaption.textContent = name ?? '';
+  }
+
+  function clearPreview() {
+    el.preview.hidden = true;
+    el.preview.removeAttribute('src');
+    el.preview.alt = '';
+    el.previewCaption.textContent = '';
+    el.previewPlaceholder.textContent = 'No image yet';
+    el.previewPlaceholder.hidden = false;
+  }
+
+  /** Render a stored prediction entry ({name, url, predictions, modelVersion, elapsedMs}). */
+  function showPrediction(entry, k) {
+    showPreview(entry.url, entry.name);
+    renderChart(el.results, entry.predictions, k);
+    el.resultsEmpty.hidden = true;
+    el.lowConfidence.textContent = lowConfidenceMessage(classCount);
+    el.lowConfidence.hidden = !isLowConfidence(entry.predictions);
+    const meta = [];
+    if (entry.modelVersion) meta.push(`Model ${entry.modelVersion}`);
+    if (Number.isFinite(entry.elapsedMs)) meta.push(`${entry.elapsedMs.toFixed(1)} ms on the server`);
+    el.resultMeta.textContent = meta.join(' · ');
+  }
+
+  function clearResult(message = 'No result yet.') {
+    clearChart(el.results);
+    el.resultsEmpty.textContent = message;
+    el.resultsEmpty.hidden = false;
+    el.lowConfidence.hidden = true;
+    el.resultMeta.textContent = '';
+  }
+
+  function setTopK(k) {
+    el.topK.value = String(k);
+  }
+
+  function setLimits({ maxBytes, maxBatch }) {
+    el.limits.textContent = `Images up to ${formatBytes(maxBytes)} each · up to ${maxBatch} at once.`;
+  }
+
+  function setDragOver(active) {
+    el.dropzone.classList.toggle('is-dragover', active);
+  }
+
+  function thumbnail(url) {
+    const image = doc.createElement('img');
+    image.className = 'thumb';
+    image.alt = '';
+    image.decoding = 'async';
+    image.src = url;
+    // Undecodable files keep a neutral tile rather than a broken-image icon.
+    image.addEventListener('error', () => image.classList.add('is-broken'), { once: true });
+    return image;
+  }
+
+  function topLine(predictions) {
+    const [best] = topK(predictions, 1);
+    const line = doc.createElement('span');
+    line.className = 'item-top';
+    const label = doc.createElement('span');
+    label.className = 'item-label';
+    label.textContent = best ? best.label : '—';
+    const value = doc.createElement('span');
+    value.className = 'item-value';
+    value.textContent = best ? formatPercent(best.probability) : '';
+    line.append(label, ' ', value);
+    return line;
+  }
+
+  function fileNameLine(name) {
+    const line = doc.createElement('span');
+    line.className = 'item-name';
+    line.textContent = name;
+    line.title = name;
+    return line;
+  }
+
+  /** History strip, most recent first. Items are buttons (Enter/Space for free). */
+  function renderHistory(history, activeId) {
+    const items = history.map((entry) => {
+      const li = doc.createElement('li');
+      const button = doc.createElement('button');
+      button.type = 'button';
+      button.className = 'history-item';
+      button.dataset.testid = 'history-item';
+      button.dataset.entryId = String(entry.id);
+      if (entry.id === activeId) button.setAttribute('aria-current', 'true');
+      button.append(thumbnail(entry.url), topLine(entry.predictions), fileNameLine(entry.name));
+      li.append(button);
+      return li;
+    });
+    el.history.replaceChildren(...items);
+    el.historyEmpty.hidden = history.length > 0;
+    el.historyClear.hidden = history.length === 0;
+  }
+
+  /**
+   * Batch result cards in upload order. Successful cards are buttons that show
+   * their chart; failed ones are static and carry the error message.
+   * @param {{id:number, name:string, url?:string, predictions?:object[], error?:object}[]} cards
+   */
+  function renderBatch(cards, activeId) {
+    const items = cards.map((card) => {
+      const li = doc.createElement('li');
+      let node;
+      if (card.error) {
+        node = doc.createElement('div');
+        node.className = 'batch-item is-error';
+        const icon = doc.createElement('span');
+        icon.className = 'thumb thumb-error';
+        icon.setAttribute('aria-hidden', 'true');
+        icon.textContent = '!';
+        const { title, detail } = describeError(card.error);
+        const message = doc.createElement('span');
+        message.className = 'item-error';
+        message.textContent = detail || title;
+        node.append(icon, fileNameLine(card.name), message);
+      } else {
+        node = doc.createElement('button');
+        node.type = 'button';
+        node.className = 'batch-item';
+        node.dataset.entryId = String(card.id);
+        if (card.id === activeId) node.setAttribute('aria-current', 'true');
+        node.append(thumbnail(card.url), fileNameLine(card.name), topLine(card.predictions));
+      }
+      node.dataset.testid = 'batch-item';
+      li.append(node);
+      return li;
+    });
+    el.batchList.replaceChildren(...items);
+    const ok = cards.filter((card) => !card.error).length;
+    el.batchSummary.textContent = `${ok} of ${cards.length} ${cards.length === 1 ? 'image' : 'images'} classified.`;
+    el.batchSection.hidden = cards.length === 0;
+  }
+
+  function markActive(activeId) {
+    for (const node of doc.querySelectorAll('[data-entry-id]')) {
+      if (node.dataset.entryId === String(activeId)) node.setAttribute('aria-current', 'true');
+      else node.removeAttribute('aria-current');
+    }
+  }
+
+  function showModelNotice(text) {
+    el.modelNotice.textContent = text;
+    el.modelNotice.hidden = !text;
+  }
+
+  function renderModelInfo(model) {
+    const classes = Array.isArray(model?.classes) ? model.classes : [];
+    if (classes.length) classCount = classes.length;
+    el.modelAccuracy.textContent = Number.isFinite(model?.accuracy) ? formatPercent(model.accuracy) : '—';
+    el.modelVersion.textContent = model?.version ? String(model.version) : '—';
+    const sha = typeof model?.sha256 === 'string' ? model.sha256 : '';
+    el.modelSha.textContent = sha ? `${sha.slice(0, 12)}…` : '—';
+    el.modelSha.title = sha;
+    el.modelInput.textContent = Array.isArray(model?.input_size) ? model.input_size.join(' × ') : '—';
+
+    el.modelClasses.replaceChildren(
+      ...classes.map((name) => {
+        const li = doc.createElement('li');
+        li.textContent = name;
+        return li;
+      }),
+    );
+
+    const params = model?.params && typeof model.params === 'object' ? Object.entries(model.params) : [];
+    el.modelParams.replaceChildren(
+      ...params.flatMap(([key, value]) => {
+        const dt = doc.createElement('dt');
+        dt.textContent = key;
+        const dd = doc.createElement('dd');
+        dd.textContent = value !== null && typeof value === 'object' ? JSON.stringify(value) : String(value);
+        return [dt, dd];
+      }),
+    );
+    el.modelParamsWrap.hidden = params.length === 0;
+
+    const reports = model?.reports ?? {};
+    setReport(el.reportConfusion, reports.confusion_matrix);
+    setReport(el.reportGrid, reports.grid_search);
+  }
+
+  function setReport(image, url) {
+    const figure = image.closest('figure');
+    if (typeof url !== 'string' || !url) {
+      if (figure) figure.hidden = true;
+      return;
+    }
+    if (figure) figure.hidden = false;
+    image.hidden = false;
+    image.src = url;
+  }
+
+  /** Camera controls: Snap/Stop only while live, Retake only on a frozen frame. */
+  function setCameraState({ active, frozen = false, canSwitch = false, starting = false }) {
+    el.cameraStage.hidden = !active;
+    el.cameraStart.hidden = active;
+    el.cameraStart.disabled = starting;
+    el.cameraStart.textContent = starting ? 'Starting camera…' : 'Start camera';
+    el.cameraSnap.hidden = !active || frozen;
+    el.cameraRetake.hidden = !active || !frozen;
+    el.cameraSwitch.hidden = !active || !canSwitch;
+    el.cameraStop.hidden = !active;
+    el.cameraStage.classList.toggle('is-frozen', frozen);
+  }
+
+  return {
+    elements: el,
+    setStatus,
+    setBusy,
+    showError,
+    showPreview,
+    clearPreview,
+    showPrediction,
+    clearResult,
+    setTopK,
+    setLimits,
+    setDragOver,
+    renderHistory,
+    renderBatch,
+    markActive,
+    showModelNotice,
+    renderModelInfo,
+    setCameraState,
+  };
+}

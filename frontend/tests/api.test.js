@@ -1,0 +1,245 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  ApiError,
+  buildBatchForm,
+  buildPredictForm,
+  createApiClient,
+  errorCodeForStatus,
+  parseErrorResponse,
+} from '../js/api.js';
+
+const PREDICTIONS = [
+  { label: 'cat', probability: 0.91 },
+  { label: 'dog', probability: 0.05 },
+];
+
+function jsonResponse(body, status = 200) {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+/** Fake fetch that records each call and answers with `respond(url, init)`. */
+function fakeFetch(respond) {
+  const calls = [];
+  const fetchImpl = async (url, init = {}) => {
+    calls.push({ url, init });
+    return respond(url, init);
+  };
+  return { calls, fetchImpl };
+}
+
+const png = (name = 'cat.png') => new File([new Uint8Array([137, 80, 78, 71])], name, { type: 'image/png' });
+
+describe('form builders', () => {
+  test('predict form has one `image` file with its name and top_k', () => {
+    const form = buildPredictForm(png('kitty.png'), 10);
+    const images = form.getAll('image');
+    assert.equal(images.length, 1);
+    assert.equal(images[0].name, 'kitty.png');
+    assert.equal(images[0].size, 4);
+    assert.equal(form.get('top_k'), '10');
+  });
+
+  test('predict form names anonymous blobs and clamps top_k', () => {
+    const form = buildPredictForm(new Blob([new Uint8Array(3)], { type: 'image/jpeg' }), 99);
+    assert.equal(form.get('image').name, 'image');
+    assert.equal(form.get('top_k'), '10');
+    assert.equal(buildPredictForm(png(), 0).get('top_k'), '1');
+    assert.equal(buildPredictForm(png()).get('top_k'), '10', 'defaults to all classes');
+  });
+
+  test('batch form repeats `images` in upload order', () => {
+    const files = [png('a.png'), png('b.png'), new Blob(['x'])];
+    const form = buildBatchForm(files, 3);
+    const images = form.getAll('images');
+    assert.deepEqual(
+      images.map((file) => file.name),
+      ['a.png', 'b.png', 'image-3'],
+    );
+    assert.equal(form.get('top_k'), '3');
+    assert.equal(form.get('image'), null, 'uses the batch field name only');
+  });
+});
+
+describe('errorCodeForStatus', () => {
+  test('maps statuses to the API codes', () => {
+    assert.equal(errorCodeForStatus(400), 'validation_error');
+    assert.equal(errorCodeForStatus(404), 'not_found');
+    assert.equal(errorCodeForStatus(405), 'method_not_allowed');
+    assert.equal(errorCodeForStatus(413), 'payload_too_large');
+    assert.equal(errorCodeForStatus(415), 'unsupported_media_type');
+    assert.equal(errorCodeForStatus(422), 'invalid_image');
+    assert.equal(errorCodeForStatus(500), 'server_error');
+    assert.equal(errorCodeForStatus(502), 'server_error');
+    assert.equal(errorCodeForStatus(503), 'service_unavailable');
+    assert.equal(errorCodeForStatus(504), 'timeout');
+    assert.equal(errorCodeForStatus(418), 'unknown');
+  });
+});
+
+describe('parseErrorResponse', () => {
+  test('reads the API error envelope', async () => {
+    const error = await parseErrorResponse(
+      jsonResponse(
+        { error: { code: 'image_too_large', message: 'Image is 9000x9000', details: { max_pixels: 1e6 } } },
+        422,
+      ),
+    );
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.code, 'image_too_large');
+    assert.equal(error.message, 'Image is 9000x9000');
+    assert.equal(error.status, 422);
+    assert.deepEqual(error.details, { max_pixels: 1e6 });
+  });
+
+  test('falls back to the status for non-JSON bodies (e.g. a proxy page)', async () => {
+    const error = await parseErrorResponse(
+      new Response('<html>Request Entity Too Large</html>', { status: 413, statusText: 'Payload Too Large' }),
+    );
+    assert.equal(error.code, 'payload_too_large');
+    assert.equal(error.status, 413);
+    assert.match(error.message, /413/);
+    assert.equal(error.details, null);
+  });
+
+  test('falls back when JSON lacks the envelope or fields', async () => {
+    const noEnvelope = await parseErrorResponse(jsonResponse({ detail: 'nope' }, 500));
+    assert.equal(noEnvelope.code, 'server_error');
+    const partial = await parseErrorResponse(jsonResponse({ error: { message: 'Only a message' } }, 404));
+    assert.equal(partial.code, 'not_found');
+    assert.equal(partial.message, 'Only a message');
+    const empty = await parseErrorResponse(new Response(null, { status: 502 }));
+    assert.equal(empty.code, 'server_error');
+  });
+});
+
+describe('createApiClient', () => {
+  test('getModel GETs /api/model and returns the JSON', async () => {
+    const model = { classes: ['cat'], max_upload_bytes: 1024 };
+    const { calls, fetchImpl } = fakeFetch(() => jsonResponse(model));
+    const api = createApiClient({ fetchImpl });
+    assert.deepEqual(await api.getModel(), model);
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].url, '/api/model');
+    assert.equal(calls[0].init.method, undefined);
+    assert.equal(calls[0].init.headers.Accept, 'application/json');
+  });
+
+  test('getHealth honours baseUrl', async () => {
+    const { calls, fetchImpl } = fakeFetch(() => jsonResponse({ status: 'ok', model_loaded: true }));
+    const api = createApiClient({ fetchImpl, baseUrl: 'http://example.test' });
+    assert.equal((await api.getHealth()).status, 'ok');
+    assert.equal(calls[0].url, 'http://example.test/api/health');
+  });
+
+  test('predict POSTs multipart with `image` and top_k=10', async () => {
+    const { calls, fetchImpl } = fakeFetch(() =>
+      jsonResponse({ predictions: PREDICTIONS, top_k: 10, model_version: 'v1', elapsed_ms: 3.2 }),
+    );
+    const api = createApiClient({ fetchImpl });
+    const data = await api.predict(png());
+    assert.deepEqual(data.predictions, PREDICTIONS);
+    assert.equal(calls[0].url, '/api/predict');
+    assert.equal(calls[0].init.method, 'POST');
+    const body = calls[0].init.body;
+    assert.ok(body instanceof FormData);
+    assert.equal(body.get('image').name, 'cat.png');
+    assert.equal(body.get('top_k'), '10');
+    // The browser must set the multipart boundary itself.
+    assert.equal(calls[0].init.headers['Content-Type'], undefined);
+  });
+
+  test('predict passes a custom top_k', async () => {
+    const { calls, fetchImpl } = fakeFetch(() => jsonResponse({ predictions: PREDICTIONS }));
+    await createApiClient({ fetchImpl }).predict(png(), { topK: 3 });
+    assert.equal(calls[0].init.body.get('top_k'), '3');
+  });
+
+  test('predictBatch POSTs every file as `images`', async () => {
+    const results = [
+      { filename: 'a.png', predictions: PREDICTIONS },
+      { filename: 'b.txt', error: { code: 'unsupported_media_type', message: 'not an image' } },
+    ];
+    const { calls, fetchImpl } = fakeFetch(() => jsonResponse({ results, top_k: 10 }));
+    const data = await createApiClient({ fetchImpl }).predictBatch([png('a.png'), png('b.txt')]);
+    assert.deepEqual(data.results, results);
+    assert.equal(calls[0].url, '/api/predict/batch');
+    assert.equal(calls[0].init.method, 'POST');
+    assert.deepEqual(
+      calls[0].init.body.getAll('images').map((file) => file.name),
+      ['a.png', 'b.txt'],
+    );
+  });
+
+  test('API errors reject with ApiError carrying code, message and status', async () => {
+    const { fetchImpl } = fakeFetch(() =>
+      jsonResponse({ error: { code: 'invalid_image', message: 'cannot identify image file' } }, 422),
+    );
+    await assert.rejects(createApiClient({ fetchImpl }).predict(png()), (error) => {
+      assert.ok(error instanceof ApiError);
+      assert.equal(error.code, 'invalid_image');
+      assert.equal(error.message, 'cannot identify image file');
+      assert.equal(error.status, 422);
+      return true;
+    });
+  });
+
+  test('fetch rejection becomes network_error', async () => {
+    const fetchImpl = async () => {
+      throw new TypeError('Failed to fetch');
+    };
+    await assert.rejects(createApiClient({ fetchImpl }).getModel(), (error) => {
+      assert.equal(error.code, 'network_error');
+      assert.equal(error.status, 0);
+      assert.equal(error.cause.message, 'Failed to fetch');
+      return true;
+    });
+  });
+
+  test('slow responses time out with code timeout', async () => {
+    // Never resolves on its own; only the client's abort signal ends it.
+    const fetchImpl = (url, init) =>
+      new Promise((resolve, reject) => {
+        init.signal.addEventListener('abort', () => reject(new DOMException('Aborted', 'AbortError')));
+      });
+    await assert.rejects(createApiClient({ fetchImpl, timeoutMs: 20 }).getModel(), { code: 'timeout' });
+  });
+
+  test('an outer AbortSignal cancels with code aborted', async () => {
+    const fetchImpl = (url, init) =>
+      new Promise((resolve, reject) => {
+        init.signal.addEventListener('abort', () => reject(new DOMException('Aborted', 'AbortError')));
+      });
+    const controller = new AbortController();
+    const pending = createApiClient({ fetchImpl }).predict(png(), { signal: controller.signal });
+    controller.abort();
+    await assert.rejects(pending, { code: 'aborted' });
+  });
+
+  test('success without JSON is invalid_response', async () => {
+    const { fetchImpl } = fakeFetch(() => new Response('<html>oops</html>', { status: 200 }));
+    await assert.rejects(createApiClient({ fetchImpl }).getModel(), { code: 'invalid_response' });
+  });
+
+  test('success JSON without predictions/results is invalid_response', async () => {
+    const { fetchImpl } = fakeFetch(() => jsonResponse({ hello: 'world' }));
+    const api = createApiClient({ fetchImpl });
+    await assert.rejects(api.predict(png()), { code: 'invalid_response' });
+    await assert.rejects(api.predictBatch([png()]), { code: 'invalid_response' });
+  });
+
+  test('uses global fetch when none is injected', async (t) => {
+    const original = globalThis.fetch;
+    t.after(() => {
+      globalThis.fetch = original;
+    });
+    let seen = null;
+    globalThis.fetch = async (url) => {
+      seen = url;
+      return jsonResponse({ status: 'ok' });
+    };
+    await createApiClient().getHealth();
+    assert.equal(seen, '/api/health');
+  });
+});

@@ -1,0 +1,171 @@
+"""Command line: python -m ml {search,train,evaluate,predict} --help"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared/data/cifar10-jpeg/train.tar.gz"
+DEFAULT_MODEL = Path(os.environ.get("MODEL_PATH", "models/cifar10_cnn.pkl"))
+DEFAULT_CHECKPOINTS = Path(os.environ.get("ML_CHECKPOINT_DIR", Path.home() / ".cache/cifar-cnn/ckpt"))
+
+
+def _data_arg(parser, default=DEFAULT_DATA):
+    parser.add_argument("--data", default=str(default),
+                        help="class-folder tree, a tar archive of one, a folder of CIFAR-10 python "
+                             "batches, or keras:cifar10 (default: %(default)s)")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    search = commands.add_parser("search", help="grid search on a fixed validation split",
+                                 description="GridSearchCV over the pipeline; writes "
+                                 "grid_search.{csv,json,png} to --out.")
+    _data_arg(search)
+    search.add_argument("--out", default="models", help="output folder (default: %(default)s)")
+    search.add_argument("--full", action="store_true",
+                        help="all training images for --epochs each (default: budget mode)")
+    search.add_argument("--epochs", type=float, default=None, help="epochs per candidate")
+    search.add_argument("--subset", type=int, default=None, help="training images per candidate")
+    search.add_argument("--grid", default=None, help="JSON object of parameter lists (cnn__*)")
+    search.add_argument("--n-jobs", type=int, default=1, help="parallel candidates (joblib)")
+    search.add_argument("--joblib-backend", default=None,
+                        help="joblib backend, e.g. dask or ray, to run candidates on a cluster")
+    search.add_argument("--quiet", action="store_true")
+
+    train = commands.add_parser("train", help="final fit with the best parameters -> artifact",
+                                description="Trains on train minus the validation split and writes "
+                                "the artifact, its .sha256, the model card and confusion matrix.")
+    _data_arg(train)
+    train.add_argument("--model", default=str(DEFAULT_MODEL), help="artifact path (default: %(default)s)")
+    train.add_argument("--search-results", default="models/grid_search.json",
+                       help="grid_search.json whose best_params to use (default: %(default)s)")
+    train.add_argument("--epochs", type=float, default=None, help="epochs (default: 20)")
+    train.add_argument("--params", default=None, help="JSON object of CNN parameters (overrides)")
+    train.add_argument("--quiet", action="store_true")
+
+    evaluate = commands.add_parser("evaluate", help="accuracy, per-class scores, confusion matrix",
+                                   description="Evaluates an artifact on labelled images.")
+    _data_arg(evaluate)
+    evaluate.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
+    evaluate.add_argument("--validation-split", action="store_true",
+                          help="only the fixed validation split of --data (what tuning used)")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--confusion-matrix", default="confusion_matrix_eval.png",
+                          help="PNG to write (default: %(default)s)")
+
+    predict = commands.add_parser("predict", help="classify image files",
+                                  description="Prints the top classes of each image.")
+    predict.add_argument("images", nargs="+", help="image files")
+    predict.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
+    predict.add_argument("--top-k", type=int, default=3)
+
+    args = parser.parse_args(argv)
+    try:
+        return {"search": _search, "train": _train, "evaluate": _evaluate,
+                "predict": _predict}[args.command](args)
+    except (ValueError, RuntimeError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _search(args) -> int:
+    import contextlib
+
+    import joblib
+
+    from ml.data import load_dataset
+    from ml.search import BUDGET, run_search, save_results
+
+    dataset = load_dataset(args.data)
+    grid = json.loads(args.grid) if args.grid else None
+    if grid:
+        grid = {k: [tuple(v) if isinstance(v, list) else v for v in values] for k, values in grid.items()}
+    epochs = args.epochs or (10.0 if args.full else BUDGET["epochs"])
+    subset = args.subset if args.subset is not None else (None if args.full else BUDGET["train_subset"])
+    backend = joblib.parallel_config(backend=args.joblib_backend) if args.joblib_backend \
+        else contextlib.nullcontext()
+    with backend:
+        search = run_search(dataset, grid, epochs=epochs, train_subset=subset, n_jobs=args.n_jobs,
+                            checkpoint_dir=str(DEFAULT_CHECKPOINTS), verbose=0 if args.quiet else 1)
+    summary = save_results(search, args.out)
+    print(json.dumps({"best_params": summary["best_params"], "best_score": summary["best_score"]}))
+    return 0
+
+
+def _train(args) -> int:
+    from ml.data import load_dataset
+    from ml.train import FINAL_EPOCHS, best_params, train_final
+
+    dataset = load_dataset(args.data)
+    params = best_params(Path(args.search_results))
+    if args.params:
+        params.update(json.loads(args.params))
+    summary_path = Path(args.search_results)
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    card = train_final(dataset, args.model, params=params, epochs=args.epochs or FINAL_EPOCHS,
+                       checkpoint_dir=str(DEFAULT_CHECKPOINTS), verbose=0 if args.quiet else 1,
+                       data_description=f"{Path(args.data).name}: {len(dataset)} labelled images, "
+                                        f"{len(dataset.classes)} classes",
+                       search_summary=summary)
+    print(json.dumps({"accuracy": card["metrics"]["accuracy"], "model": args.model,
+                      "training_minutes": round(card["training_seconds"] / 60, 1)}))
+    return 0
+
+
+def _evaluate(args) -> int:
+    import numpy as np
+
+    from ml import artifact
+    from ml.data import load_dataset
+    from ml.evaluate import evaluate
+    from ml.reports import plot_confusion_matrix
+    from ml.search import validation_split
+
+    model = artifact.load(args.model)
+    dataset = load_dataset(args.data, split="test")
+    if args.validation_split:
+        _, validation = validation_split(dataset)
+        dataset = dataset.subset(validation)
+    classes = model["classes"]
+    unknown = sorted(set(dataset.classes) - set(classes))
+    if unknown:
+        raise ValueError(f"classes the model does not know: {', '.join(unknown)}")
+    labels = np.array([classes.index(dataset.classes[i]) for i in dataset.labels])
+    metrics = evaluate(model["pipeline"], dataset.images, labels, classes)
+    plot_confusion_matrix(np.array(metrics["confusion_matrix"]), classes, args.confusion_matrix,
+                          title=f"Confusion matrix ({metrics['accuracy'] * 100:.2f} %)")
+    if args.json:
+        print(json.dumps({k: metrics[k] for k in ("accuracy", "n", "per_class")}))
+    else:
+        print(f"accuracy {metrics['accuracy'] * 100:.2f} % on {metrics['n']} images")
+        for name, scores in metrics["per_class"].items():
+            print(f"  {name:>12}  precision {scores['precision'] * 100:5.1f} %  "
+                  f"recall {scores['recall'] * 100:5.1f} %")
+        print(f"confusion matrix: {args.confusion_matrix}")
+    return 0
+
+
+def _predict(args) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from ml import artifact
+
+    model = artifact.load(args.model)
+    for path in args.images:
+        with Image.open(path) as image:
+            probabilities = model["pipeline"].predict_proba([image])[0]
+        top = np.argsort(probabilities)[::-1][:args.top_k]
+        print(path + ": " + ", ".join(f"{model['classes'][i]} {probabilities[i] * 100:.1f} %"
+                                      for i in top))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

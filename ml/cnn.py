@@ -1,0 +1,228 @@
+"""CNNClassifier: a scikit-learn estimator that trains a Keras 3 CNN and predicts with ONNX Runtime.
+
+``fit`` needs TensorFlow (the ``train`` extra). After fitting, the estimator holds the network as an
+ONNX graph (exported by Keras itself) and its weights as plain numpy arrays, so unpickling and
+predicting import neither TensorFlow nor Keras: the web server stays small and starts fast.
+
+The training recipe follows airbench94: Nesterov SGD on the summed loss with a triangular learning
+rate, a 64x learning rate for BatchNorm biases, decoupled-scale weight decay, label smoothing,
+random-translate + alternating-flip augmentation, lookahead weight averaging, and flip (+ translate)
+test-time augmentation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import check_is_fitted
+
+TTA_VIEWS = {"none": 1, "flip": 2, "flip_translate": 6}
+ONNX_PARITY_TOLERANCE = 1e-4
+_SESSION_LOCK = threading.Lock()
+
+
+class CNNClassifier(ClassifierMixin, BaseEstimator):
+    """Image classifier on normalised float32 NHWC input (the ImagePreprocessor's output).
+
+    Parameters
+    ----------
+    widths : tuple of 3 ints
+        Channels of the three conv groups.
+    epochs : float
+        Passes over the training data (fractions allowed, as in airbench's 9.9).
+    batch_size : int
+    learning_rate : float
+        Peak learning rate in airbench units (per 1024 examples, momentum-normalised).
+    momentum : float
+        Nesterov momentum.
+    weight_decay : float
+        Weight decay per 1024 examples, independent of the learning rate.
+    bias_scaler : float
+        Learning-rate multiplier for BatchNorm biases.
+    label_smoothing : float
+    translate : int
+        Maximum random shift in pixels (reflection padding) during training.
+    whiten_bias_epochs : float
+        Epochs during which the whitening layer's bias trains; frozen afterwards.
+    tta : {"none", "flip", "flip_translate"}
+        Test-time augmentation used by ``predict_proba``: logits averaged over 1, 2 or 6 views.
+    random_state : int
+    verbose : int
+        0 silent, 1 a progress bar per epoch.
+    checkpoint_dir : str or None
+        Where to save a checkpoint after every epoch; ``fit`` resumes from it when it matches.
+    inference_threads : int
+        ONNX Runtime intra-op threads (1 is fastest for single images in a multi-worker server).
+    """
+
+    def __init__(self, widths=(64, 256, 256), epochs=10.0, batch_size=1024, learning_rate=11.5,
+                 momentum=0.85, weight_decay=0.0153, bias_scaler=64.0, label_smoothing=0.2,
+                 translate=2, whiten_bias_epochs=3.0, tta="flip", random_state=0, verbose=1,
+                 checkpoint_dir=None, inference_threads=1):
+        self.widths = widths
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.bias_scaler = bias_scaler
+        self.label_smoothing = label_smoothing
+        self.translate = translate
+        self.whiten_bias_epochs = whiten_bias_epochs
+        self.tta = tta
+        self.random_state = random_state
+        self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.inference_threads = inference_threads
+
+    # ------------------------------------------------------------------ training (TensorFlow)
+
+    def fit(self, X, y, validation_data=None):
+        """Train on X (n, h, w, 3) float32 and labels y. ``validation_data=(X_val, y_val)`` is
+        only reported per epoch (model selection belongs to GridSearchCV)."""
+        if self.tta not in TTA_VIEWS:
+            raise ValueError(f"tta must be one of {sorted(TTA_VIEWS)}, got {self.tta!r}")
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 4 or X.shape[-1] != 3:
+            raise ValueError(f"expected images of shape (n, h, w, 3), got {X.shape}")
+        self.classes_ = unique_labels(y)
+        y_index = np.searchsorted(self.classes_, y).astype(np.int32)
+        self.input_shape_ = tuple(int(d) for d in X.shape[1:])
+
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+
+        from ml.network import build_network, init_whitening
+        from ml.training import Trainer
+
+        model = build_network(tuple(self.widths), len(self.classes_), X.shape[1], seed=self.random_state)
+        init_whitening(model, X[:5000])
+        trainer = Trainer(model, self, n_train=len(X), checkpoint=self._checkpoint_path(X, y_index))
+        started = time.perf_counter()
+        self.history_ = trainer.train(X, y_index, validation_data=self._encode(validation_data))
+        self.training_seconds_ = time.perf_counter() - started
+
+        self.weights_ = [np.asarray(w) for w in model.get_weights()]
+        self.onnx_model_ = export_onnx(model, X.shape[1:])
+        self._session = None
+        self.onnx_max_abs_diff_ = self._check_onnx_parity(model, X[:64])
+        keras.backend.clear_session()
+        return self
+
+    def _encode(self, validation_data):
+        if validation_data is None:
+            return None
+        X_val, y_val = validation_data
+        return np.asarray(X_val, np.float32), np.searchsorted(self.classes_, y_val).astype(np.int32)
+
+    def _checkpoint_path(self, X, y_index):
+        if not self.checkpoint_dir:
+            return None
+        # The checkpoint belongs to these parameters and this data; anything else starts afresh.
+        params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "checkpoint_dir")}
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+        digest.update(np.ascontiguousarray(X[::97]).tobytes())
+        digest.update(y_index.tobytes())
+        return Path(self.checkpoint_dir) / f"cnn-{digest.hexdigest()[:16]}.npz"
+
+    def _check_onnx_parity(self, model, sample):
+        keras_probs = softmax(np.asarray(model(sample, training=False)))
+        onnx_probs = softmax(self._logits(sample))
+        diff = float(np.max(np.abs(keras_probs - onnx_probs)))
+        if diff > ONNX_PARITY_TOLERANCE:
+            raise RuntimeError(f"ONNX export disagrees with Keras: max |dp| = {diff:.2e}")
+        return diff
+
+    # ------------------------------------------------------------------ inference (ONNX Runtime)
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "onnx_model_")
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 4 or X.shape[1:] != self.input_shape_:
+            raise ValueError(f"expected input of shape (n, {', '.join(map(str, self.input_shape_))}),"
+                             f" got {X.shape}")
+        return softmax(self.decision_function(X))
+
+    def predict(self, X) -> np.ndarray:
+        probabilities = self.predict_proba(X)  # checks fitted-ness first
+        return self.classes_[np.argmax(probabilities, axis=1)]
+
+    def decision_function(self, X) -> np.ndarray:
+        """Logits averaged over the test-time-augmentation views."""
+        X = np.asarray(X, dtype=np.float32)
+        views = [X]
+        if self.tta in ("flip", "flip_translate"):
+            views.append(X[:, :, ::-1, :])
+        if self.tta == "flip_translate":
+            padded = np.pad(X, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+            h, w = X.shape[1:3]
+            for shifted in (padded[:, :h, :w], padded[:, 2:, 2:]):
+                views += [shifted, shifted[:, :, ::-1, :]]
+        logits = self._logits(np.concatenate(views)).reshape(len(views), len(X), -1)
+        if self.tta == "flip_translate":  # airbench: half untranslated, half translated views
+            return 0.5 * logits[:2].mean(axis=0) + 0.5 * logits[2:].mean(axis=0)
+        return logits.mean(axis=0)
+
+    def _logits(self, X, chunk: int = 512) -> np.ndarray:
+        session = self._get_session()
+        name = session.get_inputs()[0].name
+        return np.concatenate([session.run(None, {name: np.ascontiguousarray(X[i:i + chunk])})[0]
+                               for i in range(0, max(len(X), 1), chunk)]) if len(X) else \
+            np.empty((0, len(self.classes_)), np.float32)
+
+    def _get_session(self):
+        # One session per process, built on first use: a session does not survive a fork (its
+        # thread pool stays behind), so a forked server worker or joblib process builds its own.
+        cached = getattr(self, "_session", None)
+        if cached is None or cached[0] != os.getpid():
+            with _SESSION_LOCK:
+                cached = getattr(self, "_session", None)
+                if cached is None or cached[0] != os.getpid():
+                    import onnxruntime
+
+                    options = onnxruntime.SessionOptions()
+                    options.intra_op_num_threads = self.inference_threads
+                    options.inter_op_num_threads = 1
+                    options.log_severity_level = 3
+                    session = onnxruntime.InferenceSession(
+                        self.onnx_model_, options, providers=["CPUExecutionProvider"])
+                    cached = self._session = (os.getpid(), session)
+        return cached[1]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_session", None)  # a live ONNX Runtime session does not pickle; rebuilt lazily
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.non_deterministic = False
+        return tags
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def export_onnx(model, input_shape) -> bytes:
+    """The network as ONNX bytes, through Keras' own exporter (tf2onnx under the TF backend)."""
+    import keras
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.onnx"
+        model.export(str(path), format="onnx", verbose=False,
+                     input_signature=[keras.InputSpec(shape=(None, *input_shape), dtype="float32")])
+        return path.read_bytes()

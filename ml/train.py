@@ -1,0 +1,87 @@
+"""Final fit: the best grid-search parameters, trained on train minus validation, evaluated on the
+validation split, and saved as the artifact with its model card and figures."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from ml import artifact
+from ml.data import Dataset
+from ml.evaluate import evaluate
+from ml.reports import plot_confusion_matrix, write_model_card
+from ml.search import SPLIT_SEED, VALIDATION_SIZE, make_pipeline, named_labels, validation_split
+
+FINAL_EPOCHS = 20.0
+ARCHITECTURE = ("airbench94-style CNN: frozen 2x2 patch-whitening conv, 3 conv groups "
+                "(conv-pool-BN-GELU-conv-BN-GELU), global max pool, linear; ONNX for inference")
+LIMITS = (
+    "Trained on CIFAR-10: 32x32 photos of 10 classes (airplane, automobile, bird, cat, deer, dog, "
+    "frog, horse, ship, truck). Any other picture still gets one of these 10 labels, so a low "
+    "top-1 probability means 'probably none of them'. Large photos are centre-cropped to a square "
+    "and shrunk to 32x32, so small or off-centre objects are hard for it."
+)
+
+
+def best_params(search_json: Path | None) -> dict:
+    """CNN parameters from a grid-search summary (``cnn__`` prefix stripped)."""
+    if not search_json or not Path(search_json).exists():
+        return {}
+    best = json.loads(Path(search_json).read_text())["best_params"]
+    return {k.removeprefix("cnn__"): tuple(v) if isinstance(v, list) else v for k, v in best.items()}
+
+
+def train_final(dataset: Dataset, out_path, *, params: dict | None = None, epochs=FINAL_EPOCHS,
+                validation_size=VALIDATION_SIZE, seed=SPLIT_SEED, checkpoint_dir=None,
+                verbose=1, data_description="", search_summary: dict | None = None) -> dict:
+    out_path = Path(out_path)
+    params = dict(params or {})
+    params.update(epochs=epochs, random_state=seed, verbose=verbose, checkpoint_dir=checkpoint_dir)
+    train, validation = validation_split(dataset, validation_size, seed)
+    pipeline = make_pipeline(**params)
+    started = time.perf_counter()
+    pipeline.fit(dataset.images[train], named_labels(dataset, train))
+    training_seconds = time.perf_counter() - started
+
+    cnn = pipeline.named_steps["cnn"]
+    cnn.verbose, cnn.checkpoint_dir = 0, None  # the shipped model carries no local paths
+    metrics = evaluate(pipeline, dataset.images[validation], dataset.labels[validation],
+                       dataset.classes)
+    folder = out_path.parent
+    plot_confusion_matrix(np.array(metrics["confusion_matrix"]), dataset.classes,
+                          folder / "confusion_matrix.png",
+                          title=f"Validation confusion matrix ({metrics['accuracy'] * 100:.2f} %)")
+    shipped_params = {k: (list(v) if isinstance(v, tuple) else v)
+                      for k, v in cnn.get_params().items() if k not in ("verbose", "checkpoint_dir")}
+    created = datetime.now(UTC).replace(microsecond=0)
+    card = {
+        "name": "CIFAR-10 CNN",
+        "version": created.strftime("%Y%m%d-%H%M%S"),
+        "created": created.isoformat(),
+        "task": "image classification, 10 classes",
+        "classes": list(dataset.classes),
+        "input_size": [int(d) for d in cnn.input_shape_],
+        "architecture": ARCHITECTURE,
+        "params": shipped_params,
+        "data": {"description": data_description, "n_train": len(train),
+                 "n_validation": len(validation), "split_seed": seed,
+                 "validation": "stratified, carved from the training images; test split unseen"},
+        "metrics": {k: v for k, v in metrics.items() if k != "confusion_matrix"},
+        "confusion_matrix": metrics["confusion_matrix"],
+        "training_seconds": round(training_seconds, 1),
+        "epoch_history": cnn.history_,
+        "onnx_max_abs_diff": cnn.onnx_max_abs_diff_,
+        "hardware": f"{platform.processor() or platform.machine()}, CPU only",
+        "grid_search": {k: search_summary[k] for k in ("best_params", "best_score", "split")}
+        if search_summary else None,
+        "limits": LIMITS,
+    }
+    card["sha256"] = artifact.save(out_path, pipeline, classes=dataset.classes,
+                                   params=shipped_params, metrics=card["metrics"], card=card)
+    write_model_card(card, folder)
+    return card

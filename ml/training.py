@@ -1,0 +1,188 @@
+"""The training loop behind CNNClassifier.fit (TensorFlow backend), airbench94's recipe:
+
+data (alternating flips + random translation) -> Nesterov SGD on the summed, label-smoothed loss
+with per-group learning rates -> triangular LR schedule -> lookahead averaging every 5 steps ->
+a checkpoint after every epoch, from which an interrupted fit resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+LOOKAHEAD_EVERY = 5
+
+
+def triangle(step: int, total: int, start=0.2, peak_at=0.23, end=0.07) -> float:
+    """LR multiplier: linear warm-up from ``start`` to 1 at ``peak_at`` of training, then down to ``end``."""
+    peak = int(peak_at * total)
+    if step < peak:
+        return start + (1 - start) * step / max(peak, 1)
+    return 1 + (end - 1) * (step - peak) / max(total - peak, 1)
+
+
+class Trainer:
+    def __init__(self, model: keras.Model, params, n_train: int, checkpoint: Path | None = None):
+        self.model = model
+        self.p = params
+        self.checkpoint = checkpoint
+        self.batch_size = min(params.batch_size, n_train)
+        self.steps_per_epoch = max(1, n_train // self.batch_size)
+        self.total_steps = max(1, round(params.epochs * self.steps_per_epoch))
+        self.whiten_bias_steps = int(params.whiten_bias_epochs * self.steps_per_epoch)
+
+        # airbench: lr and weight decay in units that do not change with momentum or batch size.
+        kilostep_scale = 1024 * (1 + 1 / (1 - params.momentum))
+        lr = params.learning_rate / kilostep_scale
+        wd = params.weight_decay * self.batch_size / kilostep_scale
+        self.variables, self.lrs, self.decays = [], [], []
+        for layer in model.layers:
+            for variable in layer.trainable_weights:
+                if layer.name == "whiten" and variable is layer.kernel:
+                    continue  # the whitening filters stay as computed from the data
+                is_norm = isinstance(layer, keras.layers.BatchNormalization)
+                group_lr = lr * params.bias_scaler if is_norm else lr
+                self.variables.append(variable)
+                self.lrs.append(group_lr)
+                self.decays.append(wd / group_lr)  # torch SGD's weight_decay: decay = lr * this
+        self.whiten_bias_index = next(
+            i for i, v in enumerate(self.variables) if v is model.get_layer("whiten").bias)
+        self.momenta = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
+        self.lookahead = [tf.Variable(tf.identity(v), trainable=False) for v in model.weights]
+        self._train_step = tf.function(self._step, reduce_retracing=True)
+        self._lookahead_step = tf.function(self._lookahead_update)
+
+    # ------------------------------------------------------------------ one step
+
+    def _step(self, images, labels, lr_factor, whiten_bias_on):
+        n_classes = self.model.output_shape[-1]
+        smoothing = self.p.label_smoothing
+        with tf.GradientTape() as tape:
+            logits = self.model(images, training=True)
+            targets = tf.one_hot(labels, n_classes) * (1 - smoothing) + smoothing / n_classes
+            loss = -tf.reduce_sum(targets * tf.nn.log_softmax(logits))
+        grads = tape.gradient(loss, self.variables)
+        for i, (variable, grad, buffer) in enumerate(zip(self.variables, grads, self.momenta)):
+            grad = grad + self.decays[i] * variable
+            buffer.assign(self.p.momentum * buffer + grad)
+            step = self.lrs[i] * lr_factor * (grad + self.p.momentum * buffer)
+            if i == self.whiten_bias_index:
+                step = step * whiten_bias_on
+            variable.assign_sub(step)
+        correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels),
+                                        tf.float32))
+        return loss, correct
+
+    def _lookahead_update(self, decay):
+        for average, weight in zip(self.lookahead, self.model.weights):
+            average.assign(average + (1 - decay) * (weight - average))
+            weight.assign(average)
+
+    # ------------------------------------------------------------------ epochs
+
+    def train(self, X, y, validation_data=None) -> dict:
+        p = self.p
+        rng = np.random.default_rng(p.random_state)
+        flip_mask = rng.random(len(X)) < 0.5
+        pad = int(p.translate)
+        padded = np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect") if pad else X
+        history = {"epoch": [], "loss": [], "accuracy": [], "val_accuracy": [], "seconds": []}
+        step, first_epoch = 0, 0
+        state = self._load_checkpoint()
+        if state is not None:
+            step, first_epoch, history = state["step"], state["epoch"] + 1, state["history"]
+            rng.bit_generator.state = state["rng"]
+            if p.verbose:
+                print(f"resuming from {self.checkpoint} after epoch {first_epoch}")
+
+        n_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
+        for epoch in range(first_epoch, n_epochs):
+            started = tf.timestamp()
+            images = self._augment(padded, X.shape[1], flip_mask, epoch, pad, rng)
+            order = rng.permutation(len(X))
+            steps = min(self.steps_per_epoch, self.total_steps - step)
+            bar = keras.utils.Progbar(steps, verbose=1 if p.verbose else 0,
+                                      stateful_metrics=["loss", "accuracy"])
+            if p.verbose:
+                print(f"epoch {epoch + 1}/{n_epochs}")
+            loss_sum = correct_sum = seen = 0.0
+            for i in range(steps):
+                batch = order[i * self.batch_size:(i + 1) * self.batch_size]
+                loss, correct = self._train_step(
+                    tf.constant(images[batch]), tf.constant(y[batch]),
+                    tf.constant(triangle(step, self.total_steps), tf.float32),
+                    tf.constant(1.0 if step < self.whiten_bias_steps else 0.0, tf.float32))
+                step += 1
+                if step % LOOKAHEAD_EVERY == 0:
+                    self._lookahead_step(tf.constant(0.95**5 * (step / self.total_steps) ** 3))
+                loss_sum += float(loss)
+                correct_sum += float(correct)
+                seen += len(batch)
+                bar.update(i + 1, [("loss", loss_sum / seen), ("accuracy", correct_sum / seen)])
+            if step >= self.total_steps:
+                self._lookahead_step(tf.constant(1.0))  # end on the averaged weights
+            history["epoch"].append(epoch + 1)
+            history["loss"].append(loss_sum / max(seen, 1))
+            history["accuracy"].append(correct_sum / max(seen, 1))
+            history["val_accuracy"].append(self.accuracy(*validation_data) if validation_data else None)
+            history["seconds"].append(float(tf.timestamp() - started))
+            if p.verbose and validation_data:
+                print(f"  val_accuracy {history['val_accuracy'][-1]:.4f}")
+            self._save_checkpoint(step, epoch, history, rng)
+        return history
+
+    @staticmethod
+    def _augment(padded, size, flip_mask, epoch, pad, rng):
+        """Random translation by up to ``pad`` pixels, and airbench's alternating flips: a fixed
+        random half of the images is flipped on even epochs, the other half on odd ones."""
+        n = len(padded)
+        if pad:
+            shifts = rng.integers(0, 2 * pad + 1, size=(n, 2))
+            images = np.empty((n, size, size, padded.shape[-1]), dtype=padded.dtype)
+            for dy in range(2 * pad + 1):
+                for dx in range(2 * pad + 1):
+                    chosen = np.flatnonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))
+                    images[chosen] = padded[chosen, dy:dy + size, dx:dx + size]
+        else:
+            images = padded.copy()
+        flip = flip_mask ^ bool(epoch % 2)
+        images[flip] = images[flip, :, ::-1]
+        return images
+
+    def accuracy(self, X, y, batch: int = 1000) -> float:
+        correct = 0
+        for i in range(0, len(X), batch):
+            logits = self.model(X[i:i + batch], training=False)
+            correct += int(np.sum(np.argmax(np.asarray(logits), axis=1) == y[i:i + batch]))
+        return correct / max(len(X), 1)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def _save_checkpoint(self, step, epoch, history, rng):
+        if not self.checkpoint:
+            return
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"w{i}": np.asarray(w) for i, w in enumerate(self.model.get_weights())}
+        arrays |= {f"m{i}": m.numpy() for i, m in enumerate(self.momenta)}
+        arrays |= {f"a{i}": a.numpy() for i, a in enumerate(self.lookahead)}
+        meta = {"step": step, "epoch": epoch, "history": history, "rng": rng.bit_generator.state}
+        tmp = self.checkpoint.with_suffix(".tmp.npz")
+        np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
+        tmp.replace(self.checkpoint)  # atomic: a kill mid-write leaves the previous checkpoint
+
+    def _load_checkpoint(self):
+        if not self.checkpoint or not self.checkpoint.exists():
+            return None
+        with np.load(self.checkpoint, allow_pickle=False) as saved:
+            meta = json.loads(str(saved["meta"]))
+            self.model.set_weights([saved[f"w{i}"] for i in range(len(self.model.weights))])
+            for i, m in enumerate(self.momenta):
+                m.assign(saved[f"m{i}"])
+            for i, a in enumerate(self.lookahead):
+                a.assign(saved[f"a{i}"])
+        return meta

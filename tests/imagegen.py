@@ -1,0 +1,101 @@
+"""Generated test images: every format and colour mode the API accepts, EXIF-rotated photos,
+truncated files and pixel bombs. No dataset image is ever committed."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def encode(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def gradient(width=64, height=48, seed=0) -> Image.Image:
+    """A smooth colourful picture with structure (so resizing and rotation change it)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    red = (x * 255 // max(width - 1, 1)).astype(np.uint8)
+    green = (y * 255 // max(height - 1, 1)).astype(np.uint8)
+    blue = rng.integers(0, 256, (height, width), dtype=np.uint8) // 4 + 96
+    array = np.stack([red, green, blue], axis=-1)
+    array[: height // 3, : width // 3] = (250, 20, 20)  # a marker in one corner: orientation matters
+    return Image.fromarray(array)
+
+
+def pattern_dataset(n_per_class=50, size=32, seed=0, n_classes=4):
+    """Distinguishable synthetic classes: horizontal stripes, vertical stripes, a centre square,
+    diagonal stripes; each with a random phase, random colours and noise."""
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    y, x = np.mgrid[0:size, 0:size]
+    for label in range(n_classes):
+        for _ in range(n_per_class):
+            phase = rng.integers(0, 8)
+            if label == 0:
+                mask = ((y + phase) // 4) % 2 == 0
+            elif label == 1:
+                mask = ((x + phase) // 4) % 2 == 0
+            elif label == 2:
+                mask = (abs(y - size / 2) < size / 4) & (abs(x - size / 2) < size / 4)
+            else:
+                mask = ((x + y + phase) // 4) % 2 == 0
+            colour = rng.integers(120, 256, 3)
+            array = np.where(mask[..., None], colour, 255 - colour).astype(np.float64)
+            array += rng.normal(0, 20, array.shape)
+            images.append(np.clip(array, 0, 255).astype(np.uint8))
+            labels.append(label)
+    order = rng.permutation(len(labels))
+    return np.stack(images)[order], np.asarray(labels)[order]
+
+
+def with_exif_orientation(image: Image.Image, orientation: int) -> bytes:
+    """A JPEG whose pixels are stored rotated, with the EXIF tag that undoes it, as phones write."""
+    stored = {
+        3: image.transpose(Image.Transpose.ROTATE_180),
+        6: image.transpose(Image.Transpose.ROTATE_90),   # displayed after rotating 270 (cw 90)
+        8: image.transpose(Image.Transpose.ROTATE_270),
+    }[orientation]
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return encode(stored, "JPEG", quality=95, exif=exif.tobytes())
+
+
+def all_modes() -> dict[str, Image.Image]:
+    base = gradient(40, 30)
+    rgba = base.convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize(base.size))
+    grey16 = Image.fromarray(np.asarray(base.convert("L"), dtype=np.uint16) * 257)
+    return {
+        "RGB": base,
+        "RGBA": rgba,
+        "L": base.convert("L"),
+        "LA": base.convert("LA"),
+        "P": base.convert("P", palette=Image.Palette.ADAPTIVE),
+        "1": base.convert("1"),
+        "CMYK": base.convert("CMYK"),
+        "I;16": grey16,
+        "I": base.convert("I"),
+        "F": base.convert("F"),
+        "YCbCr": base.convert("YCbCr"),
+    }
+
+
+def png_bomb(width=20000, height=20000) -> bytes:
+    """A tiny PNG file that claims width x height pixels (decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    row = b"\x00" + b"\x00" * width
+    body = zlib.compress(row * 16, 9)  # only 16 rows of data: the rest is "missing"
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")

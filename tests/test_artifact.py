@@ -1,0 +1,123 @@
+"""The shipped-model file format: hash sidecar, restricted unpickling, no TensorFlow at load."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ml import artifact
+from tests.conftest import ROOT
+from tests.imagegen import gradient
+
+pytestmark = pytest.mark.slow
+
+
+def test_round_trip(tiny_artifact, tiny_pipeline, patterns):
+    loaded = artifact.load(tiny_artifact)
+    assert loaded["classes"] == ["airplane", "automobile", "bird", "cat"]
+    assert loaded["format"] == artifact.ARTIFACT_FORMAT and len(loaded["sha256"]) == 64
+    _, _, X_test, _ = patterns
+    np.testing.assert_array_equal(loaded["pipeline"].predict_proba(X_test),
+                                  tiny_pipeline.predict_proba(X_test))
+
+
+def test_loading_and_predicting_never_imports_tensorflow(tiny_artifact):
+    code = (
+        "import sys, numpy as np\n"
+        "from ml import artifact\n"
+        f"model = artifact.load({str(tiny_artifact)!r})\n"
+        "model['pipeline'].predict_proba([np.zeros((50, 40, 3), np.uint8)])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx'))\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_tampered_artifact_is_refused(tiny_artifact, tmp_path):
+    data = bytearray(tiny_artifact.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad = tmp_path / "tampered.pkl"
+    bad.write_bytes(bytes(data))
+    artifact.checksum_path(bad).write_text(artifact.checksum_path(tiny_artifact).read_text())
+    with pytest.raises(artifact.ArtifactError, match="SHA-256"):
+        artifact.load(bad)
+
+
+def test_missing_sidecar_or_file_is_refused(tiny_artifact, tmp_path):
+    lonely = tmp_path / "lonely.pkl"
+    lonely.write_bytes(tiny_artifact.read_bytes())
+    with pytest.raises(artifact.ArtifactError, match="checksum file not found"):
+        artifact.load(lonely)
+    with pytest.raises(artifact.ArtifactError, match="not found"):
+        artifact.load(tmp_path / "nothing.pkl")
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /tmp/pwned-by-pickle",))
+
+
+def test_foreign_pickle_with_a_valid_hash_is_refused(tmp_path):
+    # Even a correctly hashed file may not run code: only the model's own classes load.
+    path = tmp_path / "evil.pkl"
+    data = pickle.dumps({"format": artifact.ARTIFACT_FORMAT, "pipeline": Exploit()})
+    path.write_bytes(data)
+    artifact.checksum_path(path).write_text(artifact.sha256_of(data) + "  evil.pkl\n")
+    with pytest.raises(artifact.ArtifactError, match="refusing to load"):
+        artifact.load(path)
+    assert not os.path.exists("/tmp/pwned-by-pickle")
+
+
+def test_other_pickles_are_refused(tmp_path):
+    path = tmp_path / "other.pkl"
+    data = pickle.dumps({"just": "a dict"})
+    path.write_bytes(data)
+    artifact.checksum_path(path).write_text(artifact.sha256_of(data))
+    with pytest.raises(artifact.ArtifactError, match="not a"):
+        artifact.load(path)
+
+
+def test_cli_evaluate_json_and_predict(tiny_artifact, tmp_path):
+    root = tmp_path / "data"
+    for name in ("airplane", "cat"):
+        (root / name).mkdir(parents=True)
+        for i in range(3):
+            gradient(seed=i).save(root / name / f"{i}.png")
+    png = tmp_path / "cm.png"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ML_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-m", "ml", "evaluate", "--data", str(root), "--model",
+                          str(tiny_artifact), "--json", "--confusion-matrix", str(png)],
+                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert set(report) == {"accuracy", "n", "per_class"} and report["n"] == 6
+    assert 0 <= report["accuracy"] <= 1
+    assert set(report["per_class"]) == {"airplane", "automobile", "bird", "cat"}
+    assert set(report["per_class"]["cat"]) >= {"precision", "recall"}
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+    out = subprocess.run([sys.executable, "-m", "ml", "predict", str(root / "cat" / "0.png"),
+                          "--model", str(tiny_artifact)], capture_output=True, text=True, cwd=ROOT,
+                         env=env, timeout=120)
+    assert out.returncode == 0 and "%" in out.stdout
+
+
+@pytest.mark.parametrize("command", ["search", "train", "evaluate", "predict"])
+def test_every_cli_command_has_help(command):
+    out = subprocess.run([sys.executable, "-m", "ml", command, "--help"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0 and "usage:" in out.stdout
+
+
+def test_cli_reports_bad_data_clearly(tmp_path, tiny_artifact):
+    out = subprocess.run([sys.executable, "-m", "ml", "evaluate", "--data", str(tmp_path / "none"),
+                          "--model", str(tiny_artifact)], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60)
+    assert out.returncode == 2 and "not found" in out.stderr and "Traceback" not in out.stderr

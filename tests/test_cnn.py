@@ -1,0 +1,96 @@
+"""The CNN estimator and the whole pipeline, on a narrow net and synthetic patterns."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+
+from ml.cnn import CNNClassifier
+from ml.search import make_pipeline
+from tests.conftest import TINY_CNN
+
+pytestmark = pytest.mark.slow
+
+
+def test_pipeline_beats_chance_on_distinguishable_patterns(tiny_pipeline, patterns):
+    _, _, X_test, y_test = patterns
+    accuracy = np.mean(tiny_pipeline.predict(X_test) == y_test)
+    assert accuracy > 0.6, accuracy  # 4 classes: chance is 0.25
+
+
+def test_probabilities_are_a_distribution_in_class_order(tiny_pipeline, patterns):
+    _, _, X_test, _ = patterns
+    proba = tiny_pipeline.predict_proba(X_test[:5])
+    assert proba.shape == (5, 4) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-5)
+    assert list(tiny_pipeline.classes_) == ["airplane", "automobile", "bird", "cat"]
+
+
+def test_pickle_round_trip_gives_identical_probabilities(tiny_pipeline, patterns):
+    _, _, X_test, _ = patterns
+    restored = pickle.loads(pickle.dumps(tiny_pipeline))
+    np.testing.assert_array_equal(restored.predict_proba(X_test), tiny_pipeline.predict_proba(X_test))
+
+
+def test_onnx_matches_keras(tiny_pipeline):
+    assert tiny_pipeline.named_steps["cnn"].onnx_max_abs_diff_ <= 1e-4
+
+
+def test_test_time_augmentation_views(tiny_pipeline, patterns):
+    _, _, X_test, _ = patterns
+    cnn = clone(tiny_pipeline.named_steps["cnn"])
+    cnn.__dict__.update({k: v for k, v in tiny_pipeline.named_steps["cnn"].__dict__.items()
+                         if k.endswith("_") and not k.startswith("_")})
+    features = tiny_pipeline.named_steps["preprocess"].transform(X_test[:3])
+    results = {}
+    for tta in ("none", "flip", "flip_translate"):
+        cnn.tta = tta
+        results[tta] = cnn.predict_proba(features)
+        np.testing.assert_allclose(results[tta].sum(axis=1), 1, atol=1e-5)
+    assert not np.allclose(results["none"], results["flip"])
+
+
+def test_sklearn_api_contract():
+    cnn = CNNClassifier(widths=(8, 8, 8), epochs=2)
+    params = cnn.get_params()
+    assert params["widths"] == (8, 8, 8) and params["epochs"] == 2
+    copy = clone(cnn).set_params(epochs=3)
+    assert copy.epochs == 3 and cnn.epochs == 2
+    assert not hasattr(cnn, "classes_")
+    with pytest.raises(NotFittedError):
+        cnn.predict(np.zeros((1, 32, 32, 3), np.float32))
+
+
+def test_bad_input_shapes_are_refused(tiny_pipeline):
+    cnn = tiny_pipeline.named_steps["cnn"]
+    with pytest.raises(ValueError, match="shape"):
+        cnn.predict_proba(np.zeros((1, 16, 16, 3), np.float32))
+    with pytest.raises(ValueError, match="tta"):
+        CNNClassifier(tta="sideways").fit(np.zeros((4, 32, 32, 3), np.float32), [0, 1, 0, 1])
+
+
+def test_grid_search_on_a_2x1_grid(patterns):
+    X, y, _, _ = patterns
+    fold = np.r_[np.full(150, -1), np.zeros(50, dtype=int)]
+    params = dict(TINY_CNN, epochs=1)
+    search = GridSearchCV(make_pipeline(**params), {"cnn__learning_rate": [2.0, 4.0]},
+                          cv=PredefinedSplit(fold), refit=False, error_score="raise")
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 2
+    assert search.best_params_["cnn__learning_rate"] in (2.0, 4.0)
+    assert 0 <= search.best_score_ <= 1
+
+
+def test_seeded_training_is_reproducible_and_resumes_from_checkpoint(patterns, tmp_path):
+    X, y, X_test, _ = patterns
+    params = dict(TINY_CNN, epochs=2, checkpoint_dir=str(tmp_path))
+    first = make_pipeline(**params).fit(X, y)
+    assert len(list(tmp_path.glob("cnn-*.npz"))) == 1
+    # A second fit with the same parameters and data finds the finished checkpoint: no epochs rerun,
+    # the same weights.
+    resumed = make_pipeline(**params).fit(X, y)
+    assert resumed.named_steps["cnn"].history_ == first.named_steps["cnn"].history_
+    np.testing.assert_allclose(resumed.predict_proba(X_test), first.predict_proba(X_test), atol=1e-6)
