@@ -35,6 +35,7 @@ def health():
       summary: Is the service up with its model loaded?
       responses:
         200:
+          description: Service is up; model loaded
           content:
             application/json:
               schema: HealthSchema
@@ -52,6 +53,7 @@ def model_info():
       summary: Classes, input size, version, validation accuracy, training parameters, reports.
       responses:
         200:
+          description: Model metadata
           content:
             application/json:
               schema: ModelInfoSchema
@@ -89,9 +91,11 @@ def report(name):
           schema: {type: string, enum: [confusion_matrix.png, grid_search.png]}
       responses:
         200:
+          description: The PNG figure
           content:
             image/png: {}
         404:
+          description: No such report for this model
           content:
             application/json:
               schema: ErrorSchema
@@ -134,6 +138,7 @@ def predict():
                 top_k: {type: integer, minimum: 1, maximum: 10, default: 5}
       responses:
         200:
+          description: Top-k predictions
           content:
             application/json:
               schema: PredictResponseSchema
@@ -191,6 +196,7 @@ def predict_batch():
                 top_k: {type: integer, minimum: 1, maximum: 10, default: 5}
       responses:
         200:
+          description: One result per file, in upload order
           content:
             application/json:
               schema: BatchResponseSchema

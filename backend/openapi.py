@@ -43,6 +43,7 @@ def openapi():
       summary: The OpenAPI 3 description of this API.
       responses:
         200:
+          description: The OpenAPI document
           content:
             application/json: {}
     """

@@ -118,7 +118,7 @@ export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_T
       if (timedOut) throw new ApiError('timeout', 'The request timed out.', { cause: error });
       if (error?.name === 'AbortError') throw new ApiError('aborted', 'The request was cancelled.', { cause: error });
       // fetch rejects (TypeError) only when no HTTP response arrived at all.
-      throw new ApiError('network_error', 'Network request failed.', { cause: error });
+      throw new ApiError('network_error', 'No response was received from the server.', { cause: error });
     } finally {
       clearTimeout(timer);
       outerSignal?.removeEventListener('abort', onOuterAbort);

@@ -91,6 +91,19 @@ function remember(entries) {
 function setBusy(busy, text) {
   state.busy = busy;
   view.setBusy(busy, text);
+  if (busy) revealResult();
+}
+
+// On phones the result card sits below the inputs; bring it into view so the
+// user sees the spinner and then the answer without hunting for it.
+function revealResult() {
+  const section = el.resultSection;
+  const singleColumn = window.matchMedia?.('(max-width: 899px)').matches;
+  if (!singleColumn || typeof section.scrollIntoView !== 'function') return;
+  const { top } = section.getBoundingClientRect();
+  if (top >= 0 && top <= window.innerHeight * 0.6) return; // already comfortably visible
+  const reduceMotion = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+  section.scrollIntoView({ behavior: reduceMotion ? 'auto' : 'smooth', block: 'start' });
 }
 
 function fileName(file, fallback) {
@@ -110,8 +123,10 @@ async function classifySingle(file) {
   state.batchCards = [];
   view.renderBatch([], null);
   state.current = null;
-  state.previewUrl = createObjectUrl(file);
-  view.showPreview(state.previewUrl, name);
+  // Local copy: the user may open a history item while this request runs.
+  const url = createObjectUrl(file);
+  state.previewUrl = url;
+  view.showPreview(url, name);
   view.clearResult('Classifying…');
   setBusy(true, `Classifying ${name}…`);
   view.setStatus(`Classifying ${name}…`);
@@ -121,7 +136,7 @@ async function classifySingle(file) {
     const entry = {
       id: state.nextId++,
       name,
-      url: state.previewUrl,
+      url,
       predictions: sortPredictions(data.predictions),
       modelVersion: data.model_version,
       elapsedMs: data.elapsed_ms,
@@ -346,7 +361,9 @@ async function refreshCameraControls() {
 
 function showCameraError(error) {
   if (error?.code === 'camera_cancelled') return; // stopped on purpose while starting
-  view.showError(error);
+  // The DOMException text ("NotAllowedError: …") means nothing to users; the
+  // code's friendly sentence already says what happened and what to do.
+  view.showError({ code: error?.code ?? 'camera_error' });
 }
 
 el.cameraStart.addEventListener('click', async () => {
@@ -438,8 +455,9 @@ async function loadModelInfo() {
     view.renderModelInfo(model);
     view.showModelNotice('');
   } catch (error) {
+    // Non-blocking: predictions still work with the default limits.
     view.showModelNotice(
-      `Model details could not be loaded: ${describeError(error).title} You can still classify images.`,
+      `Model details could not be loaded right now (${describeError(error).code}). You can still classify images.`,
     );
   }
 }

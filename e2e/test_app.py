@@ -1,0 +1,192 @@
+"""The page in Chromium, against the real server and the shipped model."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from e2e.conftest import CHROMIUM, ROOT_FLAGS
+
+pytestmark = pytest.mark.e2e
+CLASSES = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
+
+
+def picture(seed=0, size=(96, 64)) -> bytes:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size[1], 0:size[0]]
+    array = np.stack([x * 255 // size[0], y * 255 // size[1], rng.integers(60, 200, size[::-1])], -1)
+    buffer = io.BytesIO()
+    Image.fromarray(array.astype(np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def file_payload(name="photo.png", data=None, mime="image/png"):
+    return {"name": name, "mimeType": mime, "buffer": data if data is not None else picture()}
+
+
+def bars(page):
+    page.wait_for_selector("[data-testid=results] [data-testid=bar]")
+    return page.locator("[data-testid=results] [data-testid=bar]")
+
+
+def assert_chart(page, k=5):
+    locator = bars(page)
+    assert locator.count() == k
+    labels = [locator.nth(i).get_attribute("data-label") for i in range(k)]
+    probabilities = [float(locator.nth(i).get_attribute("data-probability")) for i in range(k)]
+    assert set(labels) <= CLASSES and len(set(labels)) == k
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert all(0 <= p <= 1 for p in probabilities)
+    # the percentage is there as text, not only as a bar length
+    assert "%" in locator.nth(0).inner_text()
+    return labels, probabilities
+
+
+DROP_SCRIPT = """([selector, files, eventName]) => {
+  const transfer = new DataTransfer();
+  for (const f of files) {
+    const bytes = Uint8Array.from(atob(f.data), c => c.charCodeAt(0));
+    transfer.items.add(new File([bytes], f.name, {type: f.type}));
+  }
+  const target = selector ? document.querySelector(selector) : document;
+  if (eventName === 'drop') {
+    for (const type of ['dragenter', 'dragover']) {
+      target.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+    }
+    target.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: transfer}));
+  } else {
+    target.dispatchEvent(new ClipboardEvent('paste', {bubbles: true, cancelable: true,
+                                                       clipboardData: transfer}));
+  }
+}"""
+
+
+def encoded(*files):
+    return [{"name": name, "type": mime, "data": base64.b64encode(data).decode()}
+            for name, data, mime in files]
+
+
+def test_file_picker_shows_top_5_bars(page):
+    page.set_input_files("[data-testid=file-input]", file_payload())
+    assert_chart(page, 5)
+    assert page.locator("[data-testid=preview]").is_visible()
+    assert page.locator("[data-testid=error]").is_hidden()
+
+
+def test_drag_and_drop(page):
+    page.evaluate(DROP_SCRIPT, ["[data-testid=dropzone]", encoded(("dropped.png", picture(1), "image/png")),
+                                "drop"])
+    assert_chart(page)
+
+
+def test_paste_from_clipboard(page):
+    page.evaluate(DROP_SCRIPT, [None, encoded(("pasted.png", picture(2), "image/png")), "paste"])
+    assert_chart(page)
+
+
+def test_several_files_make_a_batch(page):
+    page.set_input_files("[data-testid=file-input]",
+                         [file_payload(f"p{i}.png", picture(i)) for i in range(3)])
+    page.wait_for_selector("[data-testid=batch-item] >> nth=2")
+    assert page.locator("[data-testid=batch-item]").count() == 3
+    assert_chart(page)
+
+
+def test_k_selector_changes_the_number_of_bars(page):
+    page.set_input_files("[data-testid=file-input]", file_payload())
+    assert_chart(page, 5)
+    for k in ("3", "10", "1"):
+        page.select_option("[data-testid=top-k]", k)
+        page.wait_for_function(f"() => document.querySelectorAll('[data-testid=results] [data-testid=bar]').length == {k}")
+        assert_chart(page, int(k))
+    total = sum(float(b.get_attribute("data-probability"))
+                for b in (page.select_option("[data-testid=top-k]", "10") and bars(page).all()))
+    assert total == pytest.approx(1, abs=0.01)
+
+
+def test_non_image_shows_an_error(page):
+    page.set_input_files("[data-testid=file-input]",
+                         {"name": "notes.png", "mimeType": "image/png", "buffer": b"just some text"})
+    error = page.locator("[data-testid=error]")
+    error.wait_for(state="visible")
+    assert "image" in error.inner_text().lower()
+
+
+def test_oversized_file_shows_an_error(page):
+    big = b"\xff\xd8\xff" + bytes(11 * 1024 * 1024)
+    page.set_input_files("[data-testid=file-input]", {"name": "huge.jpg", "mimeType": "image/jpeg",
+                                                       "buffer": big})
+    error = page.locator("[data-testid=error]")
+    error.wait_for(state="visible")
+    assert "MB" in error.inner_text()
+
+
+def test_webcam_snap_classifies_the_frame(page):
+    page.click("[data-testid=camera-start]")
+    page.wait_for_function("() => { const v = document.querySelector('[data-testid=camera-video]');"
+                           " return v && v.readyState >= 2 && v.videoWidth > 0; }")
+    page.click("[data-testid=camera-snap]")
+    assert_chart(page)
+    page.click("[data-testid=camera-stop]")
+    page.wait_for_function("() => { const v = document.querySelector('[data-testid=camera-video]');"
+                           " return !v || !v.srcObject ||"
+                           " v.srcObject.getTracks().every(t => t.readyState === 'ended'); }")
+
+
+def test_camera_permission_denied_shows_a_message(playwright_instance, server_url):
+    # No fake-UI flag: headless Chromium answers the permission prompt with a denial.
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM,
+                                                  args=[*ROOT_FLAGS, "--use-fake-device-for-media-stream"])
+    try:
+        context = browser.new_context(base_url=server_url)
+        page = context.new_page()
+        page.goto("/")
+        page.click("[data-testid=camera-start]")
+        error = page.locator("[data-testid=error]")
+        error.wait_for(state="visible")
+        assert "permission" in error.inner_text().lower() or "denied" in error.inner_text().lower()
+    finally:
+        browser.close()
+
+
+def test_keyboard_only_flow(page):
+    page.keyboard.press("Tab")
+    for _ in range(30):  # tab until the drop zone (or its choose-file button) has focus
+        focused = page.evaluate("document.activeElement && document.activeElement.dataset.testid || "
+                                "document.activeElement.id || document.activeElement.tagName")
+        if focused in ("dropzone", "choose-file") or "choose" in str(focused):
+            break
+        page.keyboard.press("Tab")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    chooser.value.set_files(file_payload())
+    assert_chart(page)
+    page.focus("[data-testid=top-k]")
+    page.keyboard.press("ArrowDown")  # k 5 -> 6 on a focused <select>
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=results] [data-testid=bar]').length == 6")
+
+
+def test_phone_width_has_no_sideways_scroll(browser, server_url, console):
+    context = browser.new_context(viewport={"width": 375, "height": 740}, base_url=server_url,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    console.attach(page)
+    page.goto("/")
+    page.set_input_files("[data-testid=file-input]", file_payload())
+    assert_chart(page)
+    width = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+    assert width <= 375
+    context.close()
+    assert console.unexpected() == []
+
+
+def test_about_the_model(page):
+    info = page.locator("[data-testid=model-info]")
+    info.wait_for()
+    text = info.inner_text()
+    assert "airplane" in text and "truck" in text and "%" in text

@@ -1,0 +1,271 @@
+"""Every line of the API contract and every error class, through Flask's test client."""
+
+import io
+
+import numpy as np
+import pytest
+
+from tests.imagegen import CLASSES, all_modes, encode, gradient, png_bomb, with_exif_orientation
+
+
+def upload(data: bytes, name="picture.png", field="image"):
+    return {field: (io.BytesIO(data), name)}
+
+
+PNG = encode(gradient(32, 32), "PNG")
+
+
+def predict(client, data=PNG, name="picture.png", **form):
+    return client.post("/api/predict", data={**upload(data, name), **form},
+                       content_type="multipart/form-data")
+
+
+def assert_error(response, status, code=None):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json
+    error = response.get_json()["error"]
+    assert set(error) == {"code", "message", "details"} and error["message"]
+    if code:
+        assert error["code"] == code
+    return error
+
+
+# ---------------------------------------------------------------- happy paths
+
+def test_health(client):
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok" and body["model_loaded"] is True and body["model_version"]
+
+
+def test_model_info(client):
+    body = client.get("/api/model").get_json()
+    assert body["classes"] == list(CLASSES)
+    assert body["input_size"] == [32, 32, 3]
+    assert len(body["sha256"]) == 64 and body["version"]
+    assert body["accuracy"] is None or 0 <= body["accuracy"] <= 1
+    assert isinstance(body["params"], dict)
+    for url in body["reports"].values():
+        if url:
+            image = client.get(url)
+            assert image.status_code == 200 and image.data.startswith(b"\x89PNG")
+
+
+def test_predict_default_top_5_sorted(client):
+    response = predict(client)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["top_k"] == 5 and len(body["predictions"]) == 5
+    probabilities = [p["probability"] for p in body["predictions"]]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert all(p["label"] in CLASSES for p in body["predictions"])
+    assert body["model_version"] and body["elapsed_ms"] >= 0
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_predict_top_k(client, k):
+    body = predict(client, top_k=str(k)).get_json()
+    assert body["top_k"] == k and len(body["predictions"]) == k
+    if k == 10:
+        assert {p["label"] for p in body["predictions"]} == set(CLASSES)
+        assert sum(p["probability"] for p in body["predictions"]) == pytest.approx(1, abs=1e-4)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"])
+def test_every_accepted_format(client, fmt):
+    response = predict(client, encode(gradient(50, 40), fmt), name="no-extension")
+    assert response.status_code == 200, response.get_json()
+
+
+@pytest.mark.parametrize("mode", sorted(all_modes()))
+def test_every_colour_mode(client, mode):
+    image = all_modes()[mode]
+    fmt = {"CMYK": "JPEG", "I;16": "TIFF", "I": "TIFF", "F": "TIFF", "YCbCr": "JPEG"}.get(mode, "PNG")
+    response = predict(client, encode(image, fmt))
+    assert response.status_code == 200, response.get_json()
+
+
+def test_file_name_and_declared_type_are_ignored(client):
+    response = client.post("/api/predict", data={"image": (io.BytesIO(PNG), "photo.gif", "text/plain")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200
+
+
+def test_exif_rotated_jpeg_is_classified_like_the_upright_one(client):
+    upright = gradient(120, 80, seed=3)
+    plain = predict(client, encode(upright, "JPEG", quality=95), top_k="10").get_json()
+    rotated = predict(client, with_exif_orientation(upright, 6), top_k="10").get_json()
+    as_dict = lambda body: {p["label"]: p["probability"] for p in body["predictions"]}  # noqa: E731
+    a, b = as_dict(plain), as_dict(rotated)
+    assert max(abs(a[c] - b[c]) for c in CLASSES) < 0.1
+    assert plain["predictions"][0]["label"] == rotated["predictions"][0]["label"]
+
+
+def test_large_photo(client):
+    photo = gradient(4000, 3000)
+    response = predict(client, encode(photo, "JPEG", quality=85), name="big.jpg")
+    assert response.status_code == 200
+
+
+def test_batch_in_upload_order_with_per_file_errors(client):
+    files = [
+        (io.BytesIO(PNG), "a.png"),
+        (io.BytesIO(b"not an image at all"), "b.txt"),
+        (io.BytesIO(encode(gradient(), "JPEG")), "c.jpg"),
+        (io.BytesIO(PNG[:50]), "d.png"),
+        (io.BytesIO(b"<svg xmlns='http://www.w3.org/2000/svg'/>"), "e.svg"),
+    ]
+    response = client.post("/api/predict/batch", data={"images": files, "top_k": "2"},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [r["filename"] for r in results] == ["a.png", "b.txt", "c.jpg", "d.png", "e.svg"]
+    assert len(results[0]["predictions"]) == 2 and len(results[2]["predictions"]) == 2
+    assert results[1]["error"]["code"] == "unsupported_media_type"
+    assert results[3]["error"]["code"] == "invalid_image"
+    assert results[4]["error"]["code"] == "unsupported_media_type"
+    assert "predictions" not in results[1]
+
+
+def test_batch_matches_single_predictions(client):
+    images = [encode(gradient(40 + i, 30 + i, seed=i), "PNG") for i in range(3)]
+    batch = client.post("/api/predict/batch",
+                        data={"images": [(io.BytesIO(d), f"{i}.png") for i, d in enumerate(images)],
+                              "top_k": "10"}, content_type="multipart/form-data").get_json()
+    for data, result in zip(images, batch["results"]):
+        single = predict(client, data, top_k="10").get_json()["predictions"]
+        assert [p["label"] for p in single] == [p["label"] for p in result["predictions"]]
+        np.testing.assert_allclose([p["probability"] for p in single],
+                                   [p["probability"] for p in result["predictions"]], atol=1e-5)
+
+
+# ---------------------------------------------------------------- errors
+
+def test_missing_file_is_400(client):
+    assert_error(client.post("/api/predict", data={}, content_type="multipart/form-data"), 400,
+                 "missing_file")
+    assert_error(client.post("/api/predict"), 400, "missing_file")
+    assert_error(client.post("/api/predict", data=upload(PNG, field="picture"),
+                             content_type="multipart/form-data"), 400, "missing_file")
+    assert_error(client.post("/api/predict/batch", data={}, content_type="multipart/form-data"), 400,
+                 "missing_file")
+
+
+@pytest.mark.parametrize("bad", ["0", "11", "-1", "abc", "2.5", "", " ", "1e3", "five"])
+def test_invalid_top_k_is_400_with_field_details(client, bad):
+    error = assert_error(predict(client, top_k=bad), 400, "invalid_top_k")
+    assert "top_k" in error["details"]
+
+
+def test_empty_file_is_400(client):
+    assert_error(predict(client, b""), 400, "empty_file")
+
+
+def test_two_files_in_single_endpoint_is_400(client):
+    data = {"image": [(io.BytesIO(PNG), "a.png"), (io.BytesIO(PNG), "b.png")]}
+    assert_error(client.post("/api/predict", data=data, content_type="multipart/form-data"), 400)
+
+
+def test_too_many_batch_files_is_400(client):
+    files = [(io.BytesIO(PNG), f"{i}.png") for i in range(65)]
+    error = assert_error(client.post("/api/predict/batch", data={"images": files},
+                                     content_type="multipart/form-data"), 400, "too_many_files")
+    assert error["details"]["max_files"] == 64
+
+
+def test_unknown_route_is_404_json(client):
+    assert_error(client.get("/api/does-not-exist"), 404, "not_found")
+    assert_error(client.get("/static/../backend/config.py"), 404)
+
+
+def test_wrong_method_is_405_json(client):
+    error = assert_error(client.get("/api/predict"), 405, "method_not_allowed")
+    assert "POST" in error["details"]["allowed_methods"]
+    assert_error(client.delete("/api/health"), 405)
+
+
+def test_oversized_upload_is_413(client):
+    big = b"\xff\xd8\xff" + b"\0" * (10 * 1024 * 1024 + 10)
+    assert_error(predict(client, big, name="huge.jpg"), 413, "payload_too_large")
+
+
+def test_upload_limit_is_configurable(model_path):
+    from backend import create_app
+
+    small = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "MAX_UPLOAD_BYTES": 1000})
+    response = small.test_client().post("/api/predict", data=upload(encode(gradient(200, 200), "PNG")),
+                                        content_type="multipart/form-data")
+    assert_error(response, 413)
+
+
+def test_oversized_file_in_batch_fails_alone(model_path):
+    from backend import create_app
+
+    small = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "MAX_UPLOAD_BYTES": 2000})
+    big = encode(gradient(300, 300), "BMP")
+    response = small.test_client().post(
+        "/api/predict/batch", data={"images": [(io.BytesIO(PNG), "ok.png"), (io.BytesIO(big), "big.bmp")]},
+        content_type="multipart/form-data")
+    results = response.get_json()["results"]
+    assert "predictions" in results[0] and results[1]["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("data", [b"hello", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>",
+                                  b"%PDF-1.4", b"PK\x03\x04zip"])
+def test_not_an_image_is_415(client, data):
+    assert_error(predict(client, data, name="x.png"), 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP"])
+def test_truncated_image_is_422(client, fmt):
+    data = encode(gradient(300, 200), fmt)
+    assert_error(predict(client, data[: len(data) // 2]), 422, "invalid_image")
+
+
+def test_pixel_bomb_is_422(client):
+    error = assert_error(predict(client, png_bomb(30000, 30000)), 422, "image_too_large")
+    assert error["details"]["max_pixels"] > 0
+
+
+# ---------------------------------------------------------------- web & headers
+
+def test_security_headers_everywhere(client):
+    for response in (client.get("/api/health"), client.get("/api/nope"), predict(client, b"x")):
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_cors_is_same_origin_by_default(client):
+    response = client.get("/api/health", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_cors_allowlist(model_path):
+    from backend import create_app
+
+    app = create_app({"TESTING": True, "MODEL_PATH": str(model_path),
+                      "CORS_ORIGINS": ["https://friend.example"]})
+    client = app.test_client()
+    ok = client.get("/api/health", headers={"Origin": "https://friend.example"})
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://friend.example"
+    other = client.get("/api/health", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_page_and_static_files(client):
+    page = client.get("/")
+    assert page.status_code == 200 and b"<script" in page.data and b'type="module"' in page.data
+    assert client.get("/static/js/main.js").status_code == 200
+    assert client.get("/static/styles.css").status_code == 200
+
+
+def test_debug_is_off(app):
+    assert not app.debug
+
+
+def test_api_docs_page(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and b"/api/predict/batch" in page.data
