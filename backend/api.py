@@ -108,7 +108,10 @@ def _reports_dir() -> Path:
 
 
 def _top_k() -> int:
-    form = PredictFormSchema().load({k: v for k, v in request.form.items() if k == "top_k"})
+    values = request.form.getlist("top_k")
+    if len(values) > 1:
+        raise APIError(400, "invalid_top_k", "Send top_k once.", {"top_k": ["Given more than once."]})
+    form = PredictFormSchema().load({"top_k": values[0]} if values else {})
     return form["top_k"] or current_app.config["DEFAULT_TOP_K"]
 
 

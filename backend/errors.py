@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, jsonify
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +15,7 @@ HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    408: "request_timeout",
     415: "unsupported_media_type",
     422: "invalid_image",
     429: "too_many_requests",
@@ -62,6 +63,16 @@ def register_error_handlers(app: Flask) -> None:
         response = error_response(status, HTTP_CODES.get(status, "http_error"), message, details)
         if status == 405 and details:
             response.headers["Allow"] = ", ".join(details["allowed_methods"])
+        return response
+
+    @app.errorhandler(ClientDisconnected)
+    @app.errorhandler(TimeoutError)
+    def _upload_cut_off(error: Exception):
+        # The client stopped sending the body it announced: it stalled past the per-read timeout
+        # (backend/workers.py) or went away.
+        response = error_response(408, "request_timeout",
+                                  "The upload stalled or was cut off; please try again.")
+        response.headers["Connection"] = "close"
         return response
 
     @app.errorhandler(Exception)

@@ -7,7 +7,8 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads overlap one request's upload and decoding with another's inference (ONNX Runtime and
 # Pillow release the GIL), so a worker is not idle while a slow client sends its bytes.
-worker_class = "gthread"
+# gthread with a per-read timeout (backend/workers.py): slow clients cannot pin the threads.
+worker_class = "backend.workers.ThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Load the model in the master before forking: a corrupt or missing model stops start-up at once
 # with one clear message instead of a crash loop, and workers share the read-only pages.

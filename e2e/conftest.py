@@ -4,14 +4,11 @@ Chromium driven by Playwright (never a downloaded browser)."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.server import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -23,39 +20,11 @@ FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-st
 pytestmark = pytest.mark.e2e
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server_url():
-    port = free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1",
-           "ACCESS_LOG": "0", "MODEL_PATH": os.environ.get("TEST_MODEL_PATH",
-                                                           str(ROOT / "models" / "cifar10_cnn.pkl"))}
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "backend/gunicorn.conf.py"],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/api/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                process.kill()
-                pytest.fail(f"server did not start:\n{output[-3000:]}")
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    model = os.environ.get("TEST_MODEL_PATH", str(ROOT / "models" / "cifar10_cnn.pkl"))
+    with running_server(model) as (_, url):
+        yield url
 
 
 @pytest.fixture(scope="session")

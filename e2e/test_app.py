@@ -101,7 +101,8 @@ def test_k_selector_changes_the_number_of_bars(page):
     assert_chart(page, 5)
     for k in ("3", "10", "1"):
         page.select_option("[data-testid=top-k]", k)
-        page.wait_for_function(f"() => document.querySelectorAll('[data-testid=results] [data-testid=bar]').length == {k}")
+        page.wait_for_function(
+            f"() => document.querySelectorAll('[data-testid=results] [data-testid=bar]').length == {k}")
         assert_chart(page, int(k))
     total = sum(float(b.get_attribute("data-probability"))
                 for b in (page.select_option("[data-testid=top-k]", "10") and bars(page).all()))

@@ -158,6 +158,12 @@ def test_invalid_top_k_is_400_with_field_details(client, bad):
     assert "top_k" in error["details"]
 
 
+def test_repeated_top_k_is_400(client):
+    response = client.post("/api/predict", data={**upload(PNG), "top_k": ["3", "4"]},
+                           content_type="multipart/form-data")
+    assert_error(response, 400, "invalid_top_k")
+
+
 def test_empty_file_is_400(client):
     assert_error(predict(client, b""), 400, "empty_file")
 

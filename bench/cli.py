@@ -1,0 +1,106 @@
+"""``python -m bench``: benchmark the real server, then the baseline, and write the results.
+
+Exit status: 0 when the run completed (whether or not the targets were met: the table says),
+2 when a server failed to start or the model is missing, 130 on Ctrl-C, 1 on any other error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from bench import report
+from bench.payloads import build_workload
+from bench.runner import Settings, measure_server
+from bench.servers import ROOT, ServerStartError, baseline_spec, ours_spec
+
+FULL = {"requests": 500, "big_requests": 50, "batches": 10, "concurrent_seconds": 15.0, "load_seconds": 60.0}
+QUICK = {"requests": 20, "big_requests": 5, "batches": 2, "concurrent_seconds": 3.0, "load_seconds": 5.0}
+EXIT_SERVER_FAILED = 2
+EXIT_INTERRUPTED = 130
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Latency, memory, start-up and throughput of the real server vs a plain Flask + "
+                    "Keras server of the same model; writes results.json and results.md.")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "cifar10_cnn.pkl",
+                        help="model artifact (default: models/cifar10_cnn.pkl)")
+    parser.add_argument("--requests", type=int, help="32x32 PNG latency requests (default 500; RSS is "
+                                                     "read after them)")
+    parser.add_argument("--big-requests", type=int, help="12 MP JPEG latency requests (default 50)")
+    parser.add_argument("--batches", type=int, help="64-image batch requests (default 10)")
+    parser.add_argument("--concurrency", type=int, default=16, help="concurrent clients (default 16)")
+    parser.add_argument("--concurrent-seconds", type=float, help="concurrent throughput phase (default 15)")
+    parser.add_argument("--load-seconds", type=float, help="load test of our server (default 60)")
+    parser.add_argument("--start-timeout", type=float, default=300.0,
+                        help="seconds a server may take to its first prediction (default 300)")
+    parser.add_argument("--skip-baseline", action="store_true", help="measure only our server")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: " + ", ".join(f"--{k.replace('_', '-')} {v:g}"
+                                                       for k, v in QUICK.items()))
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results",
+                        help="output folder (default: bench/results)")
+    args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    for name in ("requests", "big_requests", "batches", "concurrency"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("concurrent_seconds", "load_seconds", "start_timeout"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
+    return args
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(requests=args.requests, big_requests=args.big_requests, batches=args.batches,
+                    concurrency=args.concurrency, concurrent_seconds=args.concurrent_seconds,
+                    load_seconds=args.load_seconds, start_timeout=args.start_timeout)
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Measure our server, then (unless skipped) the baseline, one after the other."""
+    settings = settings_from(args)
+    model_path = args.model.resolve()
+    print(f"generating the test pictures; model {model_path}", flush=True)
+    workload = build_workload()
+    results = report.new_results({**settings.to_dict(), "quick": args.quick}, model_path, workload.describe())
+    results["servers"]["ours"] = measure_server(ours_spec, model_path, workload, settings, load_test=True)
+    if not args.skip_baseline:
+        results["servers"]["baseline"] = measure_server(baseline_spec, model_path, workload, settings,
+                                                        load_test=False)
+    report.finish(results)
+    return results
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM behave like Ctrl-C, so that the servers are stopped on the way out."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    interrupt_on_sigterm()
+    if not args.model.is_file():
+        print(f"error: model not found: {args.model} (train it with `make train`, or pass --model)",
+              file=sys.stderr)
+        return EXIT_SERVER_FAILED
+    try:
+        results = run(args)
+    except ServerStartError as error:
+        print(f"error: {error}\n--- server output (last lines) ---\n{error.output_tail}", file=sys.stderr)
+        return EXIT_SERVER_FAILED
+    except KeyboardInterrupt:
+        print("interrupted: servers stopped, no results written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    json_path, md_path = report.write(results, args.out)
+    print("\n" + report.to_markdown(results))
+    print(f"results written to {json_path} and {md_path}")
+    return 0

@@ -1,0 +1,278 @@
+"""Results: machine info, the figures table (ours, baseline, ratio), the targets, JSON and Markdown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import psutil
+
+from ml.artifact import checksum_path
+
+PACKAGES = ("gunicorn", "flask", "numpy", "pillow", "scikit-learn", "onnxruntime", "tensorflow",
+            "tensorflow-cpu", "keras", "requests")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of the figures table: where its value sits in a server's results."""
+
+    label: str
+    unit: str
+    key: tuple[str, ...]
+    higher_is_better: bool = False
+    digits: int = 1
+
+
+FIGURES = (
+    Figure("Start to first prediction", "s", ("start_to_first_prediction_s",), digits=2),
+    Figure("Latency 32×32 PNG, p50", "ms", ("latency_png_32", "p50_ms"), digits=2),
+    Figure("Latency 32×32 PNG, p95", "ms", ("latency_png_32", "p95_ms"), digits=2),
+    Figure("Latency 32×32 PNG, p99", "ms", ("latency_png_32", "p99_ms"), digits=2),
+    Figure("Latency 12 MP JPEG, p50", "ms", ("latency_jpeg_12mp", "p50_ms")),
+    Figure("Latency 12 MP JPEG, p95", "ms", ("latency_jpeg_12mp", "p95_ms")),
+    Figure("Latency 12 MP JPEG, p99", "ms", ("latency_jpeg_12mp", "p99_ms")),
+    Figure("RSS after {requests} requests (master + workers)", "MB", ("memory_after_requests", "rss_mb")),
+    Figure("PSS after {requests} requests (master + workers)", "MB", ("memory_after_requests", "pss_mb")),
+    Figure("Batch throughput (batches of 64 × 32×32 PNG)", "images/s", ("batch", "images_per_s"),
+           higher_is_better=True),
+    Figure("Throughput, {concurrency} concurrent clients", "req/s", ("concurrent", "requests_per_s"),
+           higher_is_better=True),
+    Figure("Latency p50, {concurrency} concurrent clients", "ms", ("concurrent", "p50_ms")),
+    Figure("Failures, {concurrency} concurrent clients", "", ("concurrent", "failures"), digits=0),
+    Figure("Failures, all sequential phases", "", ("sequential_failures",), digits=0),
+    Figure("Load test ({load_seconds:g} s): requests", "", ("load", "requests"), higher_is_better=True,
+           digits=0),
+    Figure("Load test: failures", "", ("load", "failures"), digits=0),
+    Figure("Load test: RSS before", "MB", ("load", "rss_before_mb")),
+    Figure("Load test: RSS after", "MB", ("load", "rss_after_mb")),
+    Figure("Load test: RSS growth", "MB", ("load", "rss_growth_mb")),
+    Figure("RSS at the end", "MB", ("memory_end", "rss_mb")),
+)
+
+
+def lookup(results: dict | None, key: tuple[str, ...]):
+    """The value at ``key`` in nested dicts, or None where any part is missing."""
+    value = results
+    for part in key:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def ratio(ours, baseline) -> float | None:
+    if ours is None or not baseline:
+        return None
+    return ours / baseline
+
+
+def describe_ratio(value: float | None) -> str:
+    """0.071 -> '0.071 (14.1× lower)'."""
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
+    direction = f"{1 / value:.1f}× lower" if value < 1 else f"{value:.1f}× higher"
+    return f"{value:.3g} ({direction})"
+
+
+def fmt(value, digits: int = 1, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.{digits}f}" if isinstance(value, float) or digits else str(value)
+    return f"{text} {unit}".strip()
+
+
+# ----------------------------------------------------------------------------------------- targets
+
+Check = Callable[[dict, dict | None], tuple[str, bool | None]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal and how to check it: ``check(ours, baseline)`` -> (measured, met or None)."""
+
+    label: str
+    goal: str
+    check: Check
+
+
+def relative(key: tuple[str, ...], max_ratio: float) -> Check:
+    """Met when ours ÷ baseline ≤ max_ratio; None (not checked) without a baseline."""
+    def check(ours: dict, baseline: dict | None) -> tuple[str, bool | None]:
+        value = ratio(lookup(ours, key), lookup(baseline, key))
+        return describe_ratio(value), None if value is None else value <= max_ratio
+    return check
+
+
+def absolute(key: tuple[str, ...], limit: float, unit: str, digits: int = 1) -> Check:
+    """Met when ours ≤ limit."""
+    def check(ours: dict, baseline: dict | None) -> tuple[str, bool | None]:
+        value = lookup(ours, key)
+        return fmt(value, digits, unit), None if value is None else value <= limit
+    return check
+
+
+TARGETS = (
+    Target("p50 latency 32×32 PNG vs baseline", "≥ 5× lower", relative(("latency_png_32", "p50_ms"), 1 / 5)),
+    Target("RSS after {requests} requests vs baseline", "≤ ½",
+           relative(("memory_after_requests", "rss_mb"), 1 / 2)),
+    Target("Start to first prediction vs baseline", "≥ 5× faster",
+           relative(("start_to_first_prediction_s",), 1 / 5)),
+    Target("p50 latency 32×32 PNG", "≤ 10 ms", absolute(("latency_png_32", "p50_ms"), 10, "ms", 2)),
+    Target("p50 latency 12 MP JPEG", "≤ 60 ms", absolute(("latency_jpeg_12mp", "p50_ms"), 60, "ms")),
+    Target("RSS after {requests} requests", "≤ 250 MB",
+           absolute(("memory_after_requests", "rss_mb"), 250, "MB")),
+    Target("Load test failures", "0", absolute(("load", "failures"), 0, "", 0)),
+    Target("Load test RSS growth", "≤ 60 MB", absolute(("load", "rss_growth_mb"), 60, "MB")),
+)
+
+
+def evaluate_targets(servers: dict, settings: dict) -> list[dict]:
+    ours, baseline = servers.get("ours") or {}, servers.get("baseline")
+    rows = []
+    for target in TARGETS:
+        measured, met = target.check(ours, baseline)
+        rows.append({"target": target.label.format(**settings), "goal": target.goal,
+                     "measured": measured, "met": met})
+    return rows
+
+
+# ------------------------------------------------------------------------------------ environment
+
+def machine_info() -> dict:
+    """What the figures depend on: CPUs, memory, OS, Python, package versions, and how busy the
+    machine was (the benchmark shares the CPUs with anything else running)."""
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return {
+        "cpu_count": os.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "packages": versions,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def model_info(model_path: Path) -> dict:
+    sidecar = checksum_path(model_path)
+    sha256 = sidecar.read_text().split()[0] if sidecar.is_file() else None
+    return {"path": str(model_path), "bytes": model_path.stat().st_size, "sha256": sha256}
+
+
+def new_results(settings: dict, model_path: Path, workload: dict) -> dict:
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "model": model_info(model_path),
+        "settings": settings,
+        "workload": workload,
+        "servers": {},
+    }
+
+
+def add_derived_figures(server: dict) -> None:
+    """Figures computed from others: failures summed over the sequential phases."""
+    server["sequential_failures"] = sum(lookup(server, (phase, "failures")) or 0
+                                        for phase in ("latency_png_32", "latency_jpeg_12mp", "batch"))
+
+
+def finish(results: dict) -> None:
+    for server in results["servers"].values():
+        add_derived_figures(server)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["targets"] = evaluate_targets(results["servers"], results["settings"])
+
+
+# --------------------------------------------------------------------------------------- Markdown
+
+def figures_table(servers: dict, settings: dict) -> list[str]:
+    ours, baseline = servers.get("ours") or {}, servers.get("baseline")
+    lines = ["| Figure | Ours | Baseline | Ours ÷ baseline | Better |", "|---|---:|---:|---:|---|"]
+    for figure in FIGURES:
+        mine, theirs = lookup(ours, figure.key), lookup(baseline, figure.key)
+        if mine is None and theirs is None:
+            continue
+        lines.append(f"| {figure.label.format(**settings)} | {fmt(mine, figure.digits, figure.unit)} "
+                     f"| {fmt(theirs, figure.digits, figure.unit)} | {describe_ratio(ratio(mine, theirs))} "
+                     f"| {'higher' if figure.higher_is_better else 'lower'} |")
+    return lines
+
+
+def targets_table(targets: list[dict]) -> list[str]:
+    verdicts = {True: "✅ yes", False: "❌ **no**", None: "— not measured"}
+    lines = ["| Target | Goal | Measured | Met |", "|---|---|---:|---|"]
+    lines += [f"| {t['target']} | {t['goal']} | {t['measured']} | {verdicts[t['met']]} |" for t in targets]
+    return lines
+
+
+METHODS = [
+    "## How the figures are measured",
+    "",
+    "- The servers run one after the other on 127.0.0.1, never at the same time; the client is "
+    "one Python process on the same machine.",
+    "- Start to first prediction: from spawning the server process until the first 200 from "
+    "`POST /api/predict` (polled every 50 ms).",
+    "- Latency: sequential requests on one keep-alive `requests.Session` (after 3 uncounted warm-up "
+    "requests), wall time until the whole answer is read; the multipart bodies are encoded once "
+    "beforehand. 12 MP JPEG: 4000×3000, gradients + noise, quality 90.",
+    "- RSS/PSS: psutil, summed over the server's master and workers, right after the 32×32 latency "
+    "phase. Summed RSS counts pages shared between the master and its forked workers once per "
+    "process; PSS splits them.",
+    "- Batch throughput: sequential 64-image batch requests (after one warm-up batch), images per "
+    "second of wall time.",
+    "- Concurrent throughput and load test: N threads, each with its own Session, requests back to "
+    "back for the given time; successful requests per second; a failure is an exception or any "
+    "answer other than a 200 with predictions.",
+    "",
+]
+
+
+def to_markdown(results: dict) -> str:
+    machine, settings, servers = results["machine"], results["settings"], results["servers"]
+    model = results["model"]
+    busy = machine["load_average_at_start"][0] > 0.5 * (machine["cpu_count"] or 1)
+    lines = [
+        "# Benchmark: ours vs a plain Flask + Keras server",
+        "",
+        f"Run {results['date']} on {machine['cpu_count']} CPUs ({machine['processor']}, "
+        f"{machine['memory_gb']} GB, {machine['platform']}), Python {machine['python']}; "
+        f"load average {machine['load_average_at_start'][0]} at start, "
+        f"{machine['load_average_at_end'][0]} at the end"
+        + (" — **the machine was busy with other work: figures are pessimistic**." if busy else "."),
+        f"Model: `{model['path']}` (sha256 {str(model['sha256'])[:12]}…, {model['bytes'] / 2**20:.1f} MB).",
+        f"Settings: {settings['requests']} × 32×32 PNG, {settings['big_requests']} × 12 MP JPEG "
+        f"({results['workload']['jpeg_12mp']['bytes'] / 2**20:.1f} MB request), {settings['batches']} "
+        f"batches of 64, {settings['concurrency']} clients for {settings['concurrent_seconds']:g} s, "
+        f"load test {settings['load_seconds']:g} s. Client and servers share the machine's CPUs.",
+        "",
+    ]
+    lines += [f"- **{name}**: {server['description']}" for name, server in servers.items()]
+    lines += ["", "## Figures", "", *figures_table(servers, settings), "",
+              "## Targets", "", *targets_table(results["targets"]), ""]
+    if "baseline" not in servers:
+        lines += ["The baseline was skipped (`--skip-baseline`): comparisons are not measured.", ""]
+    return "\n".join(lines + METHODS)
+
+
+def write(results: dict, out_dir: Path) -> tuple[Path, Path]:
+    """results.json (every raw figure) and results.md (the tables); returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / "results.json", out_dir / "results.md"
+    json_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    md_path.write_text(to_markdown(results))
+    return json_path, md_path

@@ -1,0 +1,180 @@
+"""Starting, watching and stopping the servers under test, each in its own process group.
+
+A server's output goes to a log file (a pipe nobody reads would fill up and block it); its last
+lines are shown when it fails to start. ``ServerProcess`` is a context manager: the server and
+everything it forked are terminated on the way out, whatever happened (Ctrl-C included).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"  # loopback only: the benchmark never talks to another machine
+STOP_TIMEOUT_S = 30.0  # gunicorn's graceful_timeout is 20 s
+KILL_WAIT_S = 10.0
+BYTES_PER_MB = 1024 * 1024
+# Both servers: one gunicorn worker with 4 threads (what backend/gunicorn.conf.py sets for ours).
+WORKERS = "1"
+THREADS = "4"
+
+
+class ServerStartError(RuntimeError):
+    """The server exited or never answered a prediction in time; carries its output's tail."""
+
+    def __init__(self, message: str, output_tail: str):
+        super().__init__(message)
+        self.output_tail = output_tail
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """How to start one server: its name, the port it binds on 127.0.0.1, its command line and
+    extra environment."""
+
+    name: str
+    description: str
+    port: int
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def gunicorn_command(*args: str) -> list[str]:
+    """gunicorn from this interpreter's environment (the project's virtualenv)."""
+    return [sys.executable, "-m", "gunicorn", *args]
+
+
+def ours_spec(model_path: Path, port: int) -> ServerSpec:
+    """The production server exactly as `make run` starts it, with one worker."""
+    return ServerSpec(
+        name="ours",
+        description="gunicorn --config backend/gunicorn.conf.py (gthread, 1 worker x 4 threads, "
+                    "preload, ONNX Runtime)",
+        port=port,
+        argv=gunicorn_command("--config", "backend/gunicorn.conf.py"),
+        env={"HOST": HOST, "PORT": str(port), "WEB_CONCURRENCY": WORKERS, "GUNICORN_THREADS": THREADS,
+             "MODEL_PATH": str(model_path), "ACCESS_LOG": "0"},
+    )
+
+
+def baseline_spec(model_path: Path, port: int) -> ServerSpec:
+    """The common way: a plain Flask + Keras app under the same gunicorn worker setup, no preload
+    (TensorFlow does not survive a fork). The boot timeout is raised because importing TensorFlow
+    on a busy machine can take longer than gunicorn's default 30 s."""
+    return ServerSpec(
+        name="baseline",
+        description="gunicorn bench.baseline_server (gthread, 1 worker x 4 threads, Flask + "
+                    "TensorFlow/Keras model.predict)",
+        port=port,
+        argv=gunicorn_command("--bind", f"{HOST}:{port}", "--workers", WORKERS, "--worker-class", "gthread",
+                              "--threads", THREADS, "--timeout", "120", "--keep-alive", "5",
+                              "bench.baseline_server:create_app()"),
+        env={"MODEL_PATH": str(model_path), "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+
+
+class ServerProcess:
+    """A running server: spawn on enter, terminate its whole process group on exit."""
+
+    def __init__(self, spec: ServerSpec):
+        self.spec = spec
+        self.base_url = f"http://{HOST}:{spec.port}"
+        self.process: subprocess.Popen | None = None
+        self.started_at = 0.0  # time.perf_counter() just before the spawn
+        self._log_dir = tempfile.TemporaryDirectory(prefix=f"bench-{spec.name}-")
+        self.log_path = Path(self._log_dir.name) / "server.log"
+
+    def __enter__(self) -> ServerProcess:
+        try:
+            self.start()
+        except BaseException:  # e.g. Ctrl-C right after the spawn: __exit__ would not run
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            self.stop()
+        finally:
+            self._log_dir.cleanup()
+
+    def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.spec.env}
+        with open(self.log_path, "wb") as log:
+            self.started_at = time.perf_counter()
+            # Own session and process group: Ctrl-C in the terminal reaches only the benchmark,
+            # which then stops the server itself; and the group lets stop() reach every worker.
+            self.process = subprocess.Popen(self.spec.argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM to the master (graceful shutdown), then SIGKILL to whatever of its group is left."""
+        if self.process is None:
+            return
+        try:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            pass
+        finally:  # even if a second Ctrl-C cut the graceful wait short
+            self._kill_group()
+        try:
+            self.process.wait(timeout=KILL_WAIT_S)
+        except subprocess.TimeoutExpired:
+            print(f"warning: {self.spec.name} server (pid {self.process.pid}) did not exit", file=sys.stderr)
+
+    def _kill_group(self) -> None:
+        """SIGKILL whatever is left of the process group we created (its id is our child's pid)."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # the group is already empty
+
+    def memory(self) -> dict:
+        """Memory of the master and all its workers, summed: RSS (what the targets use; counts
+        pages shared after fork once per process) and PSS (shared pages split between them)."""
+        if not self.alive():
+            raise RuntimeError(f"{self.spec.name} server is not running")
+        master = psutil.Process(self.process.pid)
+        rss, pss = [], []
+        for process in [master, *master.children(recursive=True)]:
+            try:
+                info = process.memory_full_info()
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue  # a worker being replaced
+            rss.append(info.rss / BYTES_PER_MB)
+            pss.append(getattr(info, "pss", 0) / BYTES_PER_MB)
+        return {"rss_mb": round(sum(rss), 1), "pss_mb": round(sum(pss), 1), "processes": len(rss),
+                "rss_per_process_mb": [round(value, 1) for value in rss]}  # master first
+
+    def output_tail(self, lines: int = 40) -> str:
+        try:
+            with open(self.log_path, errors="replace") as log:
+                return "".join(deque(log, maxlen=lines))
+        except OSError:
+            return ""
+
+    def start_error(self, message: str) -> ServerStartError:
+        return ServerStartError(f"{self.spec.name} server: {message}", self.output_tail())

@@ -1,0 +1,64 @@
+"""Start the production server (gunicorn + backend/gunicorn.conf.py) on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def spawn(model_path, **env) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    variables = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1",
+                 "ACCESS_LOG": "0", "MODEL_PATH": str(model_path), **{k: str(v) for k, v in env.items()}}
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "backend/gunicorn.conf.py"],
+                               cwd=ROOT, env=variables, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_ready(process: subprocess.Popen, url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/api/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop(process)
+                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                raise RuntimeError(f"server did not start:\n{output[-3000:]}") from None
+            time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running_server(model_path, **env):
+    process, url = spawn(model_path, **env)
+    try:
+        wait_ready(process, url)
+        yield process, url
+    finally:
+        stop(process)
