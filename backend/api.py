@@ -159,26 +159,10 @@ def predict():
           content: {application/json: {schema: ErrorSchema}}
     """
     started = time.perf_counter()
-    config = current_app.config
-    request.max_content_length = config["MAX_UPLOAD_BYTES"] + FORM_OVERHEAD
-    top_k = _top_k()
-    uploads = request.files.getlist("image")
-    if not uploads:
-        raise APIError(400, "missing_file", "Send the picture as the multipart field 'image'.",
-                       {"field": "image"})
-    if len(uploads) > 1:
-        raise APIError(400, "too_many_files", "Send one file as 'image', or use /api/predict/batch.",
-                       {"field": "image"})
-    image = decode_image(_read(uploads[0], config["MAX_UPLOAD_BYTES"]),
-                         max_pixels=config["MAX_IMAGE_PIXELS"])
-    service = _service()
-    probabilities = _predict([image])[0]
-    return PredictResponseSchema().dump({
-        "predictions": service.top_k(probabilities, top_k),
-        "top_k": top_k,
-        "model_version": service.version,
-        "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
-    })
+    top_k, (upload,) = _form("image", max_files=1, max_request_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    probabilities = _predict([_decode(upload)])[0]
+    return _reply(PredictResponseSchema, started, top_k,
+                  predictions=_service().top_k(probabilities, top_k))
 
 
 @bp.post("/predict/batch")
@@ -212,35 +196,47 @@ def predict_batch():
     """
     started = time.perf_counter()
     config = current_app.config
-    request.max_content_length = config["MAX_BATCH_BYTES"] + FORM_OVERHEAD
-    top_k = _top_k()
-    uploads = request.files.getlist("images")
-    if not uploads:
-        raise APIError(400, "missing_file", "Send the pictures as the multipart field 'images'.",
-                       {"field": "images"})
-    if len(uploads) > config["MAX_BATCH_FILES"]:
-        raise APIError(400, "too_many_files",
-                       f"At most {config['MAX_BATCH_FILES']} files per batch; got {len(uploads)}.",
-                       {"max_files": config["MAX_BATCH_FILES"], "received": len(uploads)})
+    top_k, uploads = _form("images", max_files=config["MAX_BATCH_FILES"],
+                           max_request_bytes=config["MAX_BATCH_BYTES"])
     results, images, positions = [], [], []
-    for upload in uploads:
+    for position, upload in enumerate(uploads):
         results.append({"filename": upload.filename or ""})
         try:
-            data = _read(upload, config["MAX_UPLOAD_BYTES"])
-            images.append(decode_image(data, max_pixels=config["MAX_IMAGE_PIXELS"]))
-            positions.append(len(results) - 1)
+            images.append(_decode(upload))
+            positions.append(position)
         except APIError as error:
             results[-1]["error"] = error.to_dict()
     service = _service()
     for position, probabilities in zip(positions, _predict_each(images, positions, results)):
         if probabilities is not None:
             results[position]["predictions"] = service.top_k(probabilities, top_k)
-    return BatchResponseSchema().dump({
-        "results": results,
-        "top_k": top_k,
-        "model_version": service.version,
-        "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
-    })
+    return _reply(BatchResponseSchema, started, top_k, results=results)
+
+
+def _form(field: str, *, max_files: int, max_request_bytes: int):
+    """``top_k`` and the files of ``field``, after the checks both predict endpoints share."""
+    request.max_content_length = max_request_bytes + FORM_OVERHEAD  # 413 beyond this
+    top_k = _top_k()
+    uploads = request.files.getlist(field)
+    if not uploads:
+        raise APIError(400, "missing_file", f"Send the image file(s) as the multipart field '{field}'.",
+                       {"field": field})
+    if len(uploads) > max_files:
+        hint = " (for several, use /api/predict/batch)" if max_files == 1 else ""
+        raise APIError(400, "too_many_files",
+                       f"At most {max_files} file(s) per request in '{field}'; got {len(uploads)}{hint}.",
+                       {"field": field, "max_files": max_files, "received": len(uploads)})
+    return top_k, uploads
+
+
+def _decode(upload: FileStorage):
+    config = current_app.config
+    return decode_image(_read(upload, config["MAX_UPLOAD_BYTES"]), max_pixels=config["MAX_IMAGE_PIXELS"])
+
+
+def _reply(schema, started: float, top_k: int, **fields):
+    return schema().dump({**fields, "top_k": top_k, "model_version": _service().version,
+                          "elapsed_ms": round((time.perf_counter() - started) * 1000, 2)})
 
 
 def _predict_each(images, positions, results):

@@ -1,7 +1,8 @@
 """``python -m bench``: benchmark the real server, then the baseline, and write the results.
 
 Exit status: 0 when the run completed (whether or not the targets were met: the table says),
-2 when a server failed to start or the model is missing, 130 on Ctrl-C, 1 on any other error.
+2 when a server failed to start (or died) or the model is missing, 130 on Ctrl-C, 1 on any other
+error. Servers are always stopped on the way out.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from bench import report
 from bench.payloads import build_workload
 from bench.runner import Settings, measure_server
-from bench.servers import ROOT, ServerStartError, baseline_spec, ours_spec
+from bench.servers import ROOT, ServerFailed, baseline_spec, ours_spec
 
 FULL = {"requests": 500, "big_requests": 50, "batches": 10, "concurrent_seconds": 15.0, "load_seconds": 60.0}
 QUICK = {"requests": 20, "big_requests": 5, "batches": 2, "concurrent_seconds": 3.0, "load_seconds": 5.0}
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_SERVER_FAILED
     try:
         results = run(args)
-    except ServerStartError as error:
+    except ServerFailed as error:
         print(f"error: {error}\n--- server output (last lines) ---\n{error.output_tail}", file=sys.stderr)
         return EXIT_SERVER_FAILED
     except KeyboardInterrupt:

@@ -106,21 +106,21 @@ def timed_post(session: requests.Session, base_url: str, upload: Upload,
 def wait_for_first_prediction(server: ServerProcess, upload: Upload, timeout_s: float) -> float:
     """Seconds from the server's spawn until its first successful prediction (polling).
 
-    Raises ServerStartError if the server exits or does not answer a prediction within
+    Raises ServerFailed if the server exits or does not answer a prediction within
     ``timeout_s`` of its spawn."""
     deadline = server.started_at + timeout_s
     last_error = "no answer yet"
     with requests.Session() as session:
         while time.perf_counter() < deadline:
             if not server.alive():
-                raise server.start_error(f"exited with code {server.process.returncode} before serving")
+                raise server.failure(f"exited with code {server.process.returncode} before serving")
             remaining = deadline - time.perf_counter()
             _, error = timed_post(session, server.base_url, upload, timeout=max(0.1, min(remaining, 10.0)))
             if error is None:
                 return time.perf_counter() - server.started_at
             last_error = error
             time.sleep(POLL_INTERVAL_S)
-    raise server.start_error(f"no successful prediction within {timeout_s:.0f} s (last: {last_error})")
+    raise server.failure(f"no successful prediction within {timeout_s:.0f} s (last: {last_error})")
 
 
 def sequential_latency(base_url: str, upload: Upload, count: int, progress: Progress,

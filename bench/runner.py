@@ -38,7 +38,7 @@ def measure_server(make_spec: Callable[[Path, int], ServerSpec], model_path: Pat
                    settings: Settings, *, load_test: bool) -> dict:
     """Start a server (``make_spec(model_path, port)``), run every phase against it, stop it.
 
-    Raises ServerStartError (with the server's output tail) if it never serves a prediction."""
+    Raises ServerFailed (with the server's output tail) if it never serves a prediction or dies."""
     spec = make_spec(model_path, free_port())
     say = progress_printer(spec.name, "start")
     say(" ".join(spec.argv))

@@ -30,8 +30,9 @@ WORKERS = "1"
 THREADS = "4"
 
 
-class ServerStartError(RuntimeError):
-    """The server exited or never answered a prediction in time; carries its output's tail."""
+class ServerFailed(RuntimeError):
+    """The server did not start (exited, or no prediction in time) or died during the benchmark;
+    carries the last lines of its output."""
 
     def __init__(self, message: str, output_tail: str):
         super().__init__(message)
@@ -156,7 +157,7 @@ class ServerProcess:
         """Memory of the master and all its workers, summed: RSS (what the targets use; counts
         pages shared after fork once per process) and PSS (shared pages split between them)."""
         if not self.alive():
-            raise RuntimeError(f"{self.spec.name} server is not running")
+            raise self.failure(f"died during the benchmark (exit code {self.process.returncode})")
         master = psutil.Process(self.process.pid)
         rss, pss = [], []
         for process in [master, *master.children(recursive=True)]:
@@ -176,5 +177,5 @@ class ServerProcess:
         except OSError:
             return ""
 
-    def start_error(self, message: str) -> ServerStartError:
-        return ServerStartError(f"{self.spec.name} server: {message}", self.output_tail())
+    def failure(self, message: str) -> ServerFailed:
+        return ServerFailed(f"{self.spec.name} server: {message}", self.output_tail())

@@ -369,13 +369,7 @@ function showCameraError(error) {
 el.cameraStart.addEventListener('click', async () => {
   view.showError(null);
   view.setCameraState({ active: false, starting: true });
-  try {
-    await camera.start();
-    view.setStatus('Camera is on. Press Snap to classify the current frame.');
-  } catch (error) {
-    showCameraError(error);
-  }
-  await refreshCameraControls();
+  await runCameraAction(() => camera.start(), 'Camera is on. Press Snap to classify the current frame.');
 });
 
 el.cameraSnap.addEventListener('click', async () => {
@@ -395,25 +389,24 @@ el.cameraSnap.addEventListener('click', async () => {
 });
 
 el.cameraRetake.addEventListener('click', async () => {
-  try {
-    await camera.retake();
-    view.setStatus('Live preview resumed.');
-  } catch (error) {
-    showCameraError(error);
-  }
-  await refreshCameraControls();
+  await runCameraAction(() => camera.retake(), 'Live preview resumed.');
   if (!el.cameraSnap.hidden) el.cameraSnap.focus({ preventScroll: true });
 });
 
 el.cameraSwitch.addEventListener('click', async () => {
+  await runCameraAction(() => camera.switchCamera(), 'Switched camera.');
+});
+
+/** Run a camera step, announce it (or show why it failed), then sync the camera buttons. */
+async function runCameraAction(action, announcement) {
   try {
-    await camera.switchCamera();
-    view.setStatus('Switched camera.');
+    await action();
+    view.setStatus(announcement);
   } catch (error) {
     showCameraError(error);
   }
   await refreshCameraControls();
-});
+}
 
 el.cameraStop.addEventListener('click', () => {
   camera.stop();
