@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from backend import api, openapi, web
@@ -18,7 +16,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(from_env())
     app.config.update(config or {})
     app.json.sort_keys = False
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     # Loaded once per worker; a missing or altered model stops start-up here with a clear message.
     service = ModelService(app.config["MODEL_PATH"])

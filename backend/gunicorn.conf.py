@@ -10,9 +10,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # gthread with a per-read timeout (backend/workers.py): slow clients cannot pin the threads.
 worker_class = "backend.workers.ThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-# Load the model in the master before forking: a corrupt or missing model stops start-up at once
-# with one clear message instead of a crash loop, and workers share the read-only pages.
-preload_app = True
+# No preload: each worker loads the model itself (~0.5 s). A preloaded master would hold a second
+# copy of the model for nothing (the workers touch their pages anyway), and a bad model still
+# stops start-up at once (backend/wsgi.py exits with gunicorn's "worker failed to boot" code).
+preload_app = False
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))  # a stuck worker is killed and replaced
 graceful_timeout = 20
 keepalive = 5
@@ -23,14 +24,8 @@ limit_request_field_size = 8190
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = 50
 accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
+control_socket_disable = True  # no shared ~/.gunicorn socket: several servers may run side by side
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 wsgi_app = "backend.wsgi:app"
 
-
-def post_fork(server, worker):
-    # Each worker builds its own ONNX Runtime session (sessions do not survive a fork) before it
-    # takes its first request.
-    from backend.wsgi import app
-
-    app.extensions["classifier"].warm_up()

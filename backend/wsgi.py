@@ -1,5 +1,16 @@
 """WSGI entry point for gunicorn: ``backend.wsgi:app``."""
 
-from backend import create_app
+import logging
+import sys
 
-app = create_app()
+from backend import create_app
+from ml.artifact import ArtifactError
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+try:
+    app = create_app()
+except (ArtifactError, RuntimeError) as error:
+    # One clear line instead of a traceback, and exit code 3, gunicorn's "worker failed to boot":
+    # the master then stops instead of restarting the worker in a loop.
+    logging.getLogger("backend").critical("cannot start: %s", error)
+    sys.exit(3)
