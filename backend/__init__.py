@@ -1,17 +1,21 @@
-"""Flask application factory: ``create_app(config)``; settings come from the environment."""
+"""Flask application factory: ``create_app(config)``; settings come from the environment.
+
+Imports happen inside the factory (as in Flask's tutorial): importing ``backend.workers`` in the
+gunicorn master then costs nothing, and only workers load Flask and the model.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
 
-from backend import api, openapi, web
-from backend.config import from_env
-from backend.errors import register_error_handlers
-from backend.model import ModelService
-from backend.security import init_security
+def create_app(config: dict | None = None):
+    from flask import Flask
 
+    from backend import api, openapi, web
+    from backend.config import from_env
+    from backend.errors import register_error_handlers
+    from backend.model import ModelService
+    from backend.security import init_security
 
-def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(from_env())
     app.config.update(config or {})

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from bench import report
+from bench.model import measure_model
 from bench.payloads import build_workload
 from bench.runner import Settings, measure_server
 from bench.servers import ROOT, ServerFailed, baseline_spec, ours_spec
@@ -71,6 +72,9 @@ def run(args: argparse.Namespace) -> dict:
     print(f"generating the test pictures; model {model_path}", flush=True)
     workload = build_workload()
     results = report.new_results({**settings.to_dict(), "quick": args.quick}, model_path, workload.describe())
+    print("[model] in-process predict_proba latency and ONNX vs Keras agreement", flush=True)
+    results["model_benchmark"] = measure_model(model_path, repeats=100 if args.quick else 1000,
+                                               n_agreement=64 if args.quick else 1000)
     results["servers"]["ours"] = measure_server(ours_spec, model_path, workload, settings, load_test=True)
     if not args.skip_baseline:
         results["servers"]["baseline"] = measure_server(baseline_spec, model_path, workload, settings,

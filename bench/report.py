@@ -262,6 +262,16 @@ def to_markdown(results: dict) -> str:
         "",
     ]
     lines += [f"- **{name}**: {server['description']}" for name, server in servers.items()]
+    if "model_benchmark" in results:
+        model_figures = results["model_benchmark"]
+        latency = model_figures["predict_proba_32x32"]
+        lines += ["", "## The model in-process (no HTTP)", "",
+                  f"Artifact load {model_figures['load_s']:.2f} s; `predict_proba` on one 32×32 image: "
+                  f"p50 {latency['p50_ms']:.2f} ms, p95 {latency['p95_ms']:.2f} ms, p99 "
+                  f"{latency['p99_ms']:.2f} ms ({latency['n']} calls); ONNX vs Keras on "
+                  f"{model_figures['onnx_vs_keras']['images']}: max |Δp| "
+                  f"{model_figures['onnx_vs_keras']['max_abs_diff']:.1e}.", "",
+                  *targets_table(model_figures["targets"])]
     lines += ["", "## Figures", "", *figures_table(servers, settings), "",
               "## Targets", "", *targets_table(results["targets"]), ""]
     if "baseline" not in servers:

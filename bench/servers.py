@@ -67,8 +67,8 @@ def ours_spec(model_path: Path, port: int) -> ServerSpec:
     """The production server exactly as `make run` starts it, with one worker."""
     return ServerSpec(
         name="ours",
-        description="gunicorn --config backend/gunicorn.conf.py (gthread, 1 worker x 4 threads, "
-                    "preload, ONNX Runtime)",
+        description="gunicorn --config backend/gunicorn.conf.py (gthread with per-read timeouts, "
+                    "1 worker x 4 threads, ONNX Runtime)",
         port=port,
         argv=gunicorn_command("--config", "backend/gunicorn.conf.py"),
         env={"HOST": HOST, "PORT": str(port), "WEB_CONCURRENCY": WORKERS, "GUNICORN_THREADS": THREADS,
@@ -77,8 +77,8 @@ def ours_spec(model_path: Path, port: int) -> ServerSpec:
 
 
 def baseline_spec(model_path: Path, port: int) -> ServerSpec:
-    """The common way: a plain Flask + Keras app under the same gunicorn worker setup, no preload
-    (TensorFlow does not survive a fork). The boot timeout is raised because importing TensorFlow
+    """The common way: a plain Flask + Keras app under the same gunicorn worker setup (1 worker,
+    4 threads, the model loaded in the worker, as ours). The boot timeout is raised because importing TensorFlow
     on a busy machine can take longer than gunicorn's default 30 s."""
     return ServerSpec(
         name="baseline",

@@ -1,0 +1,84 @@
+"""Model-level figures, in-process and without HTTP: how long the loaded pipeline takes to
+classify one picture, and how closely its ONNX graph agrees with the Keras network rebuilt from the
+same weights (the export check, on real validation images when the training data is at hand)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from ml import artifact
+from ml.cnn import softmax
+
+LATENCY_TARGET_MS = 3.0
+AGREEMENT_TARGET = 1e-4
+
+
+def single_image_latency(pipeline, image, repeats: int) -> dict:
+    for _ in range(10):
+        pipeline.predict_proba([image])  # warm-up: session, caches
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        pipeline.predict_proba([image])
+        timings.append((time.perf_counter() - started) * 1000)
+    p50, p95, p99 = np.percentile(timings, [50, 95, 99])
+    return {"n": repeats, "p50_ms": round(float(p50), 3), "p95_ms": round(float(p95), 3),
+            "p99_ms": round(float(p99), 3)}
+
+
+def agreement_images(n: int) -> tuple[np.ndarray, str]:
+    """The fixed validation split when the shared data is there, else varied synthetic pictures."""
+    from ml.__main__ import DEFAULT_DATA
+
+    if DEFAULT_DATA.exists():
+        from ml.data import load_dataset
+        from ml.search import validation_split
+
+        dataset = load_dataset(DEFAULT_DATA)
+        _, validation = validation_split(dataset)
+        return dataset.images[validation[:n]], f"{n} validation images"
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), f"{n} random images"
+
+
+def keras_probabilities(pipeline, images: np.ndarray) -> np.ndarray:
+    """The same prediction done by Keras: same preprocessing, weights and flip averaging."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from ml.network import build_network
+
+    cnn = pipeline.named_steps["cnn"]
+    model = build_network(tuple(cnn.widths), len(cnn.classes_), cnn.input_shape_[0])
+    model.set_weights(cnn.weights_)
+    x = pipeline.named_steps["preprocess"].transform(images)
+    views = [x] if cnn.tta == "none" else [x, x[:, :, ::-1, :]]
+    if cnn.tta == "flip_translate":
+        raise ValueError("the agreement check covers the shipped TTA modes (none, flip)")
+    logits = np.mean([np.asarray(model.predict(view, batch_size=256, verbose=0)) for view in views], axis=0)
+    return softmax(logits)
+
+
+def measure_model(model_path, repeats: int = 1000, n_agreement: int = 1000) -> dict:
+    started = time.perf_counter()
+    loaded = artifact.load(model_path)
+    load_seconds = time.perf_counter() - started
+    pipeline = loaded["pipeline"]
+    cifar_like = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    figures = {"load_s": round(load_seconds, 3),
+               "predict_proba_32x32": single_image_latency(pipeline, cifar_like, repeats)}
+    images, description = agreement_images(n_agreement)
+    difference = np.abs(pipeline.predict_proba(images) - keras_probabilities(pipeline, images))
+    figures["onnx_vs_keras"] = {"images": description, "max_abs_diff": float(difference.max()),
+                                "mean_abs_diff": float(difference.mean())}
+    figures["targets"] = [
+        {"target": "predict_proba, one 32×32 image, p50", "goal": f"≤ {LATENCY_TARGET_MS:g} ms",
+         "measured": f"{figures['predict_proba_32x32']['p50_ms']:.2f} ms",
+         "met": figures["predict_proba_32x32"]["p50_ms"] <= LATENCY_TARGET_MS},
+        {"target": "ONNX vs Keras probabilities, max |Δ|", "goal": f"≤ {AGREEMENT_TARGET:g}",
+         "measured": f"{figures['onnx_vs_keras']['max_abs_diff']:.1e}",
+         "met": figures["onnx_vs_keras"]["max_abs_diff"] <= AGREEMENT_TARGET},
+    ]
+    return figures
