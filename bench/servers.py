@@ -78,8 +78,8 @@ def ours_spec(model_path: Path, port: int) -> ServerSpec:
 
 def baseline_spec(model_path: Path, port: int) -> ServerSpec:
     """The common way: a plain Flask + Keras app under the same gunicorn worker setup (1 worker,
-    4 threads, the model loaded in the worker, as ours). The boot timeout is raised because importing TensorFlow
-    on a busy machine can take longer than gunicorn's default 30 s."""
+    4 threads, the model loaded in the worker, as ours). The boot timeout is raised because
+    importing TensorFlow on a busy machine can take longer than gunicorn's default 30 s."""
     return ServerSpec(
         name="baseline",
         description="gunicorn bench.baseline_server (gthread, 1 worker x 4 threads, Flask + "
