@@ -86,9 +86,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ training (TensorFlow)
 
-    def fit(self, X, y, validation_data=None):
-        """Train on X (n, h, w, 3) float32 and labels y. ``validation_data=(X_val, y_val)`` is
-        only reported per epoch (model selection belongs to GridSearchCV)."""
+    def fit(self, X, y, validation_data=None, initial_weights=None):
+        """Train on X (n, h, w, 3) float32 and labels y.
+
+        ``validation_data=(X_val, y_val)`` is only reported per epoch (model selection belongs to
+        GridSearchCV). ``initial_weights`` (a fitted estimator's ``weights_``, same widths and
+        classes) continues training from there instead of from scratch."""
         if self.tta not in TTA_VIEWS:
             raise ValueError(f"tta must be one of {sorted(TTA_VIEWS)}, got {self.tta!r}")
         X = np.asarray(X, dtype=np.float32)
@@ -106,8 +109,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         from ml.training import Trainer
 
         model = build_network(tuple(self.widths), len(self.classes_), X.shape[1], seed=self.random_state)
-        init_whitening(model, X[:5000])
-        trainer = Trainer(model, self, n_train=len(X), checkpoint=self._checkpoint_path(X, y_index))
+        if initial_weights is not None:
+            model.set_weights(initial_weights)
+        else:
+            init_whitening(model, X[:5000])
+        checkpoint = self._checkpoint_path(X, y_index) if initial_weights is None else None
+        trainer = Trainer(model, self, n_train=len(X), checkpoint=checkpoint)
         started = time.perf_counter()
         self.history_ = trainer.train(X, y_index, validation_data=self._encode(validation_data))
         self.training_seconds_ = time.perf_counter() - started

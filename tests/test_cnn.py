@@ -94,3 +94,14 @@ def test_seeded_training_is_reproducible_and_resumes_from_checkpoint(patterns, t
     resumed = make_pipeline(**params).fit(X, y)
     assert resumed.named_steps["cnn"].history_ == first.named_steps["cnn"].history_
     np.testing.assert_allclose(resumed.predict_proba(X_test), first.predict_proba(X_test), atol=1e-6)
+
+
+def test_training_continues_from_kept_weights(tiny_pipeline, patterns):
+    X, y, X_test, y_test = patterns
+    fitted = tiny_pipeline.named_steps["cnn"]
+    features = tiny_pipeline.named_steps["preprocess"].transform(X)
+    more = clone(fitted).set_params(epochs=1, learning_rate=1.0)
+    more.fit(features, y, initial_weights=fitted.weights_)
+    test_features = tiny_pipeline.named_steps["preprocess"].transform(X_test)
+    # one gentle epoch from the trained weights keeps the skill a fresh 1-epoch net lacks
+    assert np.mean(more.predict(test_features) == y_test) > 0.6
