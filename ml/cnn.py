@@ -27,6 +27,9 @@ from sklearn.utils.validation import check_is_fitted
 
 TTA_VIEWS = {"none": 1, "flip": 2, "flip_translate": 6}
 ONNX_PARITY_TOLERANCE = 1e-4
+# Part of the checkpoint key: bump it when the training code changes what a fit produces, so that
+# an old checkpoint is never resumed as if it were the new recipe's.
+RECIPE_VERSION = 2
 _SESSION_LOCK = threading.Lock()
 
 
@@ -112,7 +115,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         if initial_weights is not None:
             model.set_weights(initial_weights)
         else:
-            init_whitening(model, X[:5000])
+            # A random sample: data often comes sorted by class, and patch statistics of the
+            # first 5,000 images (all airplanes, say) would whiten for skies, not for CIFAR-10.
+            sample = np.random.default_rng(self.random_state).permutation(len(X))[:5000]
+            init_whitening(model, X[np.sort(sample)])
         checkpoint = self._checkpoint_path(X, y_index) if initial_weights is None else None
         trainer = Trainer(model, self, n_train=len(X), checkpoint=checkpoint)
         started = time.perf_counter()
@@ -137,6 +143,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             return None
         # The checkpoint belongs to these parameters and this data; anything else starts afresh.
         params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "checkpoint_dir")}
+        params["recipe"] = RECIPE_VERSION
         digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
         digest.update(np.ascontiguousarray(X[::97]).tobytes())
         digest.update(y_index.tobytes())

@@ -36,6 +36,15 @@ def best_params(search_json: Path | None) -> dict:
     return {k.removeprefix("cnn__"): tuple(v) if isinstance(v, list) else v for k, v in best.items()}
 
 
+def _validation_features(pipeline, dataset: Dataset, train, validation):
+    """Validation images as the CNN will see them: preprocessed with statistics of the training
+    part only (the same ones the pipeline's fit learns)."""
+    from sklearn.base import clone
+
+    preprocess = clone(pipeline.named_steps["preprocess"]).fit(dataset.images[train])
+    return preprocess.transform(dataset.images[validation]), named_labels(dataset, validation)
+
+
 def train_final(dataset: Dataset, out_path, *, params: dict | None = None, epochs=FINAL_EPOCHS,
                 validation_size=VALIDATION_SIZE, seed=SPLIT_SEED, checkpoint_dir=None,
                 verbose=1, data_description="", search_summary: dict | None = None) -> dict:
@@ -45,7 +54,10 @@ def train_final(dataset: Dataset, out_path, *, params: dict | None = None, epoch
     train, validation = validation_split(dataset, validation_size, seed)
     pipeline = make_pipeline(**params)
     started = time.perf_counter()
-    pipeline.fit(dataset.images[train], named_labels(dataset, train))
+    # The validation images are only scored after each epoch (the curve goes in the model card);
+    # nothing is tuned on them here.
+    pipeline.fit(dataset.images[train], named_labels(dataset, train),
+                 cnn__validation_data=_validation_features(pipeline, dataset, train, validation))
     training_seconds = time.perf_counter() - started
 
     cnn = pipeline.named_steps["cnn"]
@@ -53,6 +65,7 @@ def train_final(dataset: Dataset, out_path, *, params: dict | None = None, epoch
     metrics = evaluate(pipeline, dataset.images[validation], dataset.labels[validation],
                        dataset.classes)
     folder = out_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
     plot_confusion_matrix(np.array(metrics["confusion_matrix"]), dataset.classes,
                           folder / "confusion_matrix.png",
                           title=f"Validation confusion matrix ({metrics['accuracy'] * 100:.2f} %)")
