@@ -16,7 +16,8 @@ except (OSError, AttributeError):
     pass  # not glibc (e.g. macOS): nothing to tune
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-# Each worker holds its own ~100 MB model copy: 2 fit Render's free 512 MB instance.
+# Each worker holds its own model and runtime (~200 MB RSS; the master ~25 MB): 2 fit the free
+# Render instance's 512 MB.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads overlap one request's upload and decoding with another's inference (ONNX Runtime and
 # Pillow release the GIL), so a worker is not idle while a slow client sends its bytes.
