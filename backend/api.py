@@ -145,18 +145,10 @@ def predict():
           content:
             application/json:
               schema: PredictResponseSchema
-        400:
-          description: Missing file or invalid top_k
-          content: {application/json: {schema: ErrorSchema}}
-        413:
-          description: Upload over the size limit
-          content: {application/json: {schema: ErrorSchema}}
-        415:
-          description: Not an accepted image type (SVG included)
-          content: {application/json: {schema: ErrorSchema}}
-        422:
-          description: Corrupt, truncated, or over the pixel limit
-          content: {application/json: {schema: ErrorSchema}}
+        400: BadRequest
+        413: PayloadTooLarge
+        415: UnsupportedMediaType
+        422: InvalidImage
     """
     started = time.perf_counter()
     top_k, (upload,) = _form("image", max_files=1, max_request_bytes=current_app.config["MAX_UPLOAD_BYTES"])
@@ -187,12 +179,8 @@ def predict_batch():
           content:
             application/json:
               schema: BatchResponseSchema
-        400:
-          description: No files, too many files, or invalid top_k
-          content: {application/json: {schema: ErrorSchema}}
-        413:
-          description: Request over the size limit
-          content: {application/json: {schema: ErrorSchema}}
+        400: BadRequest
+        413: PayloadTooLarge
     """
     started = time.perf_counter()
     config = current_app.config

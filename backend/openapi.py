@@ -14,6 +14,14 @@ bp = Blueprint("docs", __name__, url_prefix="/api")
 DOCUMENTED_VIEWS = ("api.health", "api.model_info", "api.report", "api.predict", "api.predict_batch")
 
 
+ERROR_RESPONSES = {
+    "BadRequest": "Missing file, too many files, or invalid top_k (field errors in details)",
+    "PayloadTooLarge": "Upload over the size limit",
+    "UnsupportedMediaType": "Not an accepted image type (SVG included)",
+    "InvalidImage": "Corrupt or truncated image, or more pixels than the limit",
+}
+
+
 def build_spec(app) -> dict:
     spec = APISpec(
         title="CIFAR-10 image classifier API",
@@ -28,6 +36,10 @@ def build_spec(app) -> dict:
                  "PredictResponseSchema", "BatchItemSchema", "BatchResponseSchema", "HealthSchema",
                  "ModelInfoSchema"):
         spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
+    # Error answers, shared by the endpoints' docs (which name them, e.g. "413: PayloadTooLarge").
+    for name, description in ERROR_RESPONSES.items():
+        spec.components.response(name, {"description": description,
+                                         "content": {"application/json": {"schema": "Error"}}})
     with app.test_request_context():
         for endpoint in DOCUMENTED_VIEWS:
             spec.path(view=app.view_functions[endpoint], app=app)
