@@ -130,10 +130,6 @@ class ImagePreprocessor(TransformerMixin, BaseEstimator):
         pixels = images_to_array(X, self.image_size).astype(np.float32)
         return (pixels - self.mean_) / self.std_
 
-    def to_uint8(self, X) -> np.ndarray:
-        """Resize and convert only (no normalisation): what data loaders cache to disk."""
-        return images_to_array(X, self.image_size)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import keras
@@ -102,7 +103,7 @@ class Trainer:
 
         n_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
         for epoch in range(first_epoch, n_epochs):
-            started = tf.timestamp()
+            started = time.perf_counter()
             images = self._augment(padded, X.shape[1], flip_mask, epoch, pad, rng)
             order = rng.permutation(len(X))
             steps = min(self.steps_per_epoch, self.total_steps - step)
@@ -130,7 +131,7 @@ class Trainer:
             history["loss"].append(loss_sum / max(seen, 1))
             history["accuracy"].append(correct_sum / max(seen, 1))
             history["val_accuracy"].append(self.accuracy(*validation_data) if validation_data else None)
-            history["seconds"].append(float(tf.timestamp() - started))
+            history["seconds"].append(time.perf_counter() - started)
             if p.verbose and validation_data:
                 print(f"  val_accuracy {history['val_accuracy'][-1]:.4f}")
             self._save_checkpoint(step, epoch, history, rng)

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.imagegen import encode, gradient
-from tests.server import ROOT, running_server, spawn, stop
+from tests.server import running_server, spawn, stop
 
 PNG = encode(gradient(32, 32), "PNG")
 
@@ -104,7 +104,3 @@ def test_production_server_serves_the_app(model_path, path):
     with running_server(model_path) as (_, url):
         assert requests.get(url + path, timeout=10).status_code == 200
         assert predict(url).json()["predictions"]
-
-
-def test_root_is_the_working_directory():
-    assert (ROOT / "backend" / "gunicorn.conf.py").is_file()
