@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import struct
-import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -65,20 +64,18 @@ def decode_image(data: bytes, *, max_pixels: int) -> Image.Image:
         raise APIError(415, "unsupported_media_type",
                        f"{kind}: upload a {ACCEPTED_TYPES} image.", {"accepted": ACCEPTED_TYPES})
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
-            width, height = image.size
-            if width <= 0 or height <= 0:
-                raise APIError(422, "invalid_image", "The image has no pixels.")
-            if width * height > max_pixels:
-                raise _too_large(width, height, max_pixels)
-            if image.format in ("JPEG", "MPO"):
-                image.draft("RGB", DRAFT_SIZE)  # decode at a reduced scale: far less work
-            image.seek(0)  # animated GIF/WebP, multi-page TIFF: the first frame
-            image.load()
-            # Cameras store rotation in EXIF: show the picture the way its owner sees it.
-            image = ImageOps.exif_transpose(image)
+        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise APIError(422, "invalid_image", "The image has no pixels.")
+        if width * height > max_pixels:
+            raise _too_large(width, height, max_pixels)
+        if image.format in ("JPEG", "MPO"):
+            image.draft("RGB", DRAFT_SIZE)  # decode at a reduced scale: far less work
+        image.seek(0)  # animated GIF/WebP, multi-page TIFF: the first frame
+        image.load()
+        # Cameras store rotation in EXIF: show the picture the way its owner sees it.
+        image = ImageOps.exif_transpose(image)
     except APIError:
         raise
     except UnidentifiedImageError:
