@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from ml import artifact
-from ml.cnn import softmax
+from ml.cnn import softmax, tta_logits
 
 LATENCY_TARGET_MS = 3.0
 AGREEMENT_TARGET = 1e-4
@@ -45,7 +45,7 @@ def agreement_images(n: int) -> tuple[np.ndarray, str]:
 
 
 def keras_probabilities(pipeline, images: np.ndarray) -> np.ndarray:
-    """The same prediction done by Keras: same preprocessing, weights and flip averaging."""
+    """The same prediction done by Keras: same preprocessing, weights and test-time augmentation."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from ml.network import build_network
@@ -54,11 +54,7 @@ def keras_probabilities(pipeline, images: np.ndarray) -> np.ndarray:
     model = build_network(tuple(cnn.widths), len(cnn.classes_), cnn.input_shape_[0])
     model.set_weights(cnn.weights_)
     x = pipeline.named_steps["preprocess"].transform(images)
-    views = [x] if cnn.tta == "none" else [x, x[:, :, ::-1, :]]
-    if cnn.tta == "flip_translate":
-        raise ValueError("the agreement check covers the shipped TTA modes (none, flip)")
-    logits = np.mean([np.asarray(model.predict(view, batch_size=256, verbose=0)) for view in views], axis=0)
-    return softmax(logits)
+    return softmax(tta_logits(x, cnn.tta, lambda views: model.predict(views, batch_size=256, verbose=0)))
 
 
 def measure_model(model_path, repeats: int = 1000, n_agreement: int = 1000) -> dict:
