@@ -155,6 +155,9 @@ def test_camera_permission_denied_shows_a_message(playwright_instance, server_ur
 
 
 def test_keyboard_only_flow(page):
+    # Intercept file choosers from the start: expect_file_chooser alone turns interception on as
+    # it begins, and an Enter that lands first opens a native dialog headless Chromium never reports.
+    page.on("filechooser", lambda _: None)
     page.keyboard.press("Tab")
     for _ in range(30):  # tab until the drop zone (or its choose-file button) has focus
         focused = page.evaluate("document.activeElement && document.activeElement.dataset.testid || "
