@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     train.add_argument("--model", default=str(DEFAULT_MODEL), help="artifact path (default: %(default)s)")
     train.add_argument("--search-results", default="models/grid_search.json",
                        help="grid_search.json whose best_params to use (default: %(default)s)")
-    train.add_argument("--epochs", type=float, default=None, help="epochs (default: 20)")
+    train.add_argument("--epochs", type=float, default=None, help="epochs (default: 24, the final recipe)")
     train.add_argument("--params", default=None, help="JSON object of CNN parameters (overrides)")
     train.add_argument("--quiet", action="store_true")
 
@@ -100,7 +100,7 @@ def _search(args) -> int:
 
 def _train(args) -> int:
     from ml.data import load_dataset
-    from ml.train import FINAL_EPOCHS, best_params, train_final
+    from ml.train import best_params, train_final
 
     dataset = load_dataset(args.data)
     params = best_params(Path(args.search_results))
@@ -108,7 +108,7 @@ def _train(args) -> int:
         params.update(json.loads(args.params))
     summary_path = Path(args.search_results)
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
-    card = train_final(dataset, args.model, params=params, epochs=args.epochs or FINAL_EPOCHS,
+    card = train_final(dataset, args.model, params=params, epochs=args.epochs,
                        checkpoint_dir=str(DEFAULT_CHECKPOINTS), verbose=0 if args.quiet else 1,
                        data_description=f"{Path(args.data).name}: {len(dataset)} labelled images, "
                                         f"{len(dataset.classes)} classes",

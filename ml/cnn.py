@@ -54,8 +54,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     label_smoothing : float
     translate : int
         Maximum random shift in pixels (reflection padding) during training.
+    cutout : int
+        Side of a random square blanked (set to the mean colour) in every training image; 0 for none.
     whiten_bias_epochs : float
         Epochs during which the whitening layer's bias trains; frozen afterwards.
+    whiten_eps : float
+        Added to the patch-covariance eigenvalues before whitening: larger values amplify the faint
+        patch directions (fine detail, colour edges) less.
     tta : {"none", "flip", "flip_translate"}
         Test-time augmentation used by ``predict_proba``: logits averaged over 1, 2 or 6 views.
     random_state : int
@@ -69,7 +74,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, widths=(64, 256, 256), epochs=10.0, batch_size=1024, learning_rate=11.5,
                  momentum=0.85, weight_decay=0.0153, bias_scaler=64.0, label_smoothing=0.2,
-                 translate=2, whiten_bias_epochs=3.0, tta="flip", random_state=0, verbose=1,
+                 translate=2, cutout=0, whiten_bias_epochs=3.0, whiten_eps=5e-4, tta="flip",
+                 random_state=0, verbose=1,
                  checkpoint_dir=None, inference_threads=1):
         self.widths = widths
         self.epochs = epochs
@@ -80,7 +86,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.bias_scaler = bias_scaler
         self.label_smoothing = label_smoothing
         self.translate = translate
+        self.cutout = cutout
         self.whiten_bias_epochs = whiten_bias_epochs
+        self.whiten_eps = whiten_eps
         self.tta = tta
         self.random_state = random_state
         self.verbose = verbose
@@ -118,7 +126,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             # A random sample: data often comes sorted by class, and patch statistics of the
             # first 5,000 images (all airplanes, say) would whiten for skies, not for CIFAR-10.
             sample = np.random.default_rng(self.random_state).permutation(len(X))[:5000]
-            init_whitening(model, X[np.sort(sample)])
+            init_whitening(model, X[np.sort(sample)], eps=self.whiten_eps)
         checkpoint = self._checkpoint_path(X, y_index) if initial_weights is None else None
         trainer = Trainer(model, self, n_train=len(X), checkpoint=checkpoint)
         started = time.perf_counter()

@@ -64,7 +64,7 @@ class Trainer:
         n_classes = self.model.output_shape[-1]
         smoothing = self.p.label_smoothing
         with tf.GradientTape() as tape:
-            logits = self.model(images, training=True)
+            logits = tf.cast(self.model(images, training=True), tf.float32)
             targets = tf.one_hot(labels, n_classes) * (1 - smoothing) + smoothing / n_classes
             loss = -tf.reduce_sum(targets * tf.nn.log_softmax(logits))
         grads = tape.gradient(loss, self.variables)
@@ -105,6 +105,8 @@ class Trainer:
         for epoch in range(first_epoch, n_epochs):
             started = time.perf_counter()
             images = self._augment(padded, X.shape[1], flip_mask, epoch, pad, rng)
+            if p.cutout:
+                self._cutout(images, int(p.cutout), rng)
             order = rng.permutation(len(X))
             steps = min(self.steps_per_epoch, self.total_steps - step)
             bar = keras.utils.Progbar(steps, verbose=1 if p.verbose else 0,
@@ -154,6 +156,20 @@ class Trainer:
         flip = flip_mask ^ bool(epoch % 2)
         images[flip] = images[flip, :, ::-1]
         return images
+
+    @staticmethod
+    def _cutout(images, size, rng):
+        """Blank one random ``size`` x ``size`` square per image, in place (DeVries & Taylor, 2017;
+        airbench96). Zero is the mean colour: the images are normalised."""
+        n, h, w = images.shape[:3]
+        size = min(size, h, w)
+        top = rng.integers(0, h - size + 1, size=n)
+        left = rng.integers(0, w - size + 1, size=n)
+        rows = np.arange(h)[None, :, None]
+        cols = np.arange(w)[None, None, :]
+        inside = ((rows >= top[:, None, None]) & (rows < top[:, None, None] + size)
+                  & (cols >= left[:, None, None]) & (cols < left[:, None, None] + size))
+        images[inside] = 0.0
 
     def accuracy(self, X, y, batch: int = 1000) -> float:
         correct = 0

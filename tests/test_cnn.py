@@ -105,3 +105,39 @@ def test_training_continues_from_kept_weights(tiny_pipeline, patterns):
     test_features = tiny_pipeline.named_steps["preprocess"].transform(X_test)
     # one gentle epoch from the trained weights keeps the skill a fresh 1-epoch net lacks
     assert np.mean(more.predict(test_features) == y_test) > 0.6
+
+
+def test_cutout_blanks_one_square_per_image():
+    from ml.training import Trainer
+
+    images = np.ones((40, 32, 32, 3), np.float32)
+    Trainer._cutout(images, 8, np.random.default_rng(0))
+    blanked = images == 0
+    assert (blanked.all(axis=-1) == blanked.any(axis=-1)).all()  # every channel alike
+    corners = set()
+    for mask in blanked[..., 0]:
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        assert mask.sum() == 64 and np.ptp(rows) == 7 and np.ptp(cols) == 7  # one 8x8 square
+        corners.add((rows[0], cols[0]))
+    assert len(corners) > 20  # placed at random, inside the image
+
+
+def test_whitening_layer_whitens_image_patches():
+    from ml.network import WHITEN_KERNEL, build_network, init_whitening
+
+    rng = np.random.default_rng(0)
+    # Smooth images with a little noise: a few strong patch directions and many faint ones.
+    images = np.repeat(np.repeat(rng.normal(size=(64, 8, 8, 3)), 4, axis=1), 4, axis=2)
+    images = (images + 0.01 * rng.normal(size=images.shape)).astype(np.float32)
+    k = WHITEN_KERNEL
+    patches = np.stack([images[:, i:32 - k + 1 + i, j:32 - k + 1 + j] for i in range(k)
+                        for j in range(k)], axis=3).reshape(-1, k * k * 3).astype(np.float64)
+    covariance = patches.T @ patches / len(patches)
+    eigenvalues = np.sort(np.linalg.eigvalsh(covariance))[::-1]
+    for eps in (1e-6, 1e-2):
+        model = build_network((8, 8, 8))
+        init_whitening(model, images, eps=eps)
+        kernel = model.get_layer("whiten").kernel.numpy().reshape(k * k * 3, -1).T[:k * k * 3]
+        # Whitened patch variances are eigenvalue / (eigenvalue + eps), largest first.
+        np.testing.assert_allclose(np.diag(kernel @ covariance @ kernel.T),
+                                   eigenvalues / (eigenvalues + eps), rtol=1e-3, atol=1e-6)
