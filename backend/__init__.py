@@ -31,7 +31,6 @@ def create_app(config: dict | None = None):
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(web.bp)
-    app.extensions["openapi"] = openapi.build_spec(app)
     app.logger.info("model %s loaded from %s (%d classes)", service.version,
                     app.config["MODEL_PATH"], len(service.classes))
     return app
