@@ -141,3 +141,14 @@ def test_whitening_layer_whitens_image_patches():
         # Whitened patch variances are eigenvalue / (eigenvalue + eps), largest first.
         np.testing.assert_allclose(np.diag(kernel @ covariance @ kernel.T),
                                    eigenvalues / (eigenvalues + eps), rtol=1e-3, atol=1e-6)
+
+
+def test_bfloat16_training_exports_a_float32_network(patterns):
+    X, y, X_test, y_test = patterns
+    pipeline = make_pipeline(**dict(TINY_CNN, training_precision="mixed_bfloat16")).fit(X, y)
+    cnn = pipeline.named_steps["cnn"]
+    assert all(w.dtype == np.float32 for w in cnn.weights_)
+    assert cnn.onnx_max_abs_diff_ <= 1e-4  # ONNX (float32) agrees with the float32 Keras network
+    assert np.mean(pipeline.predict(X_test) == y_test) > 0.5  # chance is 0.25
+    with pytest.raises(ValueError, match="training_precision"):
+        CNNClassifier(training_precision="float8").fit(np.zeros((4, 32, 32, 3), np.float32), [0, 1, 0, 1])
