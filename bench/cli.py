@@ -18,8 +18,10 @@ from bench.payloads import build_workload
 from bench.runner import Settings, measure_server
 from bench.servers import ROOT, ServerFailed, baseline_spec, ours_spec
 
-FULL = {"requests": 500, "big_requests": 50, "batches": 10, "concurrent_seconds": 15.0, "load_seconds": 60.0}
-QUICK = {"requests": 20, "big_requests": 5, "batches": 2, "concurrent_seconds": 3.0, "load_seconds": 5.0}
+FULL = {"requests": 500, "big_requests": 50, "batches": 10, "concurrent_seconds": 15.0,
+        "load_seconds": 60.0, "starts": 5}
+QUICK = {"requests": 20, "big_requests": 5, "batches": 2, "concurrent_seconds": 3.0, "load_seconds": 5.0,
+         "starts": 1}
 EXIT_SERVER_FAILED = 2
 EXIT_INTERRUPTED = 130
 
@@ -38,6 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent clients (default 16)")
     parser.add_argument("--concurrent-seconds", type=float, help="concurrent throughput phase (default 15)")
     parser.add_argument("--load-seconds", type=float, help="load test of our server (default 60)")
+    parser.add_argument("--starts", type=int, help="cold starts per server; the median is reported "
+                                                   "(default 5)")
     parser.add_argument("--start-timeout", type=float, default=300.0,
                         help="seconds a server may take to its first prediction (default 300)")
     parser.add_argument("--skip-baseline", action="store_true", help="measure only our server")
@@ -50,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name, value in (QUICK if args.quick else FULL).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    for name in ("requests", "big_requests", "batches", "concurrency"):
+    for name in ("requests", "big_requests", "batches", "concurrency", "starts"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     for name in ("concurrent_seconds", "load_seconds", "start_timeout"):
@@ -62,7 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(requests=args.requests, big_requests=args.big_requests, batches=args.batches,
                     concurrency=args.concurrency, concurrent_seconds=args.concurrent_seconds,
-                    load_seconds=args.load_seconds, start_timeout=args.start_timeout)
+                    load_seconds=args.load_seconds, start_timeout=args.start_timeout,
+                    starts=args.starts)
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -226,7 +226,8 @@ METHODS = [
     "- The servers run one after the other on 127.0.0.1, never at the same time; the client is "
     "one Python process on the same machine.",
     "- Start to first prediction: from spawning the server process until the first 200 from "
-    "`POST /api/predict` (polled every 50 ms).",
+    "`POST /api/predict` (polled every 50 ms); the median of `starts` fresh starts (each run's "
+    "figure is in results.json).",
     "- Latency: sequential requests on one keep-alive `requests.Session` (after 3 uncounted warm-up "
     "requests), wall time until the whole answer is read; the multipart bodies are encoded once "
     "beforehand. 12 MP JPEG: 4000×3000, gradients + noise, quality 90.",
@@ -255,7 +256,8 @@ def to_markdown(results: dict) -> str:
         f"{machine['load_average_at_end'][0]} at the end"
         + (" — **the machine was busy with other work: figures are pessimistic**." if busy else "."),
         f"Model: `{model['path']}` (sha256 {str(model['sha256'])[:12]}…, {model['bytes'] / 2**20:.1f} MB).",
-        f"Settings: {settings['requests']} × 32×32 PNG, {settings['big_requests']} × 12 MP JPEG "
+        f"Settings: {settings.get('starts', 1)} starts, {settings['requests']} × 32×32 PNG, "
+        f"{settings['big_requests']} × 12 MP JPEG "
         f"({results['workload']['jpeg_12mp']['bytes'] / 2**20:.1f} MB request), {settings['batches']} "
         f"batches of 64, {settings['concurrency']} clients for {settings['concurrent_seconds']:g} s, "
         f"load test {settings['load_seconds']:g} s. Client and servers share the machine's CPUs.",

@@ -17,11 +17,14 @@ from ml.evaluate import evaluate
 from ml.reports import plot_confusion_matrix, write_model_card
 from ml.search import SPLIT_SEED, VALIDATION_SIZE, make_pipeline, named_labels, validation_split
 
-# The final fit runs 6x the epochs of a search candidate on 3x the images, long enough to
-# overfit where the short runs cannot (at 20 epochs with the search's augmentation: 99.5 % train,
-# 90 % validation accuracy), so it adds stronger augmentation, as airbench does for its longer runs.
+# The final fit trains far longer than a search candidate (32 epochs on 45,000 images, not 4 on
+# 15,000), long enough to overfit with the search's augmentation (20 epochs: 99.5 % train vs 90.0 %
+# validation accuracy), so it adds airbench's regularisers for longer runs: translation by up to
+# 3 pixels and 8x8 cutout. bfloat16 arithmetic buys the extra epochs within the time budget
+# (~64 s per epoch instead of ~85 on 2 AVX-512 cores). Measured on the validation split (flip TTA):
+# 20 epochs float32 91.36 %, 24 epochs + these regularisers 90.56 %, 32 epochs bfloat16 91.54 %.
 # Grid-searched parameters (and --params) take precedence over these.
-FINAL_RECIPE = {"epochs": 24.0, "translate": 3, "cutout": 8}
+FINAL_RECIPE = {"epochs": 32.0, "translate": 3, "cutout": 8, "training_precision": "mixed_bfloat16"}
 ARCHITECTURE = ("airbench94-style CNN: frozen 2x2 patch-whitening conv, 3 conv groups "
                 "(conv-pool-BN-GELU-conv-BN-GELU), global max pool, linear; ONNX for inference")
 LIMITS = (
