@@ -33,9 +33,12 @@ class DeferredModule(types.ModuleType):
             self.__path__ = list(spec.submodule_search_locations)  # its submodules stay importable
 
     def __getattr__(self, attribute: str):
-        # Only called for attributes the stand-in lacks: the contents of the real module.
-        if attribute.startswith("__") and attribute.endswith("__"):
-            raise AttributeError(attribute)  # probes such as __wrapped__ must not load it
+        # Only called for attributes the stand-in lacks: the contents of the real module. Probes
+        # for optional dunders (inspect's __wrapped__, warnings' __warningregistry__) must not
+        # load it; the module's own __all__ and __version__ must.
+        if (attribute.startswith("__") and attribute.endswith("__")
+                and attribute not in ("__all__", "__version__")):
+            raise AttributeError(attribute)
         return getattr(load(self.__name__), attribute)
 
 

@@ -19,7 +19,7 @@ def package(tmp_path, monkeypatch):
     (root / "heavy").mkdir(parents=True)
     (root / "__init__.py").write_text("executed = []\n")
     (root / "heavy" / "__init__.py").write_text(
-        "import lazypkg\nlazypkg.executed.append('heavy')\nVALUE = 42\n"
+        "import lazypkg\nlazypkg.executed.append('heavy')\n__all__ = ['VALUE']\nVALUE = 42\n"
         "def double(x):\n    return 2 * x\n")
     (root / "heavy" / "part.py").write_text("PART = 'part'\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -40,6 +40,13 @@ def test_deferred_module_loads_on_first_use(package):
 
     assert VALUE == 42 and lazypkg.executed == ["heavy"]
     assert sys.modules["lazypkg.heavy"] is lazypkg.heavy  # the real module replaced the stand-in
+
+
+def test_star_import_of_a_deferred_module(package):
+    lazy_imports.defer("lazypkg.heavy")
+    names = {}
+    exec("from lazypkg.heavy import *", names)
+    assert names["VALUE"] == 42 and "double" not in names  # the real module's __all__
 
 
 def test_submodules_of_a_deferred_package_stay_importable(package):
