@@ -47,15 +47,17 @@ def measure_server(make_spec: Callable[[Path, int], ServerSpec], model_path: Pat
     # One start is a noisy sample (~0.1 s either way here): the figure is the median of several,
     # each a fresh server; the last one stays up for the other phases.
     start_times = []
-    for _ in range(settings.starts - 1):
-        with ServerProcess(spec) as server:
-            start_times.append(client.wait_for_first_prediction(server, workload.small_png,
-                                                                settings.start_timeout))
-        say(f"first prediction {start_times[-1]:.2f} s after spawn")
-    with ServerProcess(spec) as server:
+
+    def time_start(server: ServerProcess) -> None:
         start_times.append(client.wait_for_first_prediction(server, workload.small_png,
                                                             settings.start_timeout))
         say(f"first prediction {start_times[-1]:.2f} s after spawn")
+
+    for _ in range(settings.starts - 1):
+        with ServerProcess(spec) as server:
+            time_start(server)
+    with ServerProcess(spec) as server:
+        time_start(server)
         results = {"description": spec.description, "command": spec.argv,
                    "start_to_first_prediction_s": round(statistics.median(start_times), 3),
                    "start_to_first_prediction_runs_s": [round(t, 3) for t in start_times]}
