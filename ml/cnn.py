@@ -13,6 +13,7 @@ test-time augmentation.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import tempfile
@@ -26,7 +27,7 @@ from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
 
 TTA_VIEWS = {"none": 1, "flip": 2, "flip_translate": 6}
-TRAINING_PRECISIONS = ("float32", "mixed_bfloat16")
+TRAINING_PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 ONNX_PARITY_TOLERANCE = 1e-4
 # Part of the checkpoint key: bump it when the training code changes what a fit produces, so that
 # an old checkpoint is never resumed as if it were the new recipe's.
@@ -41,6 +42,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     ----------
     widths : tuple of 3 ints
         Channels of the three conv groups.
+    block_depth : {2, 3}
+        Convs per group: 2 as in airbench94, 3 (the last two with a residual) as in airbench96.
+    bn_momentum : float
+        BatchNorm running-average momentum, in Keras units (PyTorch's 0.1 is Keras' 0.9).
     epochs : float
         Passes over the training data (fractions allowed, as in airbench's 9.9).
     batch_size : int
@@ -62,9 +67,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     whiten_eps : float
         Added to the patch-covariance eigenvalues before whitening: larger values amplify the faint
         patch directions (fine detail, colour edges) less.
-    training_precision : {"float32", "mixed_bfloat16"}
+    lr_schedule : {"triangle", "warmup_linear"}
+        Learning-rate shape: airbench94's triangle (peak at 23 %, ends at 0.07 of the peak) or
+        airbench96's warm-up over 10 % then linear decay to 0.
+    training_precision : {"auto", "float32", "mixed_bfloat16"}
         Arithmetic of the training steps. ``"mixed_bfloat16"`` keeps float32 weights but computes in
-        bfloat16, ~27 % faster per epoch on CPUs with AVX-512 BF16; the exported network is float32.
+        bfloat16, ~27 % faster per epoch on CPUs with AVX-512 BF16 (and far slower where bfloat16
+        is emulated); the exported network is float32. ``"auto"`` picks bfloat16 on a GPU or a CPU
+        with native bfloat16 (``avx512_bf16`` / ``amx_bf16``), float32 elsewhere.
     tta : {"none", "flip", "flip_translate"}
         Test-time augmentation used by ``predict_proba``: logits averaged over 1, 2 or 6 views.
     random_state : int
@@ -76,12 +86,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         ONNX Runtime intra-op threads (1 is fastest for single images in a multi-worker server).
     """
 
-    def __init__(self, widths=(64, 256, 256), epochs=10.0, batch_size=1024, learning_rate=11.5,
-                 momentum=0.85, weight_decay=0.0153, bias_scaler=64.0, label_smoothing=0.2,
-                 translate=2, cutout=0, whiten_bias_epochs=3.0, whiten_eps=5e-4,
+    def __init__(self, widths=(64, 256, 256), block_depth=2, bn_momentum=0.6, epochs=10.0,
+                 batch_size=1024, learning_rate=11.5, momentum=0.85, weight_decay=0.0153,
+                 bias_scaler=64.0, label_smoothing=0.2, translate=2, cutout=0,
+                 whiten_bias_epochs=3.0, whiten_eps=5e-4, lr_schedule="triangle",
                  training_precision="float32", tta="flip", random_state=0, verbose=1,
                  checkpoint_dir=None, inference_threads=1):
         self.widths = widths
+        self.block_depth = block_depth
+        self.bn_momentum = bn_momentum
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -93,6 +106,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.cutout = cutout
         self.whiten_bias_epochs = whiten_bias_epochs
         self.whiten_eps = whiten_eps
+        self.lr_schedule = lr_schedule
         self.training_precision = training_precision
         self.tta = tta
         self.random_state = random_state
@@ -124,17 +138,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import keras
 
-        from ml.network import build_network
 
-        keras.mixed_precision.set_global_policy(self.training_precision)
+        self.training_precision_ = resolve_precision(self.training_precision)
+        keras.mixed_precision.set_global_policy(self.training_precision_)
         try:
             self._train(X, y_index, validation_data, initial_weights)
         finally:
             keras.mixed_precision.set_global_policy("float32")
         # Inference runs a float32 copy of the network (under a mixed policy the weights are
         # float32 already, only the arithmetic was not).
-        network = build_network(tuple(self.widths), len(self.classes_), X.shape[1])
-        network.set_weights(self.weights_)
+        network = self.keras_network()
         self.onnx_model_ = export_onnx(network, X.shape[1:])
         self._session = None
         self.onnx_max_abs_diff_ = self._check_onnx_parity(network, X[:64])
@@ -145,7 +158,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         from ml.network import build_network, init_whitening
         from ml.training import Trainer
 
-        model = build_network(tuple(self.widths), len(self.classes_), X.shape[1], seed=self.random_state)
+        model = build_network(**self._network_shape(), seed=self.random_state)
         if initial_weights is not None:
             model.set_weights(initial_weights)
         else:
@@ -160,6 +173,22 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.training_seconds_ = time.perf_counter() - started
 
         self.weights_ = [np.asarray(w, dtype=np.float32) for w in model.get_weights()]
+
+    def _network_shape(self) -> dict:
+        return {"widths": tuple(self.widths), "n_classes": len(self.classes_),
+                "image_size": self.input_shape_[0], "bn_momentum": self.bn_momentum,
+                "block_depth": self.block_depth}
+
+    def keras_network(self):
+        """The fitted network as a float32 Keras model (needs TensorFlow): for export and for
+        checking ONNX Runtime against Keras."""
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        from ml.network import build_network
+
+        check_is_fitted(self, "weights_")
+        network = build_network(**self._network_shape())
+        network.set_weights(self.weights_)
+        return network
 
     def _encode(self, validation_data):
         if validation_data is None:
@@ -240,6 +269,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         state.pop("_session", None)  # a live ONNX Runtime session does not pickle; rebuilt lazily
         return state
 
+    def __setstate__(self, state):
+        # Artifacts pickled before a parameter existed get its default (which is what they used).
+        defaults = {name: param.default for name, param in
+                    inspect.signature(type(self).__init__).parameters.items() if name != "self"}
+        self.__dict__.update({**defaults, **state})
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
@@ -262,6 +297,26 @@ def tta_logits(X: np.ndarray, tta: str, logits_of) -> np.ndarray:
     if tta == "flip_translate":  # airbench: half untranslated, half translated views
         return 0.5 * logits[:2].mean(axis=0) + 0.5 * logits[2:].mean(axis=0)
     return logits.mean(axis=0)
+
+
+def resolve_precision(precision: str) -> str:
+    """``"auto"``: bfloat16 arithmetic where it is native (a GPU, or AVX-512 BF16 / AMX on the CPU),
+    float32 elsewhere: emulated bfloat16 is several times slower than float32."""
+    if precision != "auto":
+        return precision
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return "mixed_bfloat16"
+    return "mixed_bfloat16" if cpu_has_native_bfloat16() else "float32"
+
+
+def cpu_has_native_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    try:
+        flags = Path(cpuinfo).read_text()
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

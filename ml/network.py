@@ -1,8 +1,12 @@
-"""The CNN, in Keras 3: an airbench94-style net (Jordan, 2024, "94% on CIFAR-10 in 3.29 seconds").
+"""The CNN, in Keras 3: airbench-style nets (Jordan, 2024, "94% on CIFAR-10 in 3.29 seconds").
 
     frozen 2x2 patch-whitening conv -> GELU
-    3 x [conv3x3 -> maxpool2 -> BN -> GELU -> conv3x3 -> BN -> GELU]   widths e.g. 64/256/256
+    3 x conv group                                                     widths e.g. 64/256/256
     global max pool -> linear (no bias) -> x 1/9
+
+A conv group of depth 2 (airbench94) is conv3x3 -> maxpool2 -> BN -> GELU -> conv3x3 -> BN -> GELU;
+depth 3 (airbench96) adds a third conv and a residual over the last two:
+conv -> pool -> BN -> GELU = x0 -> conv -> BN -> GELU -> conv -> BN -> (+ x0) -> GELU.
 
 The BatchNorms have no scale (only a bias), convs start as partial identities (Dirac init), and the
 first layer is fixed to whiten 2x2 patches of the training images: together these let the
@@ -29,28 +33,39 @@ def torch_like_uniform() -> keras.initializers.Initializer:
     return keras.initializers.VarianceScaling(scale=1 / 3, mode="fan_in", distribution="uniform")
 
 
-def conv_group(x, width: int, bn_momentum: float, name: str):
-    for i, pool in ((1, True), (2, False)):
+def conv_group(x, width: int, bn_momentum: float, name: str, depth: int = 2):
+    def conv_norm(x, i):
         x = layers.Conv2D(width, 3, padding="same", use_bias=False,
                           kernel_initializer=torch_like_uniform(), name=f"{name}_conv{i}")(x)
-        if pool:
+        if i == 1:
             x = layers.MaxPooling2D(2, name=f"{name}_pool")(x)
         # Keras momentum weighs the running average: PyTorch's 0.4 is Keras' 0.6.
-        x = layers.BatchNormalization(momentum=bn_momentum, epsilon=1e-12, scale=False,
-                                      name=f"{name}_norm{i}")(x)
-        x = layers.Activation(gelu, name=f"{name}_gelu{i}")(x)
-    return x
+        return layers.BatchNormalization(momentum=bn_momentum, epsilon=1e-12, scale=False,
+                                         name=f"{name}_norm{i}")(x)
+
+    x = layers.Activation(gelu, name=f"{name}_gelu1")(conv_norm(x, 1))
+    if depth == 2:
+        return layers.Activation(gelu, name=f"{name}_gelu2")(conv_norm(x, 2))
+    shortcut = x
+    x = layers.Activation(gelu, name=f"{name}_gelu2")(conv_norm(x, 2))
+    x = layers.Add(name=f"{name}_residual")([conv_norm(x, 3), shortcut])
+    return layers.Activation(gelu, name=f"{name}_gelu3")(x)
+
+
+BLOCK_DEPTHS = (2, 3)
 
 
 def build_network(widths=(64, 256, 256), n_classes: int = 10, image_size: int = 32,
-                  bn_momentum: float = 0.6, seed: int = 0) -> keras.Model:
+                  bn_momentum: float = 0.6, seed: int = 0, block_depth: int = 2) -> keras.Model:
+    if block_depth not in BLOCK_DEPTHS:
+        raise ValueError(f"block_depth must be one of {BLOCK_DEPTHS}, got {block_depth!r}")
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = layers.Conv2D(2 * 3 * WHITEN_KERNEL**2, WHITEN_KERNEL, padding="valid", use_bias=True,
                       trainable=True, name="whiten")(inputs)
     x = layers.Activation(gelu, name="whiten_gelu")(x)
     for i, width in enumerate(widths, start=1):
-        x = conv_group(x, width, bn_momentum, name=f"block{i}")
+        x = conv_group(x, width, bn_momentum, name=f"block{i}", depth=block_depth)
     x = layers.GlobalMaxPooling2D(name="pool")(x)
     x = layers.Dense(n_classes, use_bias=False, kernel_initializer=torch_like_uniform(),
                      name="head")(x)
