@@ -12,11 +12,11 @@ MODEL_PATH ?= models/cifar10_cnn.pkl
 CHROMIUM ?= /usr/bin/chromium
 export HOST PORT WEB_CONCURRENCY MODEL_PATH
 
-.PHONY: run test lint pytest npm-test train bench clean lock chromium help
+.PHONY: run test lint pytest npm-test train bench clean lock system-deps help
 
 help:
 	@echo "make run     start the app on http://$(HOST):$(PORT) (serving deps only, no TensorFlow)"
-	@echo "make test    install test deps (+ Debian chromium) and run lint, pytest, npm test"
+	@echo "make test    install test deps (+ Debian chromium, redis-server) and run lint, pytest, npm test"
 	@echo "make train   grid search + final fit on ../shared/data -> $(MODEL_PATH)"
 	@echo "make bench   latency/memory/throughput vs a plain Keras server -> bench/results/"
 	@echo "make lint    ruff + JS syntax check"
@@ -38,15 +38,18 @@ $(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
 run: $(VENV)/.serve
 	$(BIN)/gunicorn --config backend/gunicorn.conf.py
 
-chromium:
-	@test -x $(CHROMIUM) || { echo "installing Debian chromium"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+# Debian packages the tests use: Chromium for e2e, a real redis-server for the shared rate limits.
+system-deps:
+	@missing=""; test -x $(CHROMIUM) || missing="chromium"; \
+	  command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	  if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	npm run --silent lint
 
-pytest: $(VENV)/.dev chromium
+pytest: $(VENV)/.dev system-deps
 	$(BIN)/pytest
 
 npm-test:

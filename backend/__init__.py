@@ -13,6 +13,8 @@ def create_app(config: dict | None = None):
     from backend import api, openapi, web
     from backend.config import from_env
     from backend.errors import register_error_handlers
+    from backend.images import DecodeMemory
+    from backend.limits import init_limits
     from backend.model import ModelService
     from backend.security import init_security
 
@@ -22,15 +24,18 @@ def create_app(config: dict | None = None):
     app.json.sort_keys = False
 
     # Loaded once per worker; a missing or altered model stops start-up here with a clear message.
-    service = ModelService(app.config["MODEL_PATH"])
+    service = ModelService(app.config["MODEL_PATH"], app.config["MODEL_SHA256"])
     service.warm_up()
     app.extensions["classifier"] = service
+    app.extensions["decode_memory"] = DecodeMemory(app.config["DECODE_MEMORY_BYTES"],
+                                                   app.config["DECODE_WAIT_SECONDS"])
 
     register_error_handlers(app)
     init_security(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(web.bp)
+    app.extensions["rate_limiter"] = init_limits(app)  # after the views it wraps are registered
     app.logger.info("model %s loaded from %s (%d classes)", service.version,
                     app.config["MODEL_PATH"], len(service.classes))
     return app

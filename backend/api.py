@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 from flask import Blueprint, current_app, request, send_from_directory, url_for
 from werkzeug.datastructures import FileStorage
 
 from backend.errors import APIError
-from backend.images import decode_image
+from backend.images import DecodeLimits, decode_image
+from backend.limits import rate_limited
 from backend.schemas import (
     BatchResponseSchema,
     HealthSchema,
@@ -124,6 +126,7 @@ def _read(upload: FileStorage, limit: int) -> bytes:
 
 
 @bp.post("/predict")
+@rate_limited
 def predict():
     """Classify one image.
     ---
@@ -152,12 +155,13 @@ def predict():
     """
     started = time.perf_counter()
     top_k, (upload,) = _form("image", max_files=1, max_request_bytes=current_app.config["MAX_UPLOAD_BYTES"])
-    probabilities = _predict([_decode(upload)])[0]
+    probabilities = _service().predict_prepared(_prepare(_decode(upload)))[0]
     return _reply(PredictResponseSchema, started, top_k,
                   predictions=_service().top_k(probabilities, top_k))
 
 
 @bp.post("/predict/batch")
+@rate_limited
 def predict_batch():
     """Classify several images at once.
     ---
@@ -186,17 +190,18 @@ def predict_batch():
     config = current_app.config
     top_k, uploads = _form("images", max_files=config["MAX_BATCH_FILES"],
                            max_request_bytes=config["MAX_BATCH_BYTES"])
-    results, images, positions = [], [], []
+    service = _service()
+    results, inputs, positions = [], [], []
     for position, upload in enumerate(uploads):
         results.append({"filename": upload.filename or ""})
         try:
-            images.append(_decode(upload))
+            # Down to the network's input at once: the batch holds one decoded picture at a time.
+            inputs.append(_prepare(_decode(upload)))
             positions.append(position)
         except APIError as error:
             results[-1]["error"] = error.to_dict()
-    service = _service()
-    for position, probabilities in zip(positions, _predict_each(images, positions, results)):
-        if probabilities is not None:
+    if inputs:
+        for position, probabilities in zip(positions, service.predict_prepared(np.concatenate(inputs))):
             results[position]["predictions"] = service.top_k(probabilities, top_k)
     return _reply(BatchResponseSchema, started, top_k, results=results)
 
@@ -219,7 +224,8 @@ def _form(field: str, *, max_files: int, max_request_bytes: int):
 
 def _decode(upload: FileStorage):
     config = current_app.config
-    return decode_image(_read(upload, config["MAX_UPLOAD_BYTES"]), max_pixels=config["MAX_IMAGE_PIXELS"])
+    return decode_image(_read(upload, config["MAX_UPLOAD_BYTES"]), DecodeLimits.from_config(config),
+                        current_app.extensions["decode_memory"])
 
 
 def _reply(schema, started: float, top_k: int, **fields):
@@ -227,27 +233,9 @@ def _reply(schema, started: float, top_k: int, **fields):
                           "elapsed_ms": round((time.perf_counter() - started) * 1000, 2)})
 
 
-def _predict_each(images, positions, results):
-    """One pipeline call for the whole batch; should it fail, file by file, so that one picture
-    the pipeline cannot convert fails alone."""
-    if not images:
-        return []
+def _prepare(image):
     try:
-        return list(_predict(images))
-    except APIError:
-        probabilities = []
-        for position, image in zip(positions, images):
-            try:
-                probabilities.append(_predict([image])[0])
-            except APIError as error:
-                results[position]["error"] = error.to_dict()
-                probabilities.append(None)
-        return probabilities
-
-
-def _predict(images):
-    try:
-        return _service().predict_proba(images)
+        return _service().prepare(image)
     except (ValueError, OSError) as error:  # e.g. a colour mode Pillow cannot convert to RGB
         raise APIError(422, "invalid_image", f"The image cannot be converted for the model ({error}).",
                        {}) from None

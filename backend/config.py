@@ -16,17 +16,44 @@ def _int(name: str, default: int) -> int:
         raise RuntimeError(f"environment variable {name} must be an integer, got {value!r}") from error
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError as error:
+        raise RuntimeError(f"environment variable {name} must be a number, got {value!r}") from error
+
+
 def from_env() -> dict:
     upload = _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+    decode_bytes = _int("MAX_DECODE_BYTES", 96 * 1024 * 1024)
     return {
         "MODEL_PATH": os.environ.get("MODEL_PATH", str(ROOT / "models" / "cifar10_cnn.pkl")),
+        # Optional pinned SHA-256 of the model file: a replaced model (with a recomputed sidecar)
+        # is refused. render.yaml pins the shipped one.
+        "MODEL_SHA256": os.environ.get("MODEL_SHA256", "").strip(),
         # One file; a batch may carry up to MAX_BATCH_FILES files within MAX_BATCH_BYTES in all.
         "MAX_UPLOAD_BYTES": upload,
         "MAX_BATCH_BYTES": _int("MAX_BATCH_BYTES", 64 * 1024 * 1024),
         "MAX_BATCH_FILES": _int("MAX_BATCH_FILES", 64),
-        # Decompression-bomb guard, checked from the header before any pixel is decoded.
+        # Decoding cost budget, checked from the header before any pixel is decoded
+        # (backend/images.py): pixels, bytes of the decoded frame, aspect ratio, JPEG scans.
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000),
+        "MAX_DECODE_BYTES": decode_bytes,
+        "MAX_ASPECT_RATIO": _float("MAX_ASPECT_RATIO", 20.0),
+        "MAX_JPEG_SCANS": _int("MAX_JPEG_SCANS", 64),
+        # Decoding memory all threads of a worker may hold at once (default: one worst-case
+        # upload); a decode waits up to DECODE_WAIT_SECONDS for its share, then gets 503.
+        "DECODE_MEMORY_BYTES": _int("DECODE_MEMORY_BYTES", decode_bytes),
+        "DECODE_WAIT_SECONDS": _float("DECODE_WAIT_SECONDS", 10.0),
         "DEFAULT_TOP_K": _int("DEFAULT_TOP_K", 5),
+        # Per-client limit on the predict endpoints (backend/limits.py); empty: no limit.
+        # The default lets a person (or the page's live camera, a few frames a second) work freely
+        # and cuts a burst of uploads from one address off after 10.
+        "RATE_LIMIT": os.environ.get("RATE_LIMIT", "300 per minute; 10 per second"),
+        "RATE_LIMIT_STORAGE_URI": os.environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
+        # Reverse proxies in front that add X-Forwarded-For (Render: 1); 0 trusts none.
+        "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),
         "CORS_ORIGINS": [o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()],
         "FRONTEND_DIR": os.environ.get("FRONTEND_DIR", str(ROOT / "frontend")),
         "REPORTS_DIR": os.environ.get("REPORTS_DIR", ""),  # default: the model file's folder

@@ -19,6 +19,7 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid_image",
     429: "too_many_requests",
+    503: "server_busy",
 }
 
 
@@ -42,7 +43,10 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(error: APIError):
-        return error_response(error.status, error.code, error.message, error.details)
+        response = error_response(error.status, error.code, error.message, error.details)
+        if "retry_after" in error.details:
+            response.headers["Retry-After"] = str(error.details["retry_after"])
+        return response
 
     @app.errorhandler(ValidationError)
     def _validation_error(error: ValidationError):
@@ -57,6 +61,8 @@ def register_error_handlers(app: Flask) -> None:
             404: "No such endpoint. See /api/openapi.json for the API.",
             405: f"This endpoint does not accept {_method()}.",
             413: "The upload is too large.",
+            429: f"Too many requests from your address (limit: {error.description}). "
+                 "Please wait a moment and try again.",
         }.get(status, error.description or error.name)
         details = {"allowed_methods": sorted(error.valid_methods)} if getattr(
             error, "valid_methods", None) else {}

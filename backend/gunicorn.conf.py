@@ -19,25 +19,24 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 # Each worker holds its own model and runtime (~200 MB RSS; the master ~25 MB): 2 fit the free
 # Render instance's 512 MB.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Threads overlap one request's upload and decoding with another's inference (ONNX Runtime and
-# Pillow release the GIL), so a worker is not idle while a slow client sends its bytes.
-# gthread with a per-read timeout (backend/workers.py): slow clients cannot pin the threads.
-worker_class = "backend.workers.ThreadWorker"
+# gunicorn supervises the workers; each worker serves with waitress (backend/workers.py), which
+# reads every request completely in one I/O thread before a worker thread runs the app: slow or
+# stalled clients cost a socket, never a thread. The threads overlap one request's decoding with
+# another's inference (ONNX Runtime and Pillow release the GIL).
+worker_class = "backend.workers.WaitressWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # No preload: each worker loads the model itself (~0.5 s). A preloaded master would hold a second
 # copy of the model for nothing (the workers touch their pages anyway), and a bad model still
 # stops start-up at once (backend/wsgi.py exits with gunicorn's "worker failed to boot" code).
 preload_app = False
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))  # a stuck worker is killed and replaced
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))  # a worker whose I/O loop stops is replaced
 graceful_timeout = 20
-keepalive = 5
 # Header limits: a client cannot make a worker buffer megabytes of headers.
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = 50
-accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
 control_socket_disable = True  # no shared ~/.gunicorn socket: several servers may run side by side
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")

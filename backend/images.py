@@ -1,22 +1,33 @@
 """Uploaded bytes -> a PIL image the pipeline can take, or a precise client error.
 
 The format is decided from the bytes (magic numbers), never from the file name or the declared
-content type. Dimensions are checked from the header before any pixel is decoded, so a
-decompression bomb costs nothing; big JPEGs decode at 1/2, 1/4 or 1/8 scale (``draft``), so a
-12-megapixel photo decodes in a few milliseconds. Colour modes are left to the pipeline.
+content type. Every upload has a decoding cost budget, checked from the header before any pixel is
+decoded: pixels, memory (width x height x bytes per pixel of the decoded frame, and for progressive
+JPEGs the full-resolution coefficient buffer that libjpeg keeps), aspect ratio, and JPEG scans
+(each scan is one more pass over the whole image). A small file that is a huge image is refused in
+microseconds, and what is accepted costs a bounded amount of memory and time.
+
+Big JPEGs decode at 1/2, 1/4 or 1/8 scale (``draft``), so a 12-megapixel photo decodes in a few
+milliseconds; other formats are shrunk (box filter) right after decoding to the same working size,
+so colour conversion never runs on a full frame. The pipeline's own preprocessing takes it from
+there. Colour modes are left to the pipeline.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import struct
+import threading
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from backend.errors import APIError
 
-# Our own limit (MAX_IMAGE_PIXELS, checked from the header right after opening) replaces
-# Pillow's global one, which would raise inside Image.open before we could report the size.
+# Our own limits (checked from the header right after opening) replace Pillow's global pixel
+# limit, which would raise inside Image.open before we could report the size.
 Image.MAX_IMAGE_PIXELS = None
 
 # Pillow format names we accept; the JPEG opener also returns MPO, the multi-picture JPEG that
@@ -34,8 +45,68 @@ MAGIC = (
     (b"II+\x00", "TIFF"),  # BigTIFF
     (b"MM\x00+", "TIFF"),
 )
-# Decode JPEGs at no less than this size: enough for an antialiased shrink to the network input.
-DRAFT_SIZE = (256, 256)
+# Decode at no less than this size: enough for an antialiased shrink to the network input. JPEGs
+# get it from libjpeg's scaled decoding, everything else from a box filter right after decoding.
+WORKING_SIZE = 256
+# Bytes per pixel that decoding and shrinking cost, by the mode Pillow decodes into (measured as
+# peak memory, tests/test_attacks.py): Pillow keeps 3-band and 2-band images in 4 bytes a pixel;
+# it premultiplies alpha into a second copy to resize; palette and bilevel images are expanded
+# (to RGBA / L) before they can be shrunk; 16-bit greyscale is shrunk in place.
+DECODE_BYTES_PER_PIXEL = {"1": 2, "L": 1, "P": 9, "PA": 9, "LA": 8, "La": 8, "RGBA": 8, "RGBa": 8,
+                          "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+DEFAULT_BYTES_PER_PIXEL = 4
+# Decoders that work in a buffer of their own before Pillow copies the pixels: libtiff decodes a
+# strip into one (2 copies); libwebp's animation decoder keeps RGBA canvases (16 bytes a pixel).
+FORMAT_COPIES = {"TIFF": 2}
+WEBP_BYTES_PER_PIXEL = 16
+MIB = 1024 * 1024
+# EXIF orientation -> the transpose that shows the picture upright (as ImageOps.exif_transpose).
+EXIF_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """What one upload may cost to decode (see the module docstring; README "Limits")."""
+
+    max_pixels: int = 40_000_000
+    max_decode_bytes: int = 96 * MIB
+    max_aspect_ratio: float = 20.0
+    max_jpeg_scans: int = 64
+
+    @classmethod
+    def from_config(cls, config) -> DecodeLimits:
+        return cls(config["MAX_IMAGE_PIXELS"], config["MAX_DECODE_BYTES"],
+                   config["MAX_ASPECT_RATIO"], config["MAX_JPEG_SCANS"])
+
+
+class DecodeMemory:
+    """The decoding memory a worker may spend at once, shared by its threads: a decode reserves
+    its estimated cost first, so several threads decoding big uploads together cannot add up to
+    more than one worst-case upload. A decode that cannot get its share within ``wait`` seconds
+    is answered 503 (busy, retry) instead of queueing without end."""
+
+    def __init__(self, budget: int, wait: float = 10.0):
+        self.budget, self.wait, self.in_use = budget, wait, 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def reserve(self, nbytes: int):
+        nbytes = min(nbytes, self.budget)
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.in_use + nbytes <= self.budget, self.wait):
+                raise APIError(503, "server_busy", "The server is busy decoding other large images; "
+                               "please try again in a few seconds.", {"retry_after": 5})
+            self.in_use += nbytes
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.in_use -= nbytes
+                self._changed.notify_all()
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -52,9 +123,10 @@ def _looks_like_svg(data: bytes) -> bool:
     return head.startswith((b"<svg", b"<?xml")) and b"<svg" in data[:4096].lower()
 
 
-def decode_image(data: bytes, *, max_pixels: int) -> Image.Image:
-    """Decode an upload. Raises APIError 415 (not an accepted image type) or 422 (corrupt,
-    truncated, or more than ``max_pixels`` pixels)."""
+def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits(),
+                 memory: DecodeMemory | None = None) -> Image.Image:
+    """Decode an upload. Raises APIError 415 (not an accepted image type), 422 (corrupt,
+    truncated, or over a limit) or 503 (``memory`` stays exhausted)."""
     if not data:
         raise APIError(400, "empty_file", "The uploaded file is empty.")
     claimed = sniff_format(data)
@@ -65,17 +137,21 @@ def decode_image(data: bytes, *, max_pixels: int) -> Image.Image:
                        f"{kind}: upload a {ACCEPTED_TYPES} image.", {"accepted": ACCEPTED_TYPES})
     try:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
-        width, height = image.size
-        if width <= 0 or height <= 0:
-            raise APIError(422, "invalid_image", "The image has no pixels.")
-        if width * height > max_pixels:
-            raise _too_large(width, height, max_pixels)
+        size, cost = image.size, decode_cost(image)
         if image.format in ("JPEG", "MPO"):
-            image.draft("RGB", DRAFT_SIZE)  # decode at a reduced scale: far less work
-        image.seek(0)  # animated GIF/WebP, multi-page TIFF: the first frame
-        image.load()
-        # Cameras store rotation in EXIF: show the picture the way its owner sees it.
-        image = ImageOps.exif_transpose(image)
+            _check_scans(data, limits)
+            image.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # decode at a reduced scale
+            cost = max(decode_cost(image), _jpeg_coefficient_bytes(image, size))
+        _check_limits(size, cost, limits)
+        with memory.reserve(cost) if memory else nullcontext():
+            image.seek(0)  # animated GIF/WebP, multi-page TIFF: the first frame
+            image.load()
+            # Cameras store rotation in EXIF: show the picture the way its owner sees it. Read
+            # from the file: a shrunk copy of a TIFF no longer carries its tags.
+            orientation = image.getexif().get(ExifTags.Base.Orientation)
+            image = shrink(image)
+        if orientation in EXIF_TRANSPOSE:
+            image = image.transpose(EXIF_TRANSPOSE[orientation])
     except APIError:
         raise
     except UnidentifiedImageError:
@@ -88,11 +164,80 @@ def decode_image(data: bytes, *, max_pixels: int) -> Image.Image:
     return image
 
 
-def _too_large(width: int, height: int, max_pixels: int) -> APIError:
-    return APIError(422, "image_too_large",
-                    f"The image is {width}x{height} = {width * height / 1e6:.1f} megapixels; "
-                    f"the limit is {max_pixels / 1e6:.0f} megapixels.",
-                    {"width": width, "height": height, "max_pixels": max_pixels})
+def decode_cost(image: Image.Image) -> int:
+    """Bytes that decoding and shrinking ``image`` take at their peak (from its header)."""
+    width, height = image.size
+    if image.format == "WEBP":
+        return width * height * WEBP_BYTES_PER_PIXEL
+    per_pixel = DECODE_BYTES_PER_PIXEL.get(image.mode, DEFAULT_BYTES_PER_PIXEL)
+    return width * height * per_pixel * FORMAT_COPIES.get(image.format, 1)
+
+
+def shrink(image: Image.Image, size: int = WORKING_SIZE) -> Image.Image:
+    """Box-filter a decoded image down so that its shorter side is about ``size`` (never below
+    it), as JPEG's scaled decoding does: later conversions and the pipeline's antialiased resize
+    then work on a small copy. Palette and bilevel images are expanded first (no box filter
+    exists for them); 16-bit greyscale is box-filtered in place."""
+    width, height = image.size
+    factor = min(width, height) // size
+    if factor < 2:
+        return image
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    elif image.mode == "1":
+        image = image.convert("L")
+    return image.resize((width // factor, height // factor), Image.Resampling.BOX)
+
+
+def _check_limits(size: tuple[int, int], cost: int, limits: DecodeLimits) -> None:
+    width, height = size
+    details = {"width": width, "height": height}
+    if width <= 0 or height <= 0:
+        raise APIError(422, "invalid_image", "The image has no pixels.")
+    if width * height > limits.max_pixels:
+        raise APIError(422, "image_too_large",
+                       f"The image is {width}x{height} = {width * height / 1e6:.1f} megapixels; "
+                       f"the limit is {limits.max_pixels / 1e6:.0f} megapixels.",
+                       {**details, "max_pixels": limits.max_pixels})
+    ratio = max(width, height) / min(width, height)
+    if ratio > limits.max_aspect_ratio:
+        raise APIError(422, "image_too_large",
+                       f"The image is {width}x{height}, a {ratio:.0f}:1 strip; the model needs a "
+                       f"picture no longer than {limits.max_aspect_ratio:g}:1.",
+                       {**details, "max_aspect_ratio": limits.max_aspect_ratio})
+    if cost > limits.max_decode_bytes:
+        raise APIError(422, "image_too_large",
+                       f"The image is {width}x{height} and would take {math.ceil(cost / MIB)} MB "
+                       f"to decode; the limit is {limits.max_decode_bytes // MIB} MB. Save it "
+                       "smaller, or as an 8-bit JPEG.",
+                       {**details, "decode_bytes": cost, "max_decode_bytes": limits.max_decode_bytes})
+
+
+def _check_scans(data: bytes, limits: DecodeLimits) -> None:
+    # Every scan starts with an SOS marker (FF DA). Entropy-coded data never contains FF DA
+    # (an FF there is always followed by 00 or a restart marker), so this count is exact but for
+    # scans of an embedded thumbnail, which makes it an upper bound. Encoders write 1 scan
+    # (baseline) or ~10 (progressive).
+    scans = data.count(b"\xff\xda")
+    if scans > limits.max_jpeg_scans:
+        raise APIError(422, "invalid_image",
+                       f"The JPEG has {scans} scans; at most {limits.max_jpeg_scans} are accepted "
+                       "(a normal progressive JPEG has about 10).",
+                       {"format": "JPEG", "scans": scans, "max_jpeg_scans": limits.max_jpeg_scans})
+
+
+def _jpeg_coefficient_bytes(image, full_size: tuple[int, int]) -> int:
+    """A progressive JPEG is decoded by keeping every DCT coefficient of the full-resolution image
+    (2 bytes each, per component at its own sampling) until the last scan, whatever the output
+    scale: that, not the drafted output, is its memory cost."""
+    if not image.info.get("progressive") and not image.info.get("progression"):
+        return 0
+    layers = getattr(image, "layer", None) or [(None, 1, 1, None)] * 3
+    h_max = max(layer[1] for layer in layers) or 1
+    v_max = max(layer[2] for layer in layers) or 1
+    width, height = full_size
+    return sum(math.ceil(width * layer[1] / h_max / 8) * math.ceil(height * layer[2] / v_max / 8)
+               * 64 * 2 for layer in layers)
 
 
 def _reason(error: Exception) -> str:

@@ -11,9 +11,10 @@ from ml import artifact
 
 
 class ModelService:
-    def __init__(self, path):
+    def __init__(self, path, expected_sha256: str | None = None):
         self.path = Path(path)
-        loaded = artifact.load(self.path)  # verifies the SHA-256, restricted unpickler
+        # Verifies the SHA-256 (against the sidecar and the pinned hash), restricted unpickler.
+        loaded = artifact.load(self.path, expected_sha256)
         self.pipeline = loaded["pipeline"]
         self.classes: list[str] = loaded["classes"]
         self.sha256: str = loaded["sha256"]
@@ -24,11 +25,23 @@ class ModelService:
         self.input_size = list(self.card.get("input_size") or [32, 32, 3])
 
     def warm_up(self) -> None:
-        """Build the ONNX Runtime session now, not on the first user's request."""
-        self.predict_proba([np.zeros(self.input_size, dtype=np.uint8)])
+        """Build the ONNX Runtime session now, not on the first user's request: a graph that
+        cannot run (e.g. one that references external data files) stops start-up here."""
+        try:
+            self.predict_proba([np.zeros(self.input_size, dtype=np.uint8)])
+        except Exception as error:
+            raise artifact.ArtifactError(f"{self.path}: the model cannot run: {error}") from error
 
     def predict_proba(self, images) -> np.ndarray:
         return self.pipeline.predict_proba(images)
+
+    def prepare(self, image) -> np.ndarray:
+        """One picture -> the network's input (1, h, w, 3), by the pipeline's own preprocessing:
+        a batch keeps these small arrays, not the decoded pictures."""
+        return self.pipeline[:-1].transform([image])
+
+    def predict_prepared(self, inputs: np.ndarray) -> np.ndarray:
+        return self.pipeline[-1].predict_proba(inputs)
 
     def top_k(self, probabilities: np.ndarray, k: int) -> list[dict]:
         order = np.argsort(-probabilities, kind="stable")[:k]

@@ -67,8 +67,11 @@ def save(path, pipeline, *, classes, params: dict, metrics: dict, card: dict | N
     return digest
 
 
-def load(path) -> dict:
-    """Verify and load an artifact: returns its dict with ``sha256`` added."""
+def load(path, expected_sha256: str | None = None) -> dict:
+    """Verify and load an artifact: returns its dict with ``sha256`` added.
+
+    The sidecar catches a corrupt or truncated file; ``expected_sha256`` (the deployment's pinned
+    hash, MODEL_SHA256) also catches a replaced one, whose sidecar an attacker could recompute."""
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"model file not found: {path}")
@@ -81,6 +84,9 @@ def load(path) -> dict:
     if digest != expected:
         raise ArtifactError(f"{path} does not match its SHA-256 ({digest[:12]}... != "
                             f"{expected[:12]}...): the file was altered or is incomplete")
+    if expected_sha256 and digest != expected_sha256.strip().lower():
+        raise ArtifactError(f"{path} is not the pinned model: its SHA-256 is {digest[:12]}..., "
+                            f"MODEL_SHA256 says {expected_sha256.strip()[:12]}...")
     try:
         payload = _RestrictedUnpickler(io.BytesIO(data)).load()
     except ArtifactError:

@@ -259,8 +259,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     # No memory arena: a 64-image batch would grow the arena by ~100 MB that it
                     # keeps for ever; without it RSS stays flat and single images are as fast.
                     options.enable_cpu_mem_arena = False
-                    session = onnxruntime.InferenceSession(
-                        self.onnx_model_, options, providers=["CPUExecutionProvider"])
+                    # The graph must carry all its weights. A graph loaded from bytes would read
+                    # "external data" files relative to the working directory; pointed at an
+                    # empty folder, ONNX Runtime refuses any such reference instead.
+                    with tempfile.TemporaryDirectory() as empty:
+                        options.add_session_config_entry(
+                            "session.model_external_initializers_file_folder_path", empty)
+                        session = onnxruntime.InferenceSession(
+                            self.onnx_model_, options, providers=["CPUExecutionProvider"])
                     cached = self._session = (os.getpid(), session)
         return cached[1]
 

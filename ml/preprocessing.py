@@ -26,15 +26,17 @@ def to_rgb(image: Image.Image) -> Image.Image:
         image = image.convert("RGBA")
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # 16/32-bit greyscale: scale to 8 bits instead of clipping everything above 255 to white.
-        array = np.asarray(image, dtype=np.float64)
-        peak = array.max() if array.size else 0.0
-        scale = 255.0 / (65535.0 if peak > 255 else 255.0)
-        image = Image.fromarray(np.clip(array * scale, 0, 255).astype(np.uint8))
+        # Integer arithmetic in the image's own width: no float copy of the frame.
+        array = np.asarray(image)
+        if array.size and array.max() > 255:
+            array = array // 257  # 0..65535 -> 0..255
+        image = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
     if image.mode == "F":
-        array = np.nan_to_num(np.asarray(image, dtype=np.float64))
+        array = np.nan_to_num(np.asarray(image, dtype=np.float32))
         low, high = float(array.min(initial=0.0)), float(array.max(initial=1.0))
-        span = high - low or 1.0
-        image = Image.fromarray(((array - low) / span * 255).astype(np.uint8))
+        array -= low
+        array *= 255 / (high - low or 1.0)
+        image = Image.fromarray(array.astype(np.uint8))
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))

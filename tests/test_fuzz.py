@@ -53,7 +53,7 @@ any_bytes = st.one_of(mutated_images(), st.binary(max_size=2048),
 def test_loader_returns_an_image_or_a_client_error(data):
     started = time.perf_counter()
     try:
-        image = decode_image(data, max_pixels=40_000_000)
+        image = decode_image(data)
         assert image.size[0] > 0 and image.size[1] > 0
     except APIError as error:
         assert 400 <= error.status < 500 and error.message

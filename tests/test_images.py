@@ -7,11 +7,9 @@ import pytest
 from PIL import Image
 
 from backend.errors import APIError
-from backend.images import decode_image, sniff_format
+from backend.images import DecodeLimits, decode_image, sniff_format
 from ml.preprocessing import image_to_array
 from tests.imagegen import all_modes, encode, gradient, png_bomb, with_exif_orientation
-
-LIMIT = 40_000_000
 
 
 @pytest.mark.parametrize("fmt, options", [
@@ -19,7 +17,7 @@ LIMIT = 40_000_000
     ("TIFF", {"compression": "tiff_lzw"}),
 ])
 def test_accepted_formats_decode(fmt, options):
-    image = decode_image(encode(gradient(), fmt, **options), max_pixels=LIMIT)
+    image = decode_image(encode(gradient(), fmt, **options))
     assert image.size == (64, 48)
 
 
@@ -39,7 +37,7 @@ def test_format_comes_from_bytes_not_names():
 ])
 def test_non_images_are_415(data, needle):
     with pytest.raises(APIError) as caught:
-        decode_image(data, max_pixels=LIMIT)
+        decode_image(data)
     assert caught.value.status == 415 and needle in caught.value.message
 
 
@@ -47,33 +45,33 @@ def test_non_images_are_415(data, needle):
 def test_truncated_files_are_422(fmt):
     data = encode(gradient(200, 150), fmt)
     with pytest.raises(APIError) as caught:
-        decode_image(data[: max(len(data) // 3, 16)], max_pixels=LIMIT)
+        decode_image(data[: max(len(data) // 3, 16)])
     assert caught.value.status == 422 and caught.value.code == "invalid_image"
 
 
 def test_empty_upload_is_400():
     with pytest.raises(APIError) as caught:
-        decode_image(b"", max_pixels=LIMIT)
+        decode_image(b"")
     assert caught.value.status == 400
 
 
 def test_pixel_bomb_is_refused_before_decoding():
     with pytest.raises(APIError) as caught:
-        decode_image(png_bomb(20000, 20000), max_pixels=LIMIT)
+        decode_image(png_bomb(20000, 20000))
     assert caught.value.status == 422 and caught.value.code == "image_too_large"
     assert caught.value.details["width"] == 20000
 
 
 def test_pixel_limit_is_configurable():
     with pytest.raises(APIError):
-        decode_image(encode(gradient(100, 100), "PNG"), max_pixels=5000)
-    assert decode_image(encode(gradient(100, 100), "PNG"), max_pixels=10000).size == (100, 100)
+        decode_image(encode(gradient(100, 100), "PNG"), DecodeLimits(max_pixels=5000))
+    assert decode_image(encode(gradient(100, 100), "PNG"), DecodeLimits(max_pixels=10000)).size == (100, 100)
 
 
 @pytest.mark.parametrize("orientation", [3, 6, 8])
 def test_exif_rotated_jpeg_is_classified_like_the_upright_image(orientation):
     upright = gradient(96, 64)
-    decoded = decode_image(with_exif_orientation(upright, orientation), max_pixels=LIMIT)
+    decoded = decode_image(with_exif_orientation(upright, orientation))
     assert decoded.size == upright.size
     expected = image_to_array(upright).astype(int)
     got = image_to_array(decoded).astype(int)
@@ -82,7 +80,7 @@ def test_exif_rotated_jpeg_is_classified_like_the_upright_image(orientation):
 
 def test_big_jpeg_decodes_at_reduced_size():
     photo = Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), np.uint8))
-    decoded = decode_image(encode(photo, "JPEG", quality=80), max_pixels=LIMIT)
+    decoded = decode_image(encode(photo, "JPEG", quality=80))
     assert decoded.size == (500, 375)  # 1/8 scale: still far more than 32x32 needs
 
 
@@ -90,7 +88,7 @@ def test_animated_gif_uses_the_first_frame():
     frames = [Image.new("RGB", (20, 20), colour) for colour in ("red", "blue", "green")]
     buffer = io.BytesIO()
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
-    decoded = decode_image(buffer.getvalue(), max_pixels=LIMIT)
+    decoded = decode_image(buffer.getvalue())
     assert decoded.convert("RGB").getpixel((5, 5))[0] > 200
 
 
@@ -98,5 +96,5 @@ def test_animated_gif_uses_the_first_frame():
 def test_modes_survive_encoding_and_decoding(mode):
     image = all_modes()[mode]
     fmt = "JPEG" if mode == "CMYK" else "TIFF" if mode == "I;16" else "PNG"
-    decoded = decode_image(encode(image, fmt), max_pixels=LIMIT)
+    decoded = decode_image(encode(image, fmt))
     assert image_to_array(decoded).shape == (32, 32, 3)

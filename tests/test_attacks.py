@@ -1,0 +1,186 @@
+"""Hostile uploads and hostile clients against the production server (gunicorn + waitress worker,
+the shipped model), each asserting the answer, its time and the worker's peak memory.
+
+Peak memory is the worker's VmHWM, reset to its current RSS (``clear_refs``) before each attack.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from tests import attacks
+from tests.imagegen import encode, gradient
+from tests.server import running_server
+
+MB = 1024 * 1024
+PNG = encode(gradient(32, 32), "PNG")
+
+
+@pytest.fixture(scope="module")
+def server(model_path):
+    with running_server(model_path, RATE_LIMIT="10000 per minute") as (process, url):
+        (worker,) = psutil.Process(process.pid).children()
+        yield url, worker.pid
+
+
+class PeakMemory:
+    """The worker's peak RSS growth over a block: VmHWM after minus VmRSS before."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def _status(self, field: str) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+        raise KeyError(field)
+
+    def __enter__(self):
+        Path(f"/proc/{self.pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
+        self.before = self._status("VmRSS")
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.monotonic() - self.started
+        self.growth = self._status("VmHWM") - self.before
+
+
+def post(url, path, files, timeout=60):
+    return requests.post(url + path, files=files, timeout=timeout)
+
+
+# Each is a valid image that is huge or slow to decode, in a file far under the byte limits.
+REFUSED = {
+    "16-bit greyscale PNG 7000x7000": lambda: attacks.png_zeros(7000, 7000, "L16"),
+    "RGBA16 PNG 1x39999999": lambda: attacks.png_zeros(1, 39_999_999, "RGBA16"),
+    "RGBA8 PNG 6324x6324": lambda: attacks.png_zeros(6324, 6324, "RGBA8"),
+    "float32 TIFF 6324x6324": lambda: attacks.tiff_zeros(6324, 6324, sample_format=3),
+    "int32 TIFF 6324x6324": lambda: attacks.tiff_zeros(6324, 6324, sample_format=2),
+    "progressive JPEG, 10000 scans": lambda: attacks.progressive_jpeg_scans(6324, 6324, 10_000),
+}
+# The most expensive uploads each limit still lets through (README "Limits").
+WORST_ALLOWED = {
+    "RGBA8 PNG 12 Mpx": lambda: attacks.png_zeros(3500, 3500, "RGBA8"),
+    "RGB8 PNG 25 Mpx": lambda: attacks.png_zeros(5000, 5000, "RGB8"),
+    "16-bit greyscale PNG 40 Mpx": lambda: attacks.png_zeros(6324, 6324, "L16"),
+    "float32 TIFF 12 Mpx": lambda: attacks.tiff_zeros(3500, 3500),
+    "palette GIF 11 Mpx": lambda: attacks.encoded_blank(3300, 3300, "GIF", "P"),
+    "WebP 6 Mpx": lambda: attacks.encoded_blank(2500, 2500, "WEBP"),
+    "progressive JPEG 31 Mpx, 64 scans": lambda: attacks.progressive_jpeg_scans(5600, 5600, 64),
+}
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_huge_images_are_refused_from_the_header(server, name):
+    url, pid = server
+    data = REFUSED[name]()
+    with PeakMemory(pid) as peak:
+        response = post(url, "/api/predict", {"image": ("x", data)})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] in ("image_too_large", "invalid_image")
+    assert peak.seconds < 2 and peak.growth < 30 * MB, (peak.seconds, peak.growth / MB)
+
+
+@pytest.mark.parametrize("name", WORST_ALLOWED)
+def test_worst_allowed_upload_costs_well_under_200_mb(server, name):
+    url, pid = server
+    data = WORST_ALLOWED[name]()
+    with PeakMemory(pid) as peak:
+        response = post(url, "/api/predict", {"image": ("x", data)})
+    assert response.status_code == 200, response.text
+    assert peak.seconds < 5 and peak.growth < 150 * MB, (peak.seconds, peak.growth / MB)
+
+
+def test_a_batch_holds_one_decoded_image_at_a_time(server):
+    url, pid = server
+    data = WORST_ALLOWED["RGBA8 PNG 12 Mpx"]()
+    files = [("images", (f"{i}.png", data)) for i in range(16)]
+    with PeakMemory(pid) as peak:
+        response = post(url, "/api/predict/batch", files)
+    assert response.status_code == 200
+    assert all("predictions" in result for result in response.json()["results"])
+    assert peak.growth < 200 * MB, peak.growth / MB
+
+
+def test_a_batch_of_huge_images_is_refused_file_by_file(server):
+    url, pid = server
+    data = REFUSED["RGBA8 PNG 6324x6324"]()
+    with PeakMemory(pid) as peak:
+        response = post(url, "/api/predict/batch", [("images", (f"{i}.png", data)) for i in range(16)]
+                        + [("images", ("ok.png", PNG))])
+    results = response.json()["results"]
+    assert [r.get("error", {}).get("code") for r in results[:16]] == ["image_too_large"] * 16
+    assert "predictions" in results[16]
+    assert peak.seconds < 3 and peak.growth < 50 * MB, (peak.seconds, peak.growth / MB)
+
+
+# ---------------------------------------------------------------- slow clients
+
+def _trickle(port: int, head: bytes, interval: float, stop: threading.Event) -> None:
+    """Send ``head`` one byte every ``interval`` seconds, reconnecting when the server hangs up."""
+    while not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                for byte in head:
+                    if stop.wait(interval):
+                        return
+                    sock.sendall(bytes([byte]))
+        except OSError:
+            stop.wait(interval)
+
+
+SLOW_HEADERS = b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data\r\n" * 4
+SLOW_BODY = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+             b"Content-Length: 100000\r\n\r\n--b\r\n" + b"x" * 500)
+
+
+@pytest.mark.parametrize("kind, head", [("headers", SLOW_HEADERS), ("body", SLOW_BODY)])
+def test_trickling_clients_do_not_lock_out_normal_users(server, kind, head):
+    """16 clients sending a request a byte at a time (slowloris); a normal client's requests
+    still succeed, promptly."""
+    url, _ = server
+    port = int(url.rsplit(":", 1)[1])
+    stop = threading.Event()
+    if kind == "body":  # the headers arrive at once, then the body trickles
+        head_end = head.index(b"\r\n\r\n") + 4
+        tricklers = [threading.Thread(target=_send_then_trickle, args=(port, head[:head_end],
+                                                                         head[head_end:], stop))
+                     for _ in range(16)]
+    else:
+        tricklers = [threading.Thread(target=_trickle, args=(port, head, 0.5, stop)) for _ in range(16)]
+    for thread in tricklers:
+        thread.start()
+    try:
+        time.sleep(2)  # every trickler is connected and mid-request
+        outcomes = []
+        for _ in range(20):
+            try:
+                outcomes.append(post(url, "/api/predict", {"image": ("x.png", PNG)}, timeout=5)
+                                .status_code == 200)
+            except requests.RequestException:
+                outcomes.append(False)
+        assert sum(outcomes) >= 18, outcomes
+    finally:
+        stop.set()
+        for thread in tricklers:
+            thread.join()
+
+
+def _send_then_trickle(port, head, body, stop):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(head)
+            for byte in body:
+                if stop.wait(0.5):
+                    return
+                sock.sendall(bytes([byte]))
+    except OSError:
+        pass

@@ -1,0 +1,132 @@
+"""Per-client rate limits (Flask-Limiter): in memory, shared through a real Redis, behind a proxy,
+and against the production server under a burst of concurrent uploads."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.imagegen import encode, gradient
+from tests.server import free_port, running_server
+
+PNG = encode(gradient(32, 32), "PNG")
+
+
+def make_app(model_path, **config):
+    from backend import create_app
+
+    return create_app({"TESTING": True, "MODEL_PATH": str(model_path), **config})
+
+
+def predict(client, path="/api/predict", field="image", **headers):
+    return client.post(path, data={field: (io.BytesIO(PNG), "x.png")},
+                       content_type="multipart/form-data", headers=headers)
+
+
+def test_over_the_limit_is_429_with_retry_after_and_the_json_envelope(model_path):
+    client = make_app(model_path, RATE_LIMIT="3 per minute").test_client()
+    assert [predict(client).status_code for _ in range(3)] == [200] * 3
+    response = predict(client)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    error = response.get_json()["error"]
+    assert error["code"] == "too_many_requests" and "3 per 1 minute" in error["message"]
+
+
+def test_batch_shares_the_budget_and_other_endpoints_are_never_limited(model_path):
+    client = make_app(model_path, RATE_LIMIT="2 per minute").test_client()
+    assert predict(client).status_code == 200
+    assert predict(client, "/api/predict/batch", "images").status_code == 200
+    assert predict(client, "/api/predict/batch", "images").status_code == 429
+    assert predict(client).status_code == 429
+    for path in ("/api/health", "/api/model", "/api/openapi.json", "/api/docs", "/"):
+        assert all(client.get(path).status_code == 200 for _ in range(5)), path
+
+
+def test_the_default_lets_a_person_use_the_page_freely(model_path):
+    """40 predictions one after another, faster than anyone clicks (~7 a second)."""
+    client = make_app(model_path).test_client()  # RATE_LIMIT from the environment's default
+    statuses = []
+    for _ in range(40):
+        statuses.append(predict(client).status_code)
+        time.sleep(0.15)
+    assert statuses == [200] * 40
+
+
+def test_an_empty_rate_limit_turns_limits_off(model_path):
+    client = make_app(model_path, RATE_LIMIT="").test_client()
+    assert all(predict(client).status_code == 200 for _ in range(15))
+
+
+def test_forwarded_addresses_count_only_behind_a_trusted_proxy(model_path):
+    direct = make_app(model_path, RATE_LIMIT="1 per minute").test_client()
+    assert predict(direct, X_Forwarded_For="203.0.113.1").status_code == 200
+    # Without a trusted proxy, a client cannot escape its limit by inventing addresses.
+    assert predict(direct, X_Forwarded_For="203.0.113.2").status_code == 429
+
+    proxied = make_app(model_path, RATE_LIMIT="1 per minute", TRUSTED_PROXY_HOPS=1).test_client()
+    assert predict(proxied, X_Forwarded_For="203.0.113.1").status_code == 200
+    assert predict(proxied, X_Forwarded_For="203.0.113.1").status_code == 429
+    assert predict(proxied, X_Forwarded_For="203.0.113.2").status_code == 200
+    # Only the hop the proxy added counts: a spoofed entry before it changes nothing.
+    assert predict(proxied, X_Forwarded_For="198.51.100.9, 203.0.113.2").status_code == 429
+
+
+@pytest.fixture()
+def redis_url():
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (make test installs Debian's redis-server)")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}"
+    try:
+        import redis
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_redis_storage_shares_counts_between_instances(model_path, redis_url):
+    """Two app instances (as two workers or two Render instances) share one Redis."""
+    first, second = (make_app(model_path, RATE_LIMIT="3 per minute", RATE_LIMIT_STORAGE_URI=redis_url)
+                     .test_client() for _ in range(2))
+    assert predict(first).status_code == 200
+    assert predict(second).status_code == 200
+    assert predict(first).status_code == 200
+    assert predict(second).status_code == 429
+    assert predict(first).status_code == 429
+
+
+def test_a_burst_from_one_client_is_cut_off_and_others_are_served(model_path):
+    """Many concurrent uploads from one address (the production server, one proxy hop trusted):
+    only the limit's worth is processed; another client is still served."""
+    photo = encode(gradient(1200, 900), "PNG")
+    with running_server(model_path, RATE_LIMIT="10 per minute", TRUSTED_PROXY_HOPS=1) as (_, url):
+        def attack(_):
+            return requests.post(url + "/api/predict", files={"image": ("x.png", photo)},
+                                 headers={"X-Forwarded-For": "203.0.113.66"}, timeout=60).status_code
+
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(attack, range(40)))
+        assert statuses.count(200) == 10 and statuses.count(429) == 30
+        other = requests.post(url + "/api/predict", files={"image": ("x.png", PNG)},
+                              headers={"X-Forwarded-For": "198.51.100.7"}, timeout=10)
+        assert other.status_code == 200
