@@ -37,6 +37,7 @@ class WaitressWorker(Worker):
         server = create_server(
             self._counting(self.wsgi), map=channels, sockets=[listener.sock for listener in self.sockets],
             threads=cfg.threads, channel_timeout=CHANNEL_TIMEOUT, connection_limit=CONNECTION_LIMIT,
+            cleanup_interval=max(1, min(30, CHANNEL_TIMEOUT // 2)),  # when timed-out ones are closed
             # A request line and headers within gunicorn's limits; the app answers an oversized
             # body itself (413 JSON) from Content-Length, so waitress only stops absurd ones.
             max_request_header_size=cfg.limit_request_line + cfg.limit_request_fields

@@ -24,7 +24,8 @@ def model_path() -> Path:
 def app(model_path):
     from backend import create_app
 
-    app = create_app({"TESTING": True, "MODEL_PATH": str(model_path)})
+    # Limits off: these tests fire hundreds of requests; tests/test_limits.py covers them.
+    app = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "RATE_LIMIT": ""})
     yield app
 
 

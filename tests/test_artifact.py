@@ -121,3 +121,45 @@ def test_cli_reports_bad_data_clearly(tmp_path, tiny_artifact):
                           "--model", str(tiny_artifact)], capture_output=True, text=True, cwd=ROOT,
                          timeout=60)
     assert out.returncode == 2 and "not found" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_pinned_hash_refuses_a_replaced_model_with_a_recomputed_sidecar(tiny_artifact, tmp_path):
+    """An attacker who swaps the labels can recompute the .sha256 sidecar, not the pinned hash."""
+    pinned = artifact.load(tiny_artifact)["sha256"]
+    payload = artifact.load(tiny_artifact)
+    swapped = tmp_path / "swapped.pkl"
+    artifact.save(swapped, payload["pipeline"], classes=payload["classes"][::-1],
+                  params=payload["params"], metrics=payload["metrics"], card=payload["card"])
+    assert artifact.load(swapped)["classes"] == payload["classes"][::-1]  # the sidecar is satisfied
+    with pytest.raises(artifact.ArtifactError, match="not the pinned model"):
+        artifact.load(swapped, expected_sha256=pinned)
+    assert artifact.load(tiny_artifact, expected_sha256=pinned.upper())["sha256"] == pinned
+
+
+def test_a_graph_that_references_external_data_is_refused(tiny_artifact, tmp_path, monkeypatch):
+    """ONNX Runtime would read an initializer from a file named in the graph, relative to the
+    working directory; the server refuses to start on such a model instead."""
+    import onnx
+
+    from backend.model import ModelService
+
+    payload = artifact.load(tiny_artifact)
+    cnn = payload["pipeline"].named_steps["cnn"]
+    graph = onnx.load_from_string(cnn.onnx_model_)
+    weight = max(graph.graph.initializer, key=lambda tensor: len(tensor.raw_data))
+    (tmp_path / "weights.bin").write_bytes(weight.raw_data)
+    weight.ClearField("raw_data")
+    weight.data_location = onnx.TensorProto.EXTERNAL
+    length = str((tmp_path / "weights.bin").stat().st_size)
+    for key, value in (("location", "weights.bin"), ("length", length)):
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    cnn.onnx_model_ = graph.SerializeToString()
+    cnn._session = None
+    tampered = tmp_path / "tampered.pkl"
+    artifact.save(tampered, payload["pipeline"], classes=payload["classes"], params=payload["params"],
+                  metrics=payload["metrics"], card=payload["card"])
+    monkeypatch.chdir(tmp_path)  # the referenced file is right there in the working directory
+    service = ModelService(tampered)
+    with pytest.raises(artifact.ArtifactError, match="cannot run"):
+        service.warm_up()

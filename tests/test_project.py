@@ -1,6 +1,7 @@
 """Deployment and packaging files say what they must."""
 
 import tomllib
+from hashlib import sha256
 
 import yaml
 
@@ -20,6 +21,9 @@ def test_render_blueprint():
     assert env["PYTHON_VERSION"].startswith("3.11")
     assert (ROOT / env["MODEL_PATH"]).is_file()
     assert env["HOST"] == "0.0.0.0"
+    # The pinned hash is the shipped model's (a retrained model must update render.yaml too).
+    assert env["MODEL_SHA256"] == sha256((ROOT / env["MODEL_PATH"]).read_bytes()).hexdigest()
+    assert env["TRUSTED_PROXY_HOPS"] == "1"  # Render's proxy: one hop
 
 
 def test_serving_dependencies_exclude_tensorflow():
