@@ -34,6 +34,8 @@ export function errorCodeForStatus(status) {
       return 'unsupported_media_type';
     case 422:
       return 'invalid_image';
+    case 429:
+      return 'too_many_requests';
     case 503:
       return 'service_unavailable';
     default:

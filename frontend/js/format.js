@@ -160,6 +160,8 @@ const ERROR_MESSAGES = Object.freeze({
   invalid_image: 'That file could not be read as an image. It may be damaged or in an unsupported format.',
   image_too_large: 'That image is too large to process. Please try a smaller image.',
   too_many_files: 'Too many files at once. Please choose fewer images.',
+  too_many_requests: 'You are sending pictures faster than the server allows. Please wait a few seconds and try again.',
+  server_busy: 'The server is busy with other large images. Please try again in a few seconds.',
   batch_failed: 'None of the images could be classified. See the details for each file below.',
   network_error: 'Could not reach the server. Check your connection and try again.',
   timeout: 'The server took too long to respond. Please try again.',

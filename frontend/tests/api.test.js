@@ -70,6 +70,7 @@ describe('errorCodeForStatus', () => {
     assert.equal(errorCodeForStatus(413), 'payload_too_large');
     assert.equal(errorCodeForStatus(415), 'unsupported_media_type');
     assert.equal(errorCodeForStatus(422), 'invalid_image');
+    assert.equal(errorCodeForStatus(429), 'too_many_requests');
     assert.equal(errorCodeForStatus(500), 'server_error');
     assert.equal(errorCodeForStatus(502), 'server_error');
     assert.equal(errorCodeForStatus(503), 'service_unavailable');

@@ -363,6 +363,8 @@ describe('error messages', () => {
     'unsupported_media_type',
     'invalid_image',
     'image_too_large',
+    'too_many_requests',
+    'server_busy',
   ];
 
   test('every documented API code has its own specific message', () => {
