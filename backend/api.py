@@ -152,6 +152,8 @@ def predict():
         413: PayloadTooLarge
         415: UnsupportedMediaType
         422: InvalidImage
+        429: TooManyRequests
+        503: ServerBusy
     """
     started = time.perf_counter()
     top_k, (upload,) = _form("image", max_files=1, max_request_bytes=current_app.config["MAX_UPLOAD_BYTES"])
@@ -185,6 +187,7 @@ def predict_batch():
               schema: BatchResponseSchema
         400: BadRequest
         413: PayloadTooLarge
+        429: TooManyRequests
     """
     started = time.perf_counter()
     config = current_app.config

@@ -17,7 +17,10 @@ ERROR_RESPONSES = {
     "BadRequest": "Missing file, too many files, or invalid top_k (field errors in details)",
     "PayloadTooLarge": "Upload over the size limit",
     "UnsupportedMediaType": "Not an accepted image type (SVG included)",
-    "InvalidImage": "Corrupt or truncated image, or more pixels than the limit",
+    "InvalidImage": "Corrupt or truncated image, or over a decoding limit (pixels, decoding "
+                    "memory, aspect ratio, JPEG scans)",
+    "TooManyRequests": "Over the per-client rate limit (RATE_LIMIT); Retry-After says when to retry",
+    "ServerBusy": "The worker is busy decoding other large images; Retry-After says when to retry",
 }
 
 
