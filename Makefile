@@ -63,6 +63,7 @@ train: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.hostile
 
 lock: $(VENV)/.dev
 	{ echo "# Exact versions for reproducible installs and deploys: pip install -c constraints.txt ..."; \

@@ -9,6 +9,7 @@ import numpy as np
 from flask import Blueprint, current_app, request, send_from_directory, url_for
 from werkzeug.datastructures import FileStorage
 
+from backend.config import FORM_OVERHEAD
 from backend.errors import APIError
 from backend.images import DecodeLimits, decode_image
 from backend.limits import rate_limited
@@ -22,7 +23,6 @@ from backend.schemas import (
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 REPORT_FILES = {"confusion_matrix": "confusion_matrix.png", "grid_search": "grid_search.png"}
-FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the top_k field around the file itself
 
 
 def _service():

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the top_k field around the files themselves
 
 
 def _int(name: str, default: int) -> int:
@@ -26,6 +27,7 @@ def _float(name: str, default: float) -> float:
 
 def from_env() -> dict:
     upload = _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+    batch = _int("MAX_BATCH_BYTES", 64 * 1024 * 1024)
     decode_bytes = _int("MAX_DECODE_BYTES", 96 * 1024 * 1024)
     return {
         "MODEL_PATH": os.environ.get("MODEL_PATH", str(ROOT / "models" / "cifar10_cnn.pkl")),
@@ -34,7 +36,9 @@ def from_env() -> dict:
         "MODEL_SHA256": os.environ.get("MODEL_SHA256", "").strip(),
         # One file; a batch may carry up to MAX_BATCH_FILES files within MAX_BATCH_BYTES in all.
         "MAX_UPLOAD_BYTES": upload,
-        "MAX_BATCH_BYTES": _int("MAX_BATCH_BYTES", 64 * 1024 * 1024),
+        "MAX_BATCH_BYTES": batch,
+        # The largest request body the server reads at all (waitress refuses bigger ones unread).
+        "MAX_REQUEST_BYTES": max(upload, batch) + FORM_OVERHEAD,
         "MAX_BATCH_FILES": _int("MAX_BATCH_FILES", 64),
         # Decoding cost budget, checked from the header before any pixel is decoded
         # (backend/images.py): pixels, bytes of the decoded frame, aspect ratio, JPEG scans.

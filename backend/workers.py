@@ -21,6 +21,8 @@ from gunicorn.workers.base import Worker
 from waitress import wasyncore
 from waitress.server import create_server
 
+from backend.config import from_env
+
 # A connection that sends nothing for this long is closed (a trickling one stays, at the cost of
 # a socket: see CONNECTION_LIMIT).
 CHANNEL_TIMEOUT = int(os.environ.get("CHANNEL_TIMEOUT", "30"))
@@ -38,11 +40,11 @@ class WaitressWorker(Worker):
             self._counting(self.wsgi), map=channels, sockets=[listener.sock for listener in self.sockets],
             threads=cfg.threads, channel_timeout=CHANNEL_TIMEOUT, connection_limit=CONNECTION_LIMIT,
             cleanup_interval=max(1, min(30, CHANNEL_TIMEOUT // 2)),  # when timed-out ones are closed
-            # A request line and headers within gunicorn's limits; the app answers an oversized
-            # body itself (413 JSON) from Content-Length, so waitress only stops absurd ones.
+            # A request line and headers within gunicorn's limits; no body bigger than the largest
+            # the app accepts (a batch) is read at all: it would be spooled to disk for nothing.
             max_request_header_size=cfg.limit_request_line + cfg.limit_request_fields
             * cfg.limit_request_field_size,
-            max_request_body_size=int(os.environ.get("MAX_REQUEST_BODY_BYTES", 256 * 1024 * 1024)),
+            max_request_body_size=from_env()["MAX_REQUEST_BYTES"], recv_bytes=65536,
             ident="", asyncore_use_poll=True, clear_untrusted_proxy_headers=False,
         )
         served_before_restart = self.max_requests

@@ -10,7 +10,7 @@ import psutil
 import pytest
 import requests
 
-from tests import attacks
+from bench import attacks
 from tests.imagegen import encode, gradient
 from tests.server import running_server, spawn, stop, wait_ready
 

@@ -72,3 +72,14 @@ def encoded_blank(width: int, height: int, fmt: str, mode: str = "RGB", **option
     buffer = io.BytesIO()
     Image.new(mode, (width, height)).save(buffer, fmt, **options)
     return buffer.getvalue()
+
+
+def noise_jpeg(approx_bytes: int, seed: int = 0) -> bytes:
+    """A photo-sized JPEG of random noise, about ``approx_bytes`` long (noise barely compresses)."""
+    import numpy as np
+
+    side = int((approx_bytes / 1.23) ** 0.5)
+    pixels = np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()

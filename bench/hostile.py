@@ -1,0 +1,217 @@
+"""``python -m bench.hostile``: the hostile-upload and hostile-client attacks against the server as
+``make run`` starts it (gunicorn, 2 workers), with the time and the workers' peak memory of each.
+
+``--root`` runs the server of another checkout (e.g. an older commit in a git worktree) with the
+same attacks, for before/after figures. Writes ``bench/results/hostile-<label>.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import requests
+
+from bench import attacks
+from bench.servers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+MB = 1024 * 1024
+
+
+def start_server(root: Path, port: int, env: dict) -> subprocess.Popen:
+    variables = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2",
+                 "MODEL_PATH": str(ROOT / "models" / "cifar10_cnn.pkl"), "PYTHONPATH": str(root), **env}
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "backend/gunicorn.conf.py"],
+                               cwd=root, env=variables, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=2).ok:
+                time.sleep(1)  # both workers up
+                return process
+        except requests.RequestException:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+class Workers:
+    """Peak RSS growth of the busiest worker over a block (VmHWM after clear_refs)."""
+
+    def __init__(self, master: int):
+        self.master = master
+
+    def pids(self) -> list[int]:
+        return [child.pid for child in psutil.Process(self.master).children()]
+
+    @staticmethod
+    def _kb(pid: int, field: str) -> int:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def reset(self) -> dict:
+        before = {}
+        for pid in self.pids():
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+            before[pid] = self._kb(pid, "VmRSS")
+        return before
+
+    def growth(self, before: dict) -> float:
+        return max((self._kb(pid, "VmHWM") - rss for pid, rss in before.items()
+                    if Path(f"/proc/{pid}").exists()), default=0) / MB
+
+
+def upload_attack(url, workers, path, files) -> dict:
+    before = workers.reset()
+    started = time.monotonic()
+    try:
+        response = requests.post(url + path, files=files, timeout=900)
+        status = response.status_code
+        if path.endswith("batch") and status == 200:
+            codes = [r.get("error", {}).get("code", "ok") for r in response.json()["results"]]
+            status = f"200 ({', '.join(f'{codes.count(c)}x {c}' for c in sorted(set(codes)))})"
+    except requests.RequestException as error:
+        status = f"failed: {type(error).__name__}"
+    return {"status": status, "seconds": round(time.monotonic() - started, 2),
+            "peak_mb": round(workers.growth(before), 1)}
+
+
+def normal_requests(url, seconds: float, interval: float = 1.0) -> dict:
+    """A normal user predicting a small picture every ``interval`` seconds (5 s timeout each)."""
+    ok = total = 0
+    latencies = []
+    deadline = time.monotonic() + seconds
+    png = attacks.encoded_blank(64, 64, "PNG")
+    while time.monotonic() < deadline:
+        total += 1
+        started = time.monotonic()
+        try:
+            if requests.post(url + "/api/predict", files={"image": ("x.png", png)}, timeout=5).ok:
+                ok += 1
+                latencies.append(time.monotonic() - started)
+        except requests.RequestException:
+            pass
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    latencies.sort()
+    return {"succeeded": ok, "requests": total,
+            "p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None}
+
+
+def trickle_attack(url, body: bool, seconds: float, clients=16, interval=8.0) -> dict:
+    """``clients`` connections sending a request one byte every ``interval`` seconds."""
+    port = int(url.rsplit(":", 1)[1])
+    head = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            b"Content-Length: 100000\r\n\r\n") if body else b""
+    trickled = b"--b\r\n" + b"x" * 1000 if body else b"POST /api/predict HTTP/1.1\r\nHost: x\r\n" * 50
+    stop = threading.Event()
+
+    def client():
+        while not stop.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                    sock.sendall(head)
+                    for byte in trickled:
+                        sock.sendall(bytes([byte]))
+                        if stop.wait(interval):
+                            return
+            except OSError:
+                stop.wait(1)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)
+    result = normal_requests(url, seconds)
+    stop.set()
+    return result
+
+
+def burst_attack(url, workers, n=200, size_mb=9) -> dict:
+    """One client sends ``n`` photos of ~``size_mb`` MB at once; a normal user meanwhile."""
+    photo = attacks.noise_jpeg(size_mb * MB)
+    before = workers.reset()
+    started = time.monotonic()
+    with ThreadPoolExecutor(n) as pool:
+        futures = [pool.submit(lambda: requests.post(url + "/api/predict", files={"image": ("x.jpg", photo)},
+                                                     timeout=120).status_code) for _ in range(n)]
+        time.sleep(0.5)
+        normal = normal_requests(url, 10.0, interval=0.5)
+        statuses = []
+        for future in futures:
+            try:
+                statuses.append(future.result())
+            except requests.RequestException:
+                statuses.append("failed")
+    counts = {str(s): statuses.count(s) for s in sorted(set(statuses), key=str)}
+    return {"statuses": counts, "seconds": round(time.monotonic() - started, 2),
+            "peak_mb": round(workers.growth(before), 1), "normal_user": normal}
+
+
+def run(root: Path, quick: bool) -> dict:
+    port = free_port()
+    process = start_server(root, port, {})
+    url = f"http://127.0.0.1:{port}"
+    workers = Workers(process.pid)
+    results = {}
+    try:
+        uploads = {
+            "16-bit greyscale PNG 6324x6324 (78 KB)": ("/api/predict", lambda: {
+                "image": ("x.png", attacks.png_zeros(6324, 6324, "L16"))}),
+            "RGBA16 PNG 1x39,999,999 (350 KB)": ("/api/predict", lambda: {
+                "image": ("x.png", attacks.png_zeros(1, 39_999_999, "RGBA16"))}),
+            "float32 TIFF 6324x6324 (253 KB)": ("/api/predict", lambda: {
+                "image": ("x.tif", attacks.tiff_zeros(6324, 6324, 3))}),
+            "int32 TIFF 6324x6324": ("/api/predict", lambda: {
+                "image": ("x.tif", attacks.tiff_zeros(6324, 6324, 2))}),
+            "progressive JPEG 6324x6324, 10,000 scans": ("/api/predict", lambda: {
+                "image": ("x.jpg", attacks.progressive_jpeg_scans(6324, 6324, 10_000))}),
+            "batch of 16 RGBA8 PNGs of 40 Mpx (156 KB each)": ("/api/predict/batch", lambda: [
+                ("images", (f"{i}.png", attacks.png_zeros(6324, 6324, "RGBA8"))) for i in range(16)]),
+            "batch of 16 worst allowed (RGBA8 PNG 12 Mpx)": ("/api/predict/batch", lambda: [
+                ("images", (f"{i}.png", attacks.png_zeros(3500, 3500, "RGBA8"))) for i in range(16)]),
+        }
+        for name, (path, files) in uploads.items():
+            results[name] = upload_attack(url, workers, path, files())
+            print(name, results[name], flush=True)
+        seconds = 10.0 if quick else 30.0
+        for name, body in (("16 clients trickling headers (1 byte / 8 s)", False),
+                           ("16 clients trickling a body (1 byte / 8 s)", True)):
+            results[name] = trickle_attack(url, body, seconds)
+            print(name, results[name], flush=True)
+        name = "one client, 200 concurrent 9 MB photos"
+        results[name] = burst_attack(url, workers, n=40 if quick else 200)
+        print(name, results[name], flush=True)
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=30)
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.hostile", description=__doc__)
+    parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose server to attack")
+    parser.add_argument("--label", default="ours")
+    parser.add_argument("--quick", action="store_true", help="shorter slow-client phases, smaller burst")
+    args = parser.parse_args(argv)
+    results = run(args.root.resolve(), args.quick)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"hostile-{args.label}.json").write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
