@@ -55,6 +55,8 @@ def from_env() -> dict:
         # The default lets a person (or the page's live camera, a few frames a second) work freely
         # and cuts a burst of uploads from one address off after 10.
         "RATE_LIMIT": os.environ.get("RATE_LIMIT", "300 per minute; 10 per second"),
+        # Megabytes uploaded per client (each started megabyte of a request counts one).
+        "UPLOAD_RATE_LIMIT": os.environ.get("UPLOAD_RATE_LIMIT", "200 per minute"),
         "RATE_LIMIT_STORAGE_URI": os.environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
         # Reverse proxies in front that add X-Forwarded-For (Render: 1); 0 trusts none.
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),

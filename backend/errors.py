@@ -61,8 +61,6 @@ def register_error_handlers(app: Flask) -> None:
             404: "No such endpoint. See /api/openapi.json for the API.",
             405: f"This endpoint does not accept {_method()}.",
             413: "The upload is too large.",
-            429: f"Too many requests from your address (limit: {error.description}). "
-                 "Please wait a moment and try again.",
         }.get(status, error.description or error.name)
         details = {"allowed_methods": sorted(error.valid_methods)} if getattr(
             error, "valid_methods", None) else {}

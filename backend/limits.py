@@ -1,7 +1,10 @@
 """Per-client rate limits on the predict endpoints (Flask-Limiter).
 
-``RATE_LIMIT`` in Flask-Limiter's notation ("300 per minute; 10 per second"; empty turns limits
-off) applies to /api/predict and /api/predict/batch together, per client address. Counts live in
+``RATE_LIMIT`` in Flask-Limiter's notation ("300 per minute; 10 per second") counts requests to
+/api/predict and /api/predict/batch together, per client address; ``UPLOAD_RATE_LIMIT`` counts
+the megabytes they upload ("200 per minute": a 9 MB photo counts 9, a webcam frame 1), so a client
+sending big photos as fast as it can is cut off long before one using the page is. Empty turns a
+limit off. Counts live in
 each worker's memory unless ``RATE_LIMIT_STORAGE_URI`` points at a shared store (``redis://...``),
 which every worker and instance then shares; should that store fail, each worker falls back to
 its own memory rather than refusing requests. Health, model info, the docs and the page are never
@@ -14,10 +17,14 @@ added (ProxyFix). Never set it without a proxy: clients could then pick their ow
 
 from __future__ import annotations
 
-from flask import Flask
+import math
+
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+MEGABYTE = 1024 * 1024
 
 
 def rate_limited(view):
@@ -26,18 +33,35 @@ def rate_limited(view):
     return view
 
 
+def uploaded_megabytes() -> int:
+    """The upload-volume cost of this request: each started megabyte counts one."""
+    return max(1, math.ceil((request.content_length or 0) / MEGABYTE))
+
+
 def init_limits(app: Flask) -> Limiter:
     """One Limiter per app (its storage and switch are per app), applied to the marked views with
-    one shared budget: a batch is not a way around the single-image limit."""
+    shared budgets: a batch is not a way around the single-image limits."""
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
-    app.config["RATELIMIT_ENABLED"] = bool(app.config["RATE_LIMIT"].strip())
+    budgets = [limit for limit in (
+        # requests, each counting one
+        (app.config["RATE_LIMIT"], "predict", 1, "Too many requests from your address (limit: "
+         f"{app.config['RATE_LIMIT']}). Please wait a moment and try again."),
+        # upload volume: a photo of 9 MB counts 9, a webcam frame 1
+        (app.config["UPLOAD_RATE_LIMIT"], "upload", uploaded_megabytes, "Too many megabytes uploaded "
+         f"from your address (limit: {app.config['UPLOAD_RATE_LIMIT']} MB). Please wait a moment and "
+         "try again."),
+    ) if limit[0].strip()]
+    app.config["RATELIMIT_ENABLED"] = bool(budgets)
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATE_LIMIT_STORAGE_URI"]
     limiter = Limiter(get_remote_address, app=app, headers_enabled=True,
                       in_memory_fallback_enabled=True, swallow_errors=True)
-    shared = limiter.shared_limit(lambda: app.config["RATE_LIMIT"], scope="predict")
+    decorators = [limiter.shared_limit(value, scope=scope, cost=cost, error_message=message)
+                  for value, scope, cost, message in budgets]
     for endpoint, view in list(app.view_functions.items()):
         if getattr(view, "rate_limited", False):
-            app.view_functions[endpoint] = shared(view)
+            for decorate in decorators:
+                view = decorate(view)
+            app.view_functions[endpoint] = view
     return limiter

@@ -25,7 +25,8 @@ def app(model_path):
     from backend import create_app
 
     # Limits off: these tests fire hundreds of requests; tests/test_limits.py covers them.
-    app = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "RATE_LIMIT": ""})
+    app = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "RATE_LIMIT": "",
+                      "UPLOAD_RATE_LIMIT": ""})
     yield app
 
 

@@ -25,7 +25,7 @@ PNG = encode(gradient(32, 32), "PNG")
 
 @pytest.fixture(scope="module")
 def server(model_path):
-    with running_server(model_path, RATE_LIMIT="10000 per minute") as (process, url):
+    with running_server(model_path, RATE_LIMIT="", UPLOAD_RATE_LIMIT="") as (process, url):
         (worker,) = psutil.Process(process.pid).children()
         yield url, worker.pid
 

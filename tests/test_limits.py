@@ -36,7 +36,23 @@ def test_over_the_limit_is_429_with_retry_after_and_the_json_envelope(model_path
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     error = response.get_json()["error"]
-    assert error["code"] == "too_many_requests" and "3 per 1 minute" in error["message"]
+    assert error["code"] == "too_many_requests" and "3 per minute" in error["message"]
+
+
+def test_upload_volume_is_limited_in_megabytes(model_path):
+    """Each started megabyte counts one: small pictures pass where big photos are cut off."""
+    client = make_app(model_path, RATE_LIMIT="", UPLOAD_RATE_LIMIT="8 per minute").test_client()
+    photo = b"\x00" * (3 * 1024 * 1024 - 100_000)  # counts 3 with the form around it
+
+    def send(data):
+        return client.post("/api/predict", data={"image": (io.BytesIO(data), "x.png")},
+                           content_type="multipart/form-data")
+
+    assert send(photo).status_code == 415  # counted, though not an image
+    assert send(photo).status_code == 415
+    assert send(PNG).status_code == 200  # 3 + 3 + 1 = 7: a small picture still fits
+    response = send(photo)  # 10: over
+    assert response.status_code == 429 and "megabytes" in response.get_json()["error"]["message"]
 
 
 def test_batch_shares_the_budget_and_other_endpoints_are_never_limited(model_path):
