@@ -90,6 +90,11 @@ def upload_attack(url, workers, path, files) -> dict:
             "peak_mb": round(workers.growth(before), 1)}
 
 
+# Behind the (simulated) proxy the server trusts, attacker and normal user have their own addresses.
+ATTACKER = {"X-Forwarded-For": "203.0.113.66"}
+NORMAL_USER = {"X-Forwarded-For": "198.51.100.7"}
+
+
 def normal_requests(url, seconds: float, interval: float = 1.0) -> dict:
     """A normal user predicting a small picture every ``interval`` seconds (5 s timeout each)."""
     ok = total = 0
@@ -100,7 +105,8 @@ def normal_requests(url, seconds: float, interval: float = 1.0) -> dict:
         total += 1
         started = time.monotonic()
         try:
-            if requests.post(url + "/api/predict", files={"image": ("x.png", png)}, timeout=5).ok:
+            if requests.post(url + "/api/predict", files={"image": ("x.png", png)}, headers=NORMAL_USER,
+                             timeout=5).ok:
                 ok += 1
                 latencies.append(time.monotonic() - started)
         except requests.RequestException:
@@ -147,7 +153,8 @@ def burst_attack(url, workers, n=200, size_mb=9) -> dict:
     started = time.monotonic()
     with ThreadPoolExecutor(n) as pool:
         futures = [pool.submit(lambda: requests.post(url + "/api/predict", files={"image": ("x.jpg", photo)},
-                                                     timeout=120).status_code) for _ in range(n)]
+                                                     headers=ATTACKER, timeout=120).status_code)
+                   for _ in range(n)]
         time.sleep(0.5)
         normal = normal_requests(url, 10.0, interval=0.5)
         statuses = []
@@ -161,9 +168,9 @@ def burst_attack(url, workers, n=200, size_mb=9) -> dict:
             "peak_mb": round(workers.growth(before), 1), "normal_user": normal}
 
 
-def run(root: Path, quick: bool) -> dict:
+def run(root: Path, quick: bool, only: str = "") -> dict:
     port = free_port()
-    process = start_server(root, port, {})
+    process = start_server(root, port, {"TRUSTED_PROXY_HOPS": "1"})
     url = f"http://127.0.0.1:{port}"
     workers = Workers(process.pid)
     results = {}
@@ -185,16 +192,21 @@ def run(root: Path, quick: bool) -> dict:
                 ("images", (f"{i}.png", attacks.png_zeros(3500, 3500, "RGBA8"))) for i in range(16)]),
         }
         for name, (path, files) in uploads.items():
+            if only not in name:
+                continue
             results[name] = upload_attack(url, workers, path, files())
             print(name, results[name], flush=True)
         seconds = 10.0 if quick else 30.0
         for name, body in (("16 clients trickling headers (1 byte / 8 s)", False),
                            ("16 clients trickling a body (1 byte / 8 s)", True)):
+            if only not in name:
+                continue
             results[name] = trickle_attack(url, body, seconds)
             print(name, results[name], flush=True)
         name = "one client, 200 concurrent 9 MB photos"
-        results[name] = burst_attack(url, workers, n=40 if quick else 200)
-        print(name, results[name], flush=True)
+        if only in name:
+            results[name] = burst_attack(url, workers, n=40 if quick else 200)
+            print(name, results[name], flush=True)
     finally:
         os.killpg(process.pid, 15)
         process.wait(timeout=30)
@@ -206,10 +218,13 @@ def main(argv=None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose server to attack")
     parser.add_argument("--label", default="ours")
     parser.add_argument("--quick", action="store_true", help="shorter slow-client phases, smaller burst")
+    parser.add_argument("--only", default="", help="run only the attacks whose name contains this")
     args = parser.parse_args(argv)
-    results = run(args.root.resolve(), args.quick)
+    results = run(args.root.resolve(), args.quick, args.only)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"hostile-{args.label}.json").write_text(json.dumps(results, indent=2) + "\n")
+    path = RESULTS / f"hostile-{args.label}.json"
+    previous = json.loads(path.read_text()) if args.only and path.exists() else {}
+    path.write_text(json.dumps({**previous, **results}, indent=2, ensure_ascii=False) + "\n")
     return 0
 
 
