@@ -13,10 +13,10 @@ def create_app(config: dict | None = None):
     from backend import api, openapi, web
     from backend.config import from_env
     from backend.errors import register_error_handlers
-    from backend.images import DecodeMemory
     from backend.limits import init_limits
     from backend.model import ModelService
     from backend.security import init_security
+    from backend.uploads import DecodeMemory
 
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(from_env())

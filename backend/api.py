@@ -11,7 +11,6 @@ from werkzeug.datastructures import FileStorage
 
 from backend.config import FORM_OVERHEAD
 from backend.errors import APIError
-from backend.images import DecodeLimits, decode_image
 from backend.limits import rate_limited
 from backend.schemas import (
     BatchResponseSchema,
@@ -20,6 +19,7 @@ from backend.schemas import (
     PredictFormSchema,
     PredictResponseSchema,
 )
+from backend.uploads import decode_upload
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 REPORT_FILES = {"confusion_matrix": "confusion_matrix.png", "grid_search": "grid_search.png"}
@@ -227,8 +227,8 @@ def _form(field: str, *, max_files: int, max_request_bytes: int):
 
 def _decode(upload: FileStorage):
     config = current_app.config
-    return decode_image(_read(upload, config["MAX_UPLOAD_BYTES"]), DecodeLimits.from_config(config),
-                        current_app.extensions["decode_memory"])
+    return decode_upload(_read(upload, config["MAX_UPLOAD_BYTES"]), config,
+                         current_app.extensions["decode_memory"])
 
 
 def _reply(schema, started: float, top_k: int, **fields):

@@ -153,14 +153,13 @@ def _evaluate(args) -> int:
 
 def _predict(args) -> int:
     import numpy as np
-    from PIL import Image
 
     from ml import artifact
+    from ml.images import load_image
 
     model = artifact.load(args.model)
     for path in args.images:
-        with Image.open(path) as image:
-            probabilities = model["pipeline"].predict_proba([image])[0]
+        probabilities = model["pipeline"].predict_proba([load_image(path)])[0]
         top = np.argsort(probabilities)[::-1][:args.top_k]
         print(path + ": " + ", ".join(f"{model['classes'][i]} {probabilities[i] * 100:.1f} %"
                                       for i in top))

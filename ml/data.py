@@ -4,7 +4,6 @@ python batches, decoded in parallel and cached as .npz outside the repository.""
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import pickle
 import tarfile
@@ -13,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from ml.images import decode_image, load_image
 from ml.preprocessing import image_to_array
 
 CIFAR10_CLASSES = (
@@ -114,8 +113,7 @@ def _decode_files(paths, image_size: int) -> np.ndarray:
     out = np.empty((len(paths), image_size, image_size, 3), dtype=np.uint8)
     for i, path in enumerate(paths):
         try:
-            with Image.open(path) as image:
-                out[i] = image_to_array(image, image_size)
+            out[i] = image_to_array(load_image(path), image_size)
         except (OSError, ValueError) as error:
             raise DataError(f"cannot read image {path}: {error}") from error
     return out
@@ -136,8 +134,8 @@ def load_tar_archive(path, image_size: int = 32) -> Dataset:
                 continue
             data = archive.extractfile(member).read()
             try:
-                with Image.open(io.BytesIO(data)) as image:
-                    by_class.setdefault(parts[-2], []).append(image_to_array(image, image_size))
+                image = decode_image(data)
+                by_class.setdefault(parts[-2], []).append(image_to_array(image, image_size))
             except (OSError, ValueError) as error:
                 raise DataError(f"cannot read image {member.name} in {path}: {error}") from error
     if not by_class:

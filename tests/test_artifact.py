@@ -163,3 +163,18 @@ def test_a_graph_that_references_external_data_is_refused(tiny_artifact, tmp_pat
     service = ModelService(tampered)
     with pytest.raises(artifact.ArtifactError, match="cannot run"):
         service.warm_up()
+
+
+def test_cli_and_server_see_a_rotated_photo_the_same_way(client, tmp_path, model_path):
+    """EXIF orientation, first frame, scaled JPEG decoding: ml.images does it for both."""
+    from tests.imagegen import with_exif_orientation
+
+    photo = tmp_path / "rotated.jpg"
+    photo.write_bytes(with_exif_orientation(gradient(300, 200), 6))
+    served = client.post("/api/predict", data={"image": (photo.open("rb"), "rotated.jpg"), "top_k": "10"},
+                         content_type="multipart/form-data").get_json()["predictions"]
+    out = subprocess.run([sys.executable, "-m", "ml", "predict", str(photo), "--model", str(model_path),
+                          "--top-k", "10"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    printed = [part.rsplit(" ", 2)[0] for part in out.stdout.split(": ", 1)[1].strip().split(", ")]
+    assert printed == [p["label"] for p in served]

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from backend.errors import APIError
-from backend.images import DecodeLimits, decode_image, sniff_format
+from ml.images import DecodeLimits, ImageRejected, decode_image, sniff_format
 from ml.preprocessing import image_to_array
 from tests.imagegen import all_modes, encode, gradient, png_bomb, with_exif_orientation
 
@@ -36,34 +35,34 @@ def test_format_comes_from_bytes_not_names():
     (bytes(range(256)) * 4, "not an image"),
 ])
 def test_non_images_are_415(data, needle):
-    with pytest.raises(APIError) as caught:
+    with pytest.raises(ImageRejected) as caught:
         decode_image(data)
-    assert caught.value.status == 415 and needle in caught.value.message
+    assert caught.value.code == "unsupported_media_type" and needle in caught.value.message
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"])
 def test_truncated_files_are_422(fmt):
     data = encode(gradient(200, 150), fmt)
-    with pytest.raises(APIError) as caught:
+    with pytest.raises(ImageRejected) as caught:
         decode_image(data[: max(len(data) // 3, 16)])
-    assert caught.value.status == 422 and caught.value.code == "invalid_image"
+    assert caught.value.code == "invalid_image"
 
 
 def test_empty_upload_is_400():
-    with pytest.raises(APIError) as caught:
+    with pytest.raises(ImageRejected) as caught:
         decode_image(b"")
-    assert caught.value.status == 400
+    assert caught.value.code == "empty_file"
 
 
 def test_pixel_bomb_is_refused_before_decoding():
-    with pytest.raises(APIError) as caught:
+    with pytest.raises(ImageRejected) as caught:
         decode_image(png_bomb(20000, 20000))
-    assert caught.value.status == 422 and caught.value.code == "image_too_large"
+    assert caught.value.code == "image_too_large"
     assert caught.value.details["width"] == 20000
 
 
 def test_pixel_limit_is_configurable():
-    with pytest.raises(APIError):
+    with pytest.raises(ImageRejected):
         decode_image(encode(gradient(100, 100), "PNG"), DecodeLimits(max_pixels=5000))
     assert decode_image(encode(gradient(100, 100), "PNG"), DecodeLimits(max_pixels=10000)).size == (100, 100)
 

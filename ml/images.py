@@ -1,4 +1,7 @@
-"""Uploaded bytes -> a PIL image the pipeline can take, or a precise client error.
+"""Bytes (an upload, a file) -> a PIL image the pipeline can take, or a precise reason why not.
+
+The one way pictures enter the model: the web server, the command line and the data loader all
+decode through ``decode_image`` (or ``load_image`` for a file).
 
 The format is decided from the bytes (magic numbers), never from the file name or the declared
 content type. Every upload has a decoding cost budget, checked from the header before any pixel is
@@ -18,13 +21,12 @@ from __future__ import annotations
 import io
 import math
 import struct
-import threading
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
-
-from backend.errors import APIError
 
 # Our own limits (checked from the header right after opening) replace Pillow's global pixel
 # limit, which would raise inside Image.open before we could report the size.
@@ -49,7 +51,7 @@ MAGIC = (
 # get it from libjpeg's scaled decoding, everything else from a box filter right after decoding.
 WORKING_SIZE = 256
 # Bytes per pixel that decoding and shrinking cost, by the mode Pillow decodes into (measured as
-# peak memory, tests/test_attacks.py): Pillow keeps 3-band and 2-band images in 4 bytes a pixel;
+# peak memory, tests/test_attacks.py and bench/hostile.py): Pillow keeps 3-band and 2-band images in 4 bytes a pixel;
 # it premultiplies alpha into a second copy to resize; palette and bilevel images are expanded
 # (to RGBA / L) before they can be shrunk; 16-bit greyscale is shrunk in place.
 DECODE_BYTES_PER_PIXEL = {"1": 2, "L": 1, "P": 9, "PA": 9, "LA": 8, "La": 8, "RGBA": 8, "RGBa": 8,
@@ -68,6 +70,15 @@ EXIF_TRANSPOSE = {
 }
 
 
+class ImageRejected(ValueError):
+    """Why a picture cannot be used: ``code`` (empty_file, unsupported_media_type, invalid_image,
+    image_too_large), a message for people, and the figures behind it in ``details``."""
+
+    def __init__(self, code: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.code, self.message, self.details = code, message, details or {}
+
+
 @dataclass(frozen=True)
 class DecodeLimits:
     """What one upload may cost to decode (see the module docstring; README "Limits")."""
@@ -81,32 +92,6 @@ class DecodeLimits:
     def from_config(cls, config) -> DecodeLimits:
         return cls(config["MAX_IMAGE_PIXELS"], config["MAX_DECODE_BYTES"],
                    config["MAX_ASPECT_RATIO"], config["MAX_JPEG_SCANS"])
-
-
-class DecodeMemory:
-    """The decoding memory a worker may spend at once, shared by its threads: a decode reserves
-    its estimated cost first, so several threads decoding big uploads together cannot add up to
-    more than one worst-case upload. A decode that cannot get its share within ``wait`` seconds
-    is answered 503 (busy, retry) instead of queueing without end."""
-
-    def __init__(self, budget: int, wait: float = 10.0):
-        self.budget, self.wait, self.in_use = budget, wait, 0
-        self._changed = threading.Condition()
-
-    @contextmanager
-    def reserve(self, nbytes: int):
-        nbytes = min(nbytes, self.budget)
-        with self._changed:
-            if not self._changed.wait_for(lambda: self.in_use + nbytes <= self.budget, self.wait):
-                raise APIError(503, "server_busy", "The server is busy decoding other large images; "
-                               "please try again in a few seconds.", {"retry_after": 5})
-            self.in_use += nbytes
-        try:
-            yield
-        finally:
-            with self._changed:
-                self.in_use -= nbytes
-                self._changed.notify_all()
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -124,16 +109,16 @@ def _looks_like_svg(data: bytes) -> bool:
 
 
 def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits(),
-                 memory: DecodeMemory | None = None) -> Image.Image:
-    """Decode an upload. Raises APIError 415 (not an accepted image type), 422 (corrupt,
-    truncated, or over a limit) or 503 (``memory`` stays exhausted)."""
+                 reserve: Callable[[int], AbstractContextManager] | None = None) -> Image.Image:
+    """Decode a picture's bytes, or raise ImageRejected. ``reserve(nbytes)``, if given, is entered
+    around the decoding with its estimated memory cost (a server shares a budget between threads)."""
     if not data:
-        raise APIError(400, "empty_file", "The uploaded file is empty.")
+        raise ImageRejected("empty_file", "The uploaded file is empty.")
     claimed = sniff_format(data)
     if claimed is None:
         kind = "SVG (vector) images are not supported" if _looks_like_svg(data) else \
             "This file is not an image we can read"
-        raise APIError(415, "unsupported_media_type",
+        raise ImageRejected("unsupported_media_type",
                        f"{kind}: upload a {ACCEPTED_TYPES} image.", {"accepted": ACCEPTED_TYPES})
     try:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
@@ -143,7 +128,7 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits(),
             image.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # decode at a reduced scale
             cost = max(decode_cost(image), _jpeg_coefficient_bytes(image, size))
         _check_limits(size, cost, limits)
-        with memory.reserve(cost) if memory else nullcontext():
+        with reserve(cost) if reserve else nullcontext():
             image.seek(0)  # animated GIF/WebP, multi-page TIFF: the first frame
             image.load()
             # Cameras store rotation in EXIF: show the picture the way its owner sees it. Read
@@ -152,16 +137,21 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits(),
             image = shrink(image)
         if orientation in EXIF_TRANSPOSE:
             image = image.transpose(EXIF_TRANSPOSE[orientation])
-    except APIError:
+    except ImageRejected:
         raise
     except UnidentifiedImageError:
-        raise APIError(422, "invalid_image", f"The file looks like {claimed} but cannot be "
+        raise ImageRejected("invalid_image", f"The file looks like {claimed} but cannot be "
                        "decoded: it is corrupt or not really an image.", {"format": claimed}) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError,
             MemoryError, ZeroDivisionError, struct.error) as error:
-        raise APIError(422, "invalid_image", f"The {claimed} image is corrupt or truncated "
+        raise ImageRejected("invalid_image", f"The {claimed} image is corrupt or truncated "
                        f"({_reason(error)}).", {"format": claimed}) from None
     return image
+
+
+def load_image(path, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
+    """A picture file, decoded exactly as an upload of its bytes would be."""
+    return decode_image(Path(path).read_bytes(), limits)
 
 
 def decode_cost(image: Image.Image) -> int:
@@ -193,20 +183,20 @@ def _check_limits(size: tuple[int, int], cost: int, limits: DecodeLimits) -> Non
     width, height = size
     details = {"width": width, "height": height}
     if width <= 0 or height <= 0:
-        raise APIError(422, "invalid_image", "The image has no pixels.")
+        raise ImageRejected("invalid_image", "The image has no pixels.")
     if width * height > limits.max_pixels:
-        raise APIError(422, "image_too_large",
+        raise ImageRejected("image_too_large",
                        f"The image is {width}x{height} = {width * height / 1e6:.1f} megapixels; "
                        f"the limit is {limits.max_pixels / 1e6:.0f} megapixels.",
                        {**details, "max_pixels": limits.max_pixels})
     ratio = max(width, height) / min(width, height)
     if ratio > limits.max_aspect_ratio:
-        raise APIError(422, "image_too_large",
+        raise ImageRejected("image_too_large",
                        f"The image is {width}x{height}, a {ratio:.0f}:1 strip; the model needs a "
                        f"picture no longer than {limits.max_aspect_ratio:g}:1.",
                        {**details, "max_aspect_ratio": limits.max_aspect_ratio})
     if cost > limits.max_decode_bytes:
-        raise APIError(422, "image_too_large",
+        raise ImageRejected("image_too_large",
                        f"The image is {width}x{height} and would take {math.ceil(cost / MIB)} MB "
                        f"to decode; the limit is {limits.max_decode_bytes // MIB} MB. Save it "
                        "smaller, or as an 8-bit JPEG.",
@@ -220,7 +210,7 @@ def _check_scans(data: bytes, limits: DecodeLimits) -> None:
     # (baseline) or ~10 (progressive).
     scans = data.count(b"\xff\xda")
     if scans > limits.max_jpeg_scans:
-        raise APIError(422, "invalid_image",
+        raise ImageRejected("invalid_image",
                        f"The JPEG has {scans} scans; at most {limits.max_jpeg_scans} are accepted "
                        "(a normal progressive JPEG has about 10).",
                        {"format": "JPEG", "scans": scans, "max_jpeg_scans": limits.max_jpeg_scans})

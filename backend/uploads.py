@@ -1,0 +1,47 @@
+"""Uploads as the web layer sees them: decoded by ``ml.images`` within the configured limits and
+a per-worker decoding-memory budget, refusals turned into the API's JSON errors."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+from backend.errors import APIError
+from ml.images import DecodeLimits, ImageRejected, decode_image
+
+# HTTP status of each reason ml.images gives for refusing a picture.
+REJECTION_STATUS = {"empty_file": 400, "unsupported_media_type": 415, "invalid_image": 422,
+                    "image_too_large": 422}
+
+
+class DecodeMemory:
+    """The decoding memory a worker may spend at once, shared by its threads: a decode reserves
+    its estimated cost first, so several threads decoding big uploads together cannot add up to
+    more than the budget. A decode that cannot get its share within ``wait`` seconds is answered
+    503 (busy, retry) instead of queueing without end."""
+
+    def __init__(self, budget: int, wait: float = 10.0):
+        self.budget, self.wait, self.in_use = budget, wait, 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def reserve(self, nbytes: int):
+        nbytes = min(nbytes, self.budget)
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.in_use + nbytes <= self.budget, self.wait):
+                raise APIError(503, "server_busy", "The server is busy decoding other large images; "
+                               "please try again in a few seconds.", {"retry_after": 5})
+            self.in_use += nbytes
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.in_use -= nbytes
+                self._changed.notify_all()
+
+
+def decode_upload(data: bytes, config, memory: DecodeMemory):
+    try:
+        return decode_image(data, DecodeLimits.from_config(config), memory.reserve)
+    except ImageRejected as error:
+        raise APIError(REJECTION_STATUS[error.code], error.code, error.message, error.details) from None
