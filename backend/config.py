@@ -41,7 +41,7 @@ def from_env() -> dict:
         "MAX_REQUEST_BYTES": max(upload, batch) + FORM_OVERHEAD,
         "MAX_BATCH_FILES": _int("MAX_BATCH_FILES", 64),
         # Decoding cost budget, checked from the header before any pixel is decoded
-        # (backend/images.py): pixels, bytes of the decoded frame, aspect ratio, JPEG scans.
+        # (ml/images.py): pixels, bytes of the decoded frame, aspect ratio, JPEG scans.
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000),
         "MAX_DECODE_BYTES": decode_bytes,
         "MAX_ASPECT_RATIO": _float("MAX_ASPECT_RATIO", 20.0),
