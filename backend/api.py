@@ -22,7 +22,8 @@ from backend.schemas import (
 from backend.uploads import decode_upload
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-REPORT_FILES = {"confusion_matrix": "confusion_matrix.png", "grid_search": "grid_search.png"}
+REPORT_FILES = {"confusion_matrix": "confusion_matrix.png", "grid_search": "grid_search.png",
+                "reliability": "reliability.png"}
 
 
 def _service():
@@ -74,23 +75,26 @@ def model_info():
         "params": service.params,
         "trained_at": service.card.get("created"),
         "reports": reports,
+        "not_sure_threshold": service.not_sure_threshold,
+        "calibration": service.calibration,
         "max_upload_bytes": config["MAX_UPLOAD_BYTES"],
         "max_batch": config["MAX_BATCH_FILES"],
         "default_top_k": config["DEFAULT_TOP_K"],
     })
 
 
-@bp.get("/model/<any(confusion_matrix.png, grid_search.png):name>")
+@bp.get("/model/<any(confusion_matrix.png, grid_search.png, reliability.png):name>")
 def report(name):
     """A report figure of the shipped model.
     ---
     get:
-      summary: PNG report (confusion matrix on the validation split, or the grid-search plot).
+      summary: PNG report (confusion matrix or reliability plot on the validation split, or the
+        grid-search plot).
       parameters:
         - in: path
           name: name
           required: true
-          schema: {type: string, enum: [confusion_matrix.png, grid_search.png]}
+          schema: {type: string, enum: [confusion_matrix.png, grid_search.png, reliability.png]}
       responses:
         200:
           description: The PNG figure
@@ -106,7 +110,9 @@ def report(name):
 
 
 def _reports_dir() -> Path:
-    return Path(current_app.config["REPORTS_DIR"] or Path(current_app.config["MODEL_PATH"]).parent)
+    # Absolute: a relative MODEL_PATH means the working directory (as for loading the model), and
+    # send_from_directory would otherwise resolve it against the app's package folder.
+    return Path(current_app.config["REPORTS_DIR"] or Path(current_app.config["MODEL_PATH"]).parent).resolve()
 
 
 def _top_k() -> int:

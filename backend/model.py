@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ml import artifact
+from ml.confidence import NOT_SURE_FALLBACK
 
 
 class ModelService:
@@ -23,6 +24,10 @@ class ModelService:
         self.params: dict = loaded.get("params") or {}
         self.version: str = self.card.get("version") or self.sha256[:12]
         self.input_size = list(self.card.get("input_size") or [32, 32, 3])
+        self.not_sure_threshold = float(self.card.get("not_sure_threshold", NOT_SURE_FALLBACK))
+        calibration = self.card.get("calibration") or {}
+        self.calibration = {k: calibration[k] for k in ("temperature", "ece_before", "ece", "n")
+                            if k in calibration} or None
 
     def warm_up(self) -> None:
         """Build the ONNX Runtime session now, not on the first user's request: a graph that

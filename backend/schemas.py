@@ -59,6 +59,7 @@ class HealthSchema(Schema):
 class ReportsSchema(Schema):
     confusion_matrix = fields.String(allow_none=True, metadata={"description": "URL of a PNG."})
     grid_search = fields.String(allow_none=True, metadata={"description": "URL of a PNG."})
+    reliability = fields.String(allow_none=True, metadata={"description": "URL of a PNG."})
 
 
 class ModelInfoSchema(Schema):
@@ -71,6 +72,11 @@ class ModelInfoSchema(Schema):
     params = fields.Dict(required=True)
     trained_at = fields.String(allow_none=True)
     reports = fields.Nested(ReportsSchema, required=True)
+    not_sure_threshold = fields.Float(required=True, metadata={
+        "description": "Below this top-1 probability the picture is probably none of the classes: "
+                       "the page says \"Not sure\". Chosen from data when the model was calibrated."})
+    calibration = fields.Dict(allow_none=True, metadata={
+        "description": "Temperature scaling: temperature, expected calibration error before and after."})
     max_upload_bytes = fields.Integer(required=True)
     max_batch = fields.Integer(required=True, metadata={"description": "Files per batch request."})
     default_top_k = fields.Integer(required=True)

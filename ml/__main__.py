@@ -59,6 +59,20 @@ def main(argv=None) -> int:
     evaluate.add_argument("--confusion-matrix", default="confusion_matrix_eval.png",
                           help="PNG to write (default: %(default)s)")
 
+    photos = commands.add_parser("photos", help="real-photo figures: accuracy, AUROC, 'Not sure' rates",
+                                 description="Evaluates an artifact on a folder laid out like "
+                                 "real-photos/: known/<class>/*.jpg and other/<anything>/*.jpg.")
+    photos.add_argument("folder", help="e.g. ~/data/real-photos (unpacked real-photos.tar.gz)")
+    photos.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
+    photos.add_argument("--json", action="store_true", help="print one JSON object")
+
+    calibrate = commands.add_parser("calibrate", help="fit temperature and 'Not sure' threshold",
+                                    description="Temperature scaling and the 'Not sure' threshold "
+                                    "of an artifact, from the validation split of --data; rewrites "
+                                    "the artifact, its .sha256, model card and reliability plot.")
+    _data_arg(calibrate)
+    calibrate.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
+
     predict = commands.add_parser("predict", help="classify image files",
                                   description="Prints the top classes of each image.")
     predict.add_argument("images", nargs="+", help="image files")
@@ -67,8 +81,8 @@ def main(argv=None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        return {"search": _search, "train": _train, "evaluate": _evaluate,
-                "predict": _predict}[args.command](args)
+        return {"search": _search, "train": _train, "evaluate": _evaluate, "photos": _photos,
+                "calibrate": _calibrate, "predict": _predict}[args.command](args)
     except (ValueError, RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -148,6 +162,42 @@ def _evaluate(args) -> int:
             print(f"  {name:>12}  precision {scores['precision'] * 100:5.1f} %  "
                   f"recall {scores['recall'] * 100:5.1f} %")
         print(f"confusion matrix: {args.confusion_matrix}")
+    return 0
+
+
+def _photos(args) -> int:
+    from ml import artifact
+    from ml.confidence import NOT_SURE_FALLBACK
+    from ml.photos import evaluate_photos
+
+    model = artifact.load(args.model)
+    threshold = model["card"].get("not_sure_threshold", NOT_SURE_FALLBACK)
+    report = evaluate_photos(model["pipeline"], model["classes"], args.folder, threshold)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"known photos: balanced top-1 {report['balanced_accuracy'] * 100:.1f} % "
+          f"({report['n_known']} photos)")
+    for name, scores in report["per_class"].items():
+        print(f"  {name:>12}  {scores['accuracy'] * 100:5.1f} %  of {scores['n']:3d}   "
+              f"'Not sure' {scores['not_sure'] * 100:5.1f} %")
+    print(f"'Not sure' (top-1 probability < {threshold:.3f}): {report['not_sure_known'] * 100:.1f} % "
+          "of known photos" + (f", {report['not_sure_other'] * 100:.1f} % of the {report['n_other']} "
+                               "others" if "auroc" in report else ""))
+    if "auroc" in report:
+        print(f"AUROC of the confidence, known vs other: {report['auroc']:.3f}")
+    return 0
+
+
+def _calibrate(args) -> int:
+    from ml.data import load_dataset
+    from ml.train import recalibrate
+
+    card = recalibrate(args.model, load_dataset(args.data))
+    calibration = card["calibration"]
+    print(json.dumps({"temperature": calibration["temperature"], "ece_before": calibration["ece_before"],
+                      "ece": calibration["ece"], "not_sure_threshold": card["not_sure_threshold"],
+                      "sha256": card["sha256"]}))
     return 0
 
 

@@ -217,13 +217,27 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ inference (ONNX Runtime)
 
+    # Probabilities are softmax(logits / temperature_): 1 until ``calibrate`` fits it.
+    temperature_ = 1.0
+
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self, "onnx_model_")
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 4 or X.shape[1:] != self.input_shape_:
             raise ValueError(f"expected input of shape (n, {', '.join(map(str, self.input_shape_))}),"
                              f" got {X.shape}")
-        return softmax(self.decision_function(X))
+        return softmax(self.decision_function(X) / self.temperature_)
+
+    def calibrate(self, X, y) -> CNNClassifier:
+        """Fit the temperature of the probabilities on held-out images (temperature scaling):
+        the predicted classes stay the same, their probabilities become honest."""
+        from ml.confidence import calibration_report
+
+        check_is_fitted(self, "onnx_model_")
+        labels = np.searchsorted(self.classes_, y)
+        self.calibration_ = calibration_report(self.decision_function(np.asarray(X, np.float32)), labels)
+        self.temperature_ = self.calibration_["temperature"]
+        return self
 
     def predict(self, X) -> np.ndarray:
         probabilities = self.predict_proba(X)  # checks fitted-ness first

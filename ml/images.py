@@ -51,9 +51,10 @@ MAGIC = (
 # get it from libjpeg's scaled decoding, everything else from a box filter right after decoding.
 WORKING_SIZE = 256
 # Bytes per pixel that decoding and shrinking cost, by the mode Pillow decodes into (measured as
-# peak memory, tests/test_attacks.py and bench/hostile.py): Pillow keeps 3-band and 2-band images in 4 bytes a pixel;
-# it premultiplies alpha into a second copy to resize; palette and bilevel images are expanded
-# (to RGBA / L) before they can be shrunk; 16-bit greyscale is shrunk in place.
+# peak memory; tests/test_attacks.py and bench/hostile.py check them): Pillow keeps 3-band and
+# 2-band images in 4 bytes a pixel; it premultiplies alpha into a second copy to resize; palette
+# and bilevel images are expanded (to RGBA / L) before they can be shrunk; 16-bit greyscale is
+# shrunk in place.
 DECODE_BYTES_PER_PIXEL = {"1": 2, "L": 1, "P": 9, "PA": 9, "LA": 8, "La": 8, "RGBA": 8, "RGBa": 8,
                           "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
 DEFAULT_BYTES_PER_PIXEL = 4

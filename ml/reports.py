@@ -42,6 +42,32 @@ def plot_confusion_matrix(matrix: np.ndarray, classes, path, title="Confusion ma
     return path
 
 
+def plot_reliability(calibration: dict, path, title="Reliability on the validation split") -> Path:
+    """Accuracy against confidence per bin, before and after temperature scaling: a calibrated
+    model's points lie on the diagonal."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 5.2), dpi=110)
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="perfectly calibrated")
+    for key, label, colour in (("bins_before", f"raw (ECE {calibration['ece_before'] * 100:.1f} %)",
+                                "#dd8452"),
+                               ("bins", f"temperature {calibration['temperature']:.2f} "
+                                        f"(ECE {calibration['ece'] * 100:.1f} %)", "#4c72b0")):
+        bins = calibration[key]
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
+                color=colour, label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (top-1 probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def plot_search(cv_results: dict, path, title="Grid search: validation accuracy") -> Path:
     """One bar per candidate, best first, labelled with the parameters that vary."""
     plt = _pyplot()
@@ -104,6 +130,16 @@ def write_model_card(card: dict, folder, stem="model_card") -> tuple[Path, Path]
     ]
     for name, scores in metrics.get("per_class", {}).items():
         lines.append(f"| {name} | {scores['precision'] * 100:.1f} % | {scores['recall'] * 100:.1f} % |")
+    calibration = card.get("calibration")
+    if calibration:
+        lines += ["", "## Confidence", "",
+                  f"- Temperature scaling: T = {calibration['temperature']:.3f}, fitted on the "
+                  f"validation split; expected calibration error {calibration['ece_before'] * 100:.2f} % "
+                  f"before, **{calibration['ece'] * 100:.2f} %** after (cross-fitted, "
+                  f"{len(calibration['bins'])} bins; [reliability plot](reliability.png))"]
+        if card.get("not_sure_threshold") is not None:
+            lines.append(f"- \"Not sure\" below a top-1 probability of "
+                         f"**{card['not_sure_threshold']:.3f}** ({card.get('not_sure_source', '')})")
     lines += ["", "## Hyper-parameters", "", "```json", json.dumps(card.get("params", {}), indent=2),
               "```", "", "## Intended use and limits", "", card.get("limits", ""), ""]
     md_path = folder / f"{stem}.md"

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from ml import artifact
+from ml.confidence import NOT_SURE_TARGET, not_sure_threshold
 from ml.data import Dataset
 from ml.evaluate import evaluate
-from ml.reports import plot_confusion_matrix, write_model_card
+from ml.reports import plot_confusion_matrix, plot_reliability, write_model_card
 from ml.search import SPLIT_SEED, VALIDATION_SIZE, make_pipeline, named_labels, validation_split
 
 # The final fit trains far longer than a search candidate (32 epochs on 45,000 images, not 4 on
@@ -36,6 +37,21 @@ LIMITS = (
 )
 
 
+def hardware_description(precision: str) -> str:
+    """CPU model, whether it has native bfloat16, and the arithmetic training used."""
+    from ml.cnn import cpu_has_native_bfloat16
+
+    name = platform.processor() or platform.machine()
+    try:
+        models = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")]
+        name, cores = (models[0], len(models)) if models else (name, None)
+    except OSError:
+        cores = None
+    native = "native bfloat16" if cpu_has_native_bfloat16() else "no native bfloat16"
+    return f"{name}{f' x{cores}' if cores else ''} ({native}), CPU only; training arithmetic {precision}"
+
+
 def best_params(search_json: Path | None) -> dict:
     """CNN parameters from a grid-search summary (``cnn__`` prefix stripped)."""
     if not search_json or not Path(search_json).exists():
@@ -53,6 +69,32 @@ def _validation_features(pipeline, dataset: Dataset, train, validation):
     return preprocess.transform(dataset.images[validation]), named_labels(dataset, validation)
 
 
+def calibrate(pipeline, validation_features, validation_images, folder) -> dict:
+    """Temperature scaling and the "Not sure" threshold, both from the validation split (the CNN
+    step is calibrated in place); writes reliability.png. Returns the model card's entries."""
+    pipeline.named_steps["cnn"].calibrate(*validation_features)
+    calibration = pipeline.named_steps["cnn"].calibration_
+    plot_reliability(calibration, Path(folder) / "reliability.png")
+    confidence = pipeline.predict_proba(validation_images).max(axis=1)
+    return {"calibration": calibration, "not_sure_threshold": not_sure_threshold(confidence),
+            "not_sure_source": f"at most {NOT_SURE_TARGET:.0%} of the validation images fall below it"}
+
+
+def recalibrate(model_path, dataset: Dataset, seed=SPLIT_SEED) -> dict:
+    """Calibrate an already trained artifact in place (same network, new temperature and
+    threshold), e.g. one trained before calibration existed. Returns the updated card."""
+    model_path = Path(model_path)
+    loaded = artifact.load(model_path)
+    pipeline = loaded["pipeline"]
+    validation = validation_split(dataset, VALIDATION_SIZE, seed)[1]
+    features = (pipeline[:-1].transform(dataset.images[validation]), named_labels(dataset, validation))
+    card = {**loaded["card"], **calibrate(pipeline, features, dataset.images[validation], model_path.parent)}
+    card["sha256"] = artifact.save(model_path, pipeline, classes=loaded["classes"], params=loaded["params"],
+                                   metrics=loaded["metrics"], card=card)
+    write_model_card(card, model_path.parent)
+    return card
+
+
 def train_final(dataset: Dataset, out_path, *, params: dict | None = None, epochs=None,
                 validation_size=VALIDATION_SIZE, seed=SPLIT_SEED, checkpoint_dir=None,
                 verbose=1, data_description="", search_summary: dict | None = None) -> dict:
@@ -66,8 +108,9 @@ def train_final(dataset: Dataset, out_path, *, params: dict | None = None, epoch
     started = time.perf_counter()
     # The validation images are only scored after each epoch (the curve goes in the model card);
     # nothing is tuned on them here.
+    validation_features = _validation_features(pipeline, dataset, train, validation)
     pipeline.fit(dataset.images[train], named_labels(dataset, train),
-                 cnn__validation_data=_validation_features(pipeline, dataset, train, validation))
+                 cnn__validation_data=validation_features)
     training_seconds = time.perf_counter() - started
 
     cnn = pipeline.named_steps["cnn"]
@@ -79,6 +122,7 @@ def train_final(dataset: Dataset, out_path, *, params: dict | None = None, epoch
     plot_confusion_matrix(np.array(metrics["confusion_matrix"]), dataset.classes,
                           folder / "confusion_matrix.png",
                           title=f"Validation confusion matrix ({metrics['accuracy'] * 100:.2f} %)")
+    confidence = calibrate(pipeline, validation_features, dataset.images[validation], folder)
     shipped_params = {k: (list(v) if isinstance(v, tuple) else v)
                       for k, v in cnn.get_params().items() if k not in ("verbose", "checkpoint_dir")}
     created = datetime.now(UTC).replace(microsecond=0)
@@ -99,7 +143,8 @@ def train_final(dataset: Dataset, out_path, *, params: dict | None = None, epoch
         "training_seconds": round(training_seconds, 1),
         "epoch_history": cnn.history_,
         "onnx_max_abs_diff": cnn.onnx_max_abs_diff_,
-        "hardware": f"{platform.processor() or platform.machine()}, CPU only",
+        **confidence,
+        "hardware": hardware_description(cnn.training_precision_),
         "grid_search": {k: search_summary[k] for k in ("best_params", "best_score", "split")}
         if search_summary else None,
         "limits": LIMITS,

@@ -275,3 +275,23 @@ def test_debug_is_off(app):
 def test_api_docs_page(client):
     page = client.get("/api/docs")
     assert page.status_code == 200 and b"/api/predict/batch" in page.data
+
+
+def test_model_info_serves_the_not_sure_threshold_and_calibration(client):
+    body = client.get("/api/model").get_json()
+    assert 0 < body["not_sure_threshold"] < 1
+    assert body["calibration"]["temperature"] > 0 and 0 <= body["calibration"]["ece"] < 1
+    assert client.get(body["reports"]["reliability"]).data.startswith(b"\x89PNG")
+
+
+def test_reports_are_found_with_a_relative_model_path(monkeypatch, model_path):
+    """As make run and render.yaml set it: MODEL_PATH relative to the working directory."""
+    from backend import create_app
+
+    monkeypatch.chdir(model_path.parent.parent)
+    relative = model_path.relative_to(model_path.parent.parent)
+    app = create_app({"TESTING": True, "MODEL_PATH": str(relative), "RATE_LIMIT": ""})
+    reports = app.test_client().get("/api/model").get_json()["reports"]
+    assert all(reports.values()), reports
+    for url in reports.values():
+        assert app.test_client().get(url).status_code == 200

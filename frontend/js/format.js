@@ -234,6 +234,15 @@ export function summarizePrediction(predictions) {
   return `Top prediction: ${best.label} (${formatPercent(best.probability)}).`;
 }
 
+/** One sentence on how honest the probabilities are, from /api/model's calibration figures. */
+export function calibrationSummary(calibration) {
+  const ece = Number(calibration?.ece);
+  const temperature = Number(calibration?.temperature);
+  if (!Number.isFinite(ece) || !Number.isFinite(temperature)) return '—';
+  return `Calibrated by temperature scaling (T = ${temperature.toFixed(2)}): on validation photos, ` +
+    `the probabilities shown are off by ${formatPercent(ece)} on average.`;
+}
+
 /** Low-confidence note; the count comes from the model so the text stays true. */
 export function lowConfidenceMessage(classCount = 10) {
   const count = Number.isInteger(classCount) && classCount > 0 ? classCount : 10;

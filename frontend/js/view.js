@@ -4,7 +4,16 @@
 // filenames and server messages are untrusted text.
 
 import { clearChart, renderChart } from './chart.js';
-import { describeError, formatBytes, formatPercent, isLowConfidence, lowConfidenceMessage, topK } from './format.js';
+import {
+  LOW_CONFIDENCE_THRESHOLD,
+  calibrationSummary,
+  describeError,
+  formatBytes,
+  formatPercent,
+  isLowConfidence,
+  lowConfidenceMessage,
+  topK,
+} from './format.js';
 
 const BUSY_CONTROL_IDS = ['choose-button', 'capture-button', 'camera-snap', 'camera-retake', 'camera-switch'];
 
@@ -47,6 +56,8 @@ export function createView(doc = document) {
     modelParams: byId('model-params'),
     modelParamsWrap: byId('model-params-wrap'),
     reportConfusion: byId('report-confusion'),
+    reportReliability: byId('report-reliability'),
+    modelCalibration: byId('model-calibration'),
     reportGrid: byId('report-grid'),
     cameraStage: byId('camera-stage'),
     cameraStart: byId('camera-start'),
@@ -57,6 +68,8 @@ export function createView(doc = document) {
   };
 
   let classCount = 10;
+  // "Not sure" below this top-1 probability: the model's own threshold once /api/model answers.
+  let notSureThreshold = LOW_CONFIDENCE_THRESHOLD;
 
   // CIFAR-10 images are 32×32: scale tiny images with crisp pixels instead of blur.
   el.preview.addEventListener('load', () => {
@@ -135,7 +148,7 @@ export function createView(doc = document) {
     renderChart(el.results, entry.predictions, k);
     el.resultsEmpty.hidden = true;
     el.lowConfidence.textContent = lowConfidenceMessage(classCount);
-    el.lowConfidence.hidden = !isLowConfidence(entry.predictions);
+    el.lowConfidence.hidden = !isLowConfidence(entry.predictions, notSureThreshold);
     const meta = [];
     if (entry.modelVersion) meta.push(`Model ${entry.modelVersion}`);
     if (Number.isFinite(entry.elapsedMs)) meta.push(`${entry.elapsedMs.toFixed(1)} ms on the server`);
@@ -268,6 +281,9 @@ export function createView(doc = document) {
   function renderModelInfo(model) {
     const classes = Array.isArray(model?.classes) ? model.classes : [];
     if (classes.length) classCount = classes.length;
+    const threshold = Number(model?.not_sure_threshold);
+    if (Number.isFinite(threshold) && threshold > 0 && threshold < 1) notSureThreshold = threshold;
+    el.modelCalibration.textContent = calibrationSummary(model?.calibration);
     el.modelAccuracy.textContent = Number.isFinite(model?.accuracy) ? formatPercent(model.accuracy) : '—';
     el.modelVersion.textContent = model?.version ? String(model.version) : '—';
     const sha = typeof model?.sha256 === 'string' ? model.sha256 : '';
@@ -298,6 +314,7 @@ export function createView(doc = document) {
     const reports = model?.reports ?? {};
     setReport(el.reportConfusion, reports.confusion_matrix);
     setReport(el.reportGrid, reports.grid_search);
+    setReport(el.reportReliability, reports.reliability);
   }
 
   function setReport(image, url) {

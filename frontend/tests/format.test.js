@@ -19,6 +19,7 @@ import {
   imageFilesFromItems,
   isAcceptableImageType,
   isLowConfidence,
+  calibrationSummary,
   lowConfidenceMessage,
   messageForCode,
   sortPredictions,
@@ -463,5 +464,18 @@ describe('misc helpers', () => {
     assert.equal(extensionForType('image/png'), 'png');
     assert.equal(extensionForType('IMAGE/WEBP'), 'webp');
     assert.equal(extensionForType(''), 'png');
+  });
+});
+
+describe('calibrationSummary', () => {
+  test('states the temperature and the calibration error', () => {
+    const text = calibrationSummary({ temperature: 1.234, ece: 0.021 });
+    assert.match(text, /T = 1\.23/);
+    assert.match(text, /2(\.1)?\s?%/);
+  });
+
+  test('falls back to a dash without figures', () => {
+    assert.equal(calibrationSummary(null), '—');
+    assert.equal(calibrationSummary({ temperature: 'x', ece: 0.1 }), '—');
   });
 });

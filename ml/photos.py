@@ -1,0 +1,72 @@
+"""How the model does on real photos: a folder laid out like ``real-photos/``
+
+    known/<class>/*.jpg    photos of the model's classes (any subset of them)
+    other/<thing>/*.jpg    photos of anything else
+
+gives per-class accuracy on the known photos, their balanced accuracy, the AUROC of the shown
+confidence (top-1 probability) for "known" vs "other", and how often the page says "Not sure" on
+each at the model's threshold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ml.confidence import separation
+from ml.images import ImageRejected, load_image
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+def photo_files(folder: Path) -> dict[str, list[Path]]:
+    """``{subfolder name: files}`` for each subfolder of ``folder`` holding photos."""
+    if not folder.is_dir():
+        return {}
+    return {sub.name: files for sub in sorted(folder.iterdir()) if sub.is_dir()
+            if (files := sorted(f for f in sub.rglob("*") if f.suffix.lower() in PHOTO_SUFFIXES))}
+
+
+def probabilities(pipeline, files: list[Path], batch: int = 64) -> np.ndarray:
+    out = []
+    for start in range(0, len(files), batch):
+        images = []
+        for path in files[start:start + batch]:
+            try:
+                images.append(load_image(path))
+            except ImageRejected as error:
+                raise ValueError(f"{path}: {error.message}") from None
+        out.append(pipeline.predict_proba(images))
+    return np.concatenate(out) if out else np.empty((0, 0))
+
+
+def evaluate_photos(pipeline, classes: list[str], root, threshold: float) -> dict:
+    root = Path(root)
+    known, other = photo_files(root / "known"), photo_files(root / "other")
+    if not known:
+        raise ValueError(f"{root}/known/<class>/ holds no photos")
+    unknown = sorted(set(known) - set(classes))
+    if unknown:
+        raise ValueError(f"classes the model does not know: {', '.join(unknown)}")
+    per_class, known_confidence = {}, []
+    for name, files in known.items():
+        probs = probabilities(pipeline, files)
+        correct = probs.argmax(axis=1) == classes.index(name)
+        per_class[name] = {"accuracy": float(correct.mean()), "n": len(files),
+                           "not_sure": float(np.mean(probs.max(axis=1) < threshold))}
+        known_confidence.append(probs.max(axis=1))
+    known_confidence = np.concatenate(known_confidence)
+    report = {
+        "balanced_accuracy": float(np.mean([c["accuracy"] for c in per_class.values()])),
+        "n_known": len(known_confidence), "per_class": per_class,
+        "not_sure_threshold": threshold,
+        "not_sure_known": float(np.mean(known_confidence < threshold)),
+    }
+    if other:
+        other_confidence = np.concatenate([probabilities(pipeline, files).max(axis=1)
+                                           for files in other.values()])
+        report |= {"n_other": len(other_confidence),
+                   "auroc": separation(known_confidence, other_confidence),
+                   "not_sure_other": float(np.mean(other_confidence < threshold))}
+    return report

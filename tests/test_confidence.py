@@ -1,0 +1,75 @@
+"""Honest confidence: temperature scaling, calibration error, the "Not sure" threshold, AUROC,
+and the real-photo report (ml/confidence.py, ml/photos.py)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ml.cnn import softmax
+from ml.confidence import (
+    calibration_report,
+    fit_temperature,
+    not_sure_threshold,
+    reliability,
+    separation,
+)
+from tests.conftest import ROOT
+from tests.imagegen import encode, gradient
+
+
+def sampled_labels(logits, rng):
+    """Labels drawn from softmax(logits): the probabilities are exactly right by construction."""
+    probabilities = softmax(logits)
+    return np.array([rng.choice(len(p), p=p) for p in probabilities])
+
+
+def test_temperature_scaling_recovers_a_known_temperature():
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 2.5, (4000, 10))
+    labels = sampled_labels(true_logits, rng)
+    # A network whose logits are 3x too small (as label smoothing makes it): T should be ~1/3.
+    assert fit_temperature(true_logits / 3, labels) == pytest.approx(1 / 3, rel=0.1)
+    report = calibration_report(true_logits / 3, labels)
+    assert report["ece"] < 0.03 < report["ece_before"]
+
+
+def test_ece_of_a_calibrated_and_an_overconfident_model():
+    rng = np.random.default_rng(1)
+    confidence = rng.uniform(0.1, 1.0, 20000)
+    honest = rng.uniform(size=20000) < confidence
+    assert reliability(confidence, honest)["ece"] < 0.02
+    assert reliability(confidence, rng.uniform(size=20000) < confidence - 0.1)["ece"] > 0.08
+
+
+def test_not_sure_threshold_leaves_at_most_the_target_below_it():
+    confidence = np.random.default_rng(2).uniform(size=1000)
+    threshold = not_sure_threshold(confidence, 0.15)
+    assert np.mean(confidence < threshold) <= 0.15
+    assert np.mean(confidence < threshold) > 0.14
+
+
+def test_separation_is_the_auroc():
+    assert separation([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert separation([0.1], [0.9]) == 0.0
+    assert separation([0.5, 0.5], [0.5]) == 0.5
+
+
+@pytest.mark.slow
+def test_photos_command_reports_accuracy_auroc_and_not_sure_rates(tiny_artifact, tmp_path):
+    for folder, names in (("known", ["airplane", "cat"]), ("other", ["teapot", "violin"])):
+        for name in names:
+            (tmp_path / folder / name).mkdir(parents=True)
+            for i in range(3):
+                (tmp_path / folder / name / f"{i}.jpg").write_bytes(
+                    encode(gradient(120, 90, seed=i + len(name)), "JPEG"))
+    out = subprocess.run([sys.executable, "-m", "ml", "photos", str(tmp_path), "--model", str(tiny_artifact),
+                          "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert set(report["per_class"]) == {"airplane", "cat"} and report["n_known"] == 6
+    assert report["n_other"] == 6 and 0 <= report["auroc"] <= 1
+    assert 0 <= report["balanced_accuracy"] <= 1
+    assert 0 <= report["not_sure_known"] <= 1 and 0 <= report["not_sure_other"] <= 1
