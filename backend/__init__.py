@@ -15,6 +15,7 @@ def create_app(config: dict | None = None):
     from backend.errors import register_error_handlers
     from backend.limits import init_limits
     from backend.model import ModelService
+    from backend.observability import init_observability
     from backend.security import init_security
     from backend.uploads import DecodeMemory
 
@@ -24,12 +25,17 @@ def create_app(config: dict | None = None):
     app.json.sort_keys = False
 
     # Loaded once per worker; a missing or altered model stops start-up here with a clear message.
+    # Verifying and unpickling happen here: a missing or altered model stops start-up at once.
     service = ModelService(app.config["MODEL_PATH"], app.config["MODEL_SHA256"])
-    service.warm_up()
+    if app.config["WARM_UP"] == "background":
+        service.warm_up_in_background()  # /api/health answers meanwhile; /api/ready once warm
+    else:
+        service.warm_up()
     app.extensions["classifier"] = service
     app.extensions["decode_memory"] = DecodeMemory(app.config["DECODE_MEMORY_BYTES"],
                                                    app.config["DECODE_WAIT_SECONDS"])
 
+    init_observability(app, service.version, service.sha256)
     register_error_handlers(app)
     init_security(app)
     app.register_blueprint(api.bp)

@@ -12,6 +12,7 @@ from werkzeug.datastructures import FileStorage
 from backend.config import FORM_OVERHEAD
 from backend.errors import APIError
 from backend.limits import rate_limited
+from backend.observability import count_images
 from backend.schemas import (
     BatchResponseSchema,
     HealthSchema,
@@ -30,21 +31,56 @@ def _service():
     return current_app.extensions["classifier"]
 
 
+def _ready_service():
+    """The model, once warm: a request that arrives during warm-up waits for it (a second or
+    so), and gets 503 only if it takes longer than MODEL_WAIT_SECONDS."""
+    service = _service()
+    if not service.ready.wait(current_app.config["MODEL_WAIT_SECONDS"]):
+        raise APIError(503, "model_not_loaded", "The model is still loading; please try again in a "
+                       "moment.", {"retry_after": 2})
+    return service
+
+
 @bp.get("/health")
 def health():
-    """Liveness and readiness.
+    """Liveness: the process is up and answering.
     ---
     get:
-      summary: Is the service up with its model loaded?
+      summary: "Is the process alive? (It may still be warming the model up: see /api/ready.)"
       responses:
         200:
-          description: Service is up; model loaded
+          description: The process is up
           content:
             application/json:
               schema: HealthSchema
     """
     service = _service()
-    return HealthSchema().dump({"status": "ok", "model_loaded": service is not None,
+    return HealthSchema().dump({"status": "ok", "model_loaded": service.ready.is_set(),
+                                "model_version": service.version})
+
+
+@bp.get("/ready")
+def ready():
+    """Readiness: the model is loaded, verified and warm.
+    ---
+    get:
+      summary: "Can this instance classify now? Load balancers send traffic only after a 200."
+      responses:
+        200:
+          description: Ready
+          content:
+            application/json:
+              schema: HealthSchema
+        503:
+          description: Still warming the model up; Retry-After says when to ask again
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    service = _service()
+    if not service.ready.is_set():
+        raise APIError(503, "model_not_loaded", "The model is still loading.", {"retry_after": 1})
+    return HealthSchema().dump({"status": "ready", "model_loaded": True,
                                 "model_version": service.version})
 
 
@@ -163,9 +199,10 @@ def predict():
     """
     started = time.perf_counter()
     top_k, (upload,) = _form("image", max_files=1, max_request_bytes=current_app.config["MAX_UPLOAD_BYTES"])
-    probabilities = _service().predict_prepared(_prepare(_decode(upload)))[0]
-    return _reply(PredictResponseSchema, started, top_k,
-                  predictions=_service().top_k(probabilities, top_k))
+    service = _ready_service()
+    probabilities = service.predict_prepared(_prepare(_decode(upload)))[0]
+    count_images(1)
+    return _reply(PredictResponseSchema, started, top_k, predictions=service.top_k(probabilities, top_k))
 
 
 @bp.post("/predict/batch")
@@ -199,7 +236,7 @@ def predict_batch():
     config = current_app.config
     top_k, uploads = _form("images", max_files=config["MAX_BATCH_FILES"],
                            max_request_bytes=config["MAX_BATCH_BYTES"])
-    service = _service()
+    service = _ready_service()
     results, inputs, positions = [], [], []
     for position, upload in enumerate(uploads):
         results.append({"filename": upload.filename or ""})
@@ -212,6 +249,7 @@ def predict_batch():
     if inputs:
         for position, probabilities in zip(positions, service.predict_prepared(np.concatenate(inputs))):
             results[position]["predictions"] = service.top_k(probabilities, top_k)
+        count_images(len(inputs))
     return _reply(BatchResponseSchema, started, top_k, results=results)
 
 

@@ -60,6 +60,14 @@ def from_env() -> dict:
         "RATE_LIMIT_STORAGE_URI": os.environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
         # Reverse proxies in front that add X-Forwarded-For (Render: 1); 0 trusts none.
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),
+        # "background": the worker answers /api/health while the model warms up, /api/ready says
+        # 503 until it is warm; "sync": create_app returns a warm model (tests, scripts).
+        "WARM_UP": os.environ.get("WARM_UP", "background"),
+        # How long a prediction waits for a model that is still warming up, then 503.
+        "MODEL_WAIT_SECONDS": _float("MODEL_WAIT_SECONDS", 30.0),
+        # Prometheus metrics at /metrics ("off" removes the endpoint); a token restricts it.
+        "METRICS": os.environ.get("METRICS", "on").lower() not in ("off", "0", "false", "no"),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         "CORS_ORIGINS": [o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()],
         "FRONTEND_DIR": os.environ.get("FRONTEND_DIR", str(ROOT / "frontend")),
         "REPORTS_DIR": os.environ.get("REPORTS_DIR", ""),  # default: the model file's folder

@@ -8,10 +8,13 @@ from flask import Flask, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
+from backend.observability import request_id
+
 log = logging.getLogger(__name__)
 
 HTTP_CODES = {
     400: "bad_request",
+    401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
     408: "request_timeout",
@@ -35,7 +38,10 @@ class APIError(Exception):
 
 
 def error_response(status: int, code: str, message: str, details: dict | None = None):
-    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    body = {"code": code, "message": message, "details": details or {}}
+    if request_id():
+        body["request_id"] = request_id()  # quote it when reporting a problem: the logs carry it
+    response = jsonify({"error": body})
     response.status_code = status
     return response
 

@@ -2,6 +2,8 @@
 
 import ctypes
 import os
+import tempfile
+from pathlib import Path
 
 # glibc keeps freed memory instead of returning it: every thread gets its own malloc arena, and
 # after a big buffer is freed the mmap threshold rises, so the next batch's tensors come from a
@@ -14,6 +16,22 @@ try:
     libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD (fixing it also stops its growth)
 except (OSError, AttributeError):
     pass  # not glibc (e.g. macOS): nothing to tune
+
+# Prometheus multiprocess mode (backend/observability.py): each worker writes its metrics to files
+# in this folder and any worker's /metrics adds them all up. A fresh, empty folder per server start
+# (stale files would count old workers); set here, in the master, so every worker inherits it.
+metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="cifar10-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+for stale in Path(metrics_dir).glob("*.db"):
+    stale.unlink()
+
+
+def child_exit(server, worker):
+    """A worker is gone: drop its live gauges from the sums (its counters stay counted)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 # Each worker holds its own model and runtime (~200 MB RSS; the master ~25 MB): 2 fit the free

@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from ml import artifact
 from ml.confidence import NOT_SURE_FALLBACK
+
+log = logging.getLogger(__name__)
 
 
 class ModelService:
@@ -29,13 +34,33 @@ class ModelService:
         self.calibration = {k: calibration[k] for k in ("temperature", "ece_before", "ece", "n")
                             if k in calibration} or None
 
+        # Set once the model has run once (ONNX Runtime session built): /api/ready says 200.
+        self.ready = threading.Event()
+
     def warm_up(self) -> None:
         """Build the ONNX Runtime session now, not on the first user's request: a graph that
-        cannot run (e.g. one that references external data files) stops start-up here."""
+        cannot run (e.g. one that references external data files) raises ArtifactError."""
         try:
             self.predict_proba([np.zeros(self.input_size, dtype=np.uint8)])
         except Exception as error:
             raise artifact.ArtifactError(f"{self.path}: the model cannot run: {error}") from error
+        self.ready.set()
+
+    def warm_up_in_background(self) -> threading.Thread:
+        """Warm up while the worker already answers /api/health (and /api/ready with 503). A model
+        that cannot run ends the worker with gunicorn's "failed to boot" status (3), which stops
+        the server instead of restarting a worker that can never serve."""
+        def run():
+            try:
+                self.warm_up()
+            except artifact.ArtifactError as error:
+                log.critical("cannot start: %s", error)
+                logging.shutdown()
+                os._exit(3)
+
+        thread = threading.Thread(target=run, name="model-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def predict_proba(self, images) -> np.ndarray:
         return self.pipeline.predict_proba(images)

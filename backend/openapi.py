@@ -10,7 +10,8 @@ from flask import Blueprint, current_app, jsonify, render_template
 from backend import schemas
 
 bp = Blueprint("docs", __name__, url_prefix="/api")
-DOCUMENTED_VIEWS = ("api.health", "api.model_info", "api.report", "api.predict", "api.predict_batch")
+DOCUMENTED_VIEWS = ("api.health", "api.ready", "api.model_info", "api.report", "api.predict",
+                    "api.predict_batch")
 
 
 ERROR_RESPONSES = {

@@ -30,6 +30,7 @@ class ErrorBodySchema(Schema):
     code = fields.String(required=True, metadata={"example": "unsupported_media_type"})
     message = fields.String(required=True)
     details = fields.Dict(required=True)
+    request_id = fields.String(metadata={"description": "The request's X-Request-ID, as in the logs."})
 
 
 class ErrorSchema(Schema):

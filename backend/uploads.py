@@ -7,6 +7,7 @@ import threading
 from contextlib import contextmanager
 
 from backend.errors import APIError
+from backend.observability import count_decode_failure
 from ml.images import DecodeLimits, ImageRejected, decode_image
 
 # HTTP status of each reason ml.images gives for refusing a picture.
@@ -44,4 +45,8 @@ def decode_upload(data: bytes, config, memory: DecodeMemory):
     try:
         return decode_image(data, DecodeLimits.from_config(config), memory.reserve)
     except ImageRejected as error:
+        count_decode_failure(error.code)
         raise APIError(REJECTION_STATUS[error.code], error.code, error.message, error.details) from None
+    except APIError as error:  # server_busy
+        count_decode_failure(error.code)
+        raise

@@ -1,6 +1,7 @@
 """WSGI entry point for gunicorn: ``backend.wsgi:app``."""
 
 import logging
+import os
 import sys
 
 from backend.lazy_imports import defer
@@ -12,9 +13,10 @@ for module in ("scipy.stats", "numpy.f2py", "numpy.testing"):
     defer(module)
 
 from backend import create_app  # noqa: E402
+from backend.observability import configure_logging  # noqa: E402
 from ml.artifact import ArtifactError  # noqa: E402
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+configure_logging(os.environ.get("LOG_FORMAT", "json"), os.environ.get("LOG_LEVEL", "info"))
 try:
     app = create_app()
 except (ArtifactError, RuntimeError) as error:

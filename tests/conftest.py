@@ -26,7 +26,7 @@ def app(model_path):
 
     # Limits off: these tests fire hundreds of requests; tests/test_limits.py covers them.
     app = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "RATE_LIMIT": "",
-                      "UPLOAD_RATE_LIMIT": ""})
+                      "UPLOAD_RATE_LIMIT": "", "WARM_UP": "sync"})
     yield app
 
 

@@ -33,7 +33,7 @@ def wait_ready(process: subprocess.Popen, url: str, timeout: float = 60) -> None
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url + "/api/health", timeout=2) as response:
+            with urllib.request.urlopen(url + "/api/ready", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:

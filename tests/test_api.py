@@ -24,7 +24,7 @@ def assert_error(response, status, code=None):
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.is_json
     error = response.get_json()["error"]
-    assert set(error) == {"code", "message", "details"} and error["message"]
+    assert set(error) == {"code", "message", "details", "request_id"} and error["message"]
     if code:
         assert error["code"] == code
     return error

@@ -15,7 +15,7 @@ def test_render_blueprint():
     assert "tensorflow" not in service["buildCommand"] and "[train" not in service["buildCommand"]
     assert "pip install" in service["buildCommand"]
     assert service["startCommand"].startswith("gunicorn")
-    assert service["healthCheckPath"] == "/api/health"
+    assert service["healthCheckPath"] == "/api/ready"
     env = {item["key"]: item.get("value") for item in service["envVars"]}
     assert {"PYTHON_VERSION", "WEB_CONCURRENCY", "MODEL_PATH"} <= set(env)
     assert env["PYTHON_VERSION"].startswith("3.11")

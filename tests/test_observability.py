@@ -1,0 +1,149 @@
+"""Request ids, structured logs, Prometheus metrics (also across gunicorn workers), liveness vs
+readiness."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import threading
+
+import pytest
+import requests
+
+from tests.imagegen import encode, gradient
+from tests.server import running_server
+
+PNG = encode(gradient(32, 32), "PNG")
+
+
+def predict(client, data=PNG, **headers):
+    return client.post("/api/predict", data={"image": (io.BytesIO(data), "x.png")},
+                       content_type="multipart/form-data", headers=headers)
+
+
+@pytest.fixture()
+def json_logs():
+    from backend.observability import configure_logging
+
+    stream = io.StringIO()
+    configure_logging("json", stream=stream)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    logging.getLogger().handlers.clear()
+
+
+def test_a_clean_request_id_is_echoed_and_a_bad_one_replaced(client):
+    assert predict(client, X_Request_ID="abc-123.x").headers["X-Request-ID"] == "abc-123.x"
+    for bad in ("has spaces", "x" * 65, "a\u00e9b", ""):
+        generated = predict(client, X_Request_ID=bad).headers["X-Request-ID"]
+        assert re.fullmatch(r"[0-9a-f]{32}", generated), generated
+
+
+def test_every_error_body_carries_the_request_id(client):
+    response = predict(client, data=b"not an image", X_Request_ID="req-42")
+    assert response.status_code == 415 and response.get_json()["error"]["request_id"] == "req-42"
+    missing = client.get("/api/nowhere", headers={"X-Request-ID": "req-43"})
+    assert missing.get_json()["error"]["request_id"] == "req-43"
+
+
+def test_one_json_line_per_request_with_its_id(client, json_logs):
+    predict(client, X_Request_ID="req-7")
+    files = [(io.BytesIO(PNG), "a.png"), (io.BytesIO(PNG), "b.png")]
+    client.post("/api/predict/batch", data={"images": files}, content_type="multipart/form-data",
+                headers={"X-Request-ID": "req-8"})
+    lines = [line for line in json_logs() if line["logger"] == "backend.access"]
+    single, batch = lines[-2], lines[-1]
+    assert single["request_id"] == "req-7" and single["method"] == "POST"
+    assert single["path"] == "/api/predict" and single["status"] == 200 and single["images"] == 1
+    assert single["duration_ms"] > 0 and single["level"] == "info" and single["time"].endswith("Z")
+    assert batch["request_id"] == "req-8" and batch["images"] == 2
+
+
+def test_errors_are_logged_with_the_same_id(model_path, json_logs):
+    from backend import create_app
+
+    app = create_app({"MODEL_PATH": str(model_path), "WARM_UP": "sync"})
+
+    @app.get("/api/_boom")
+    def boom():
+        raise RuntimeError("kaput")
+
+    response = app.test_client().get("/api/_boom", headers={"X-Request-ID": "req-500"})
+    assert response.status_code == 500 and response.get_json()["error"]["request_id"] == "req-500"
+    error = next(line for line in json_logs() if line["level"] == "error")
+    assert error["request_id"] == "req-500" and "kaput" in error["exception"]
+
+
+def _sample(text: str, name: str, **labels) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            found = line[len(name):].split(" ")[0].strip("{}")
+            if ",".join(sorted(found.split(","))) == wanted:
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_requests_images_and_decode_failures(client):
+    before = client.get("/metrics").get_data(as_text=True)
+    predict(client)
+    predict(client, data=b"\x89PNG\r\n\x1a\ntruncated")
+    after = client.get("/metrics")
+    assert after.status_code == 200 and after.content_type.startswith("text/plain")
+    text = after.get_data(as_text=True)
+    labels = {"endpoint": "api.predict", "method": "POST", "status": "200"}
+    counted = _sample(text, "http_requests_total", **labels)
+    assert counted == _sample(before, "http_requests_total", **labels) + 1
+    assert _sample(text, "images_classified_total") == _sample(before, "images_classified_total") + 1
+    assert _sample(text, "image_decode_failures_total", code="invalid_image") >= 1
+    assert "http_request_duration_seconds_bucket" in text and "model_info{" in text
+
+
+def test_metrics_can_be_switched_off_or_restricted(model_path):
+    from backend import create_app
+
+    off = create_app({"MODEL_PATH": str(model_path), "METRICS": False, "WARM_UP": "sync"}).test_client()
+    assert off.get("/metrics").status_code == 404
+    locked = create_app({"MODEL_PATH": str(model_path), "METRICS_TOKEN": "s3cret", "WARM_UP": "sync"})
+    client = locked.test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_ready_is_503_until_the_model_is_warm(model_path, monkeypatch):
+    from backend import create_app
+    from backend.model import ModelService
+
+    release = threading.Event()
+    original = ModelService.warm_up
+
+    def slow_warm_up(self):
+        release.wait(30)
+        original(self)
+
+    monkeypatch.setattr(ModelService, "warm_up", slow_warm_up)
+    client = create_app({"MODEL_PATH": str(model_path), "WARM_UP": "background",
+                         "MODEL_WAIT_SECONDS": 0.2, "RATE_LIMIT": ""}).test_client()
+    health = client.get("/api/health")
+    assert health.status_code == 200 and health.get_json()["model_loaded"] is False
+    not_ready = client.get("/api/ready")
+    assert not_ready.status_code == 503 and not_ready.headers["Retry-After"]
+    assert not_ready.get_json()["error"]["code"] == "model_not_loaded"
+    assert predict(client).status_code == 503
+    release.set()
+    client.application.extensions["classifier"].ready.wait(30)
+    assert client.get("/api/ready").get_json()["status"] == "ready"
+    assert predict(client).status_code == 200
+
+
+def test_metrics_add_up_across_two_gunicorn_workers(model_path):
+    with running_server(model_path, WEB_CONCURRENCY=2, RATE_LIMIT="") as (_, url):
+        session = requests.Session()
+        for _ in range(30):  # new connections: the kernel spreads them over both workers
+            assert requests.post(url + "/api/predict", files={"image": ("x.png", PNG)}, timeout=10).ok
+        texts = [session.get(url + "/metrics", timeout=10).text for _ in range(6)]
+        labels = {"endpoint": "api.predict", "method": "POST", "status": "200"}
+        # Whichever worker answers, it reports both workers' counts.
+        assert {_sample(text, "http_requests_total", **labels) for text in texts} == {30.0}
+        assert {_sample(text, "images_classified_total") for text in texts} == {30.0}
