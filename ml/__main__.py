@@ -33,9 +33,11 @@ def main(argv=None) -> int:
     search.add_argument("--epochs", type=float, default=None, help="epochs per candidate")
     search.add_argument("--subset", type=int, default=None, help="training images per candidate")
     search.add_argument("--grid", default=None, help="JSON object of parameter lists (cnn__*)")
-    search.add_argument("--n-jobs", type=int, default=1, help="parallel candidates (joblib)")
-    search.add_argument("--joblib-backend", default=None,
-                        help="joblib backend, e.g. dask or ray, to run candidates on a cluster")
+    search.add_argument("--n-jobs", type=int, default=1,
+                        help="parallel candidates on this machine (joblib processes)")
+    search.add_argument("--scheduler", default=None,
+                        help="run the candidates on a Dask cluster: tcp://HOST:8786 (an existing "
+                             "scheduler) or local:N (start N local worker processes)")
     search.add_argument("--quiet", action="store_true")
 
     train = commands.add_parser("train", help="final fit with the best parameters -> artifact",
@@ -89,12 +91,8 @@ def main(argv=None) -> int:
 
 
 def _search(args) -> int:
-    import contextlib
-
-    import joblib
-
     from ml.data import load_dataset
-    from ml.search import BUDGET, run_search, save_results
+    from ml.search import BUDGET, cluster, run_search, save_results
 
     dataset = load_dataset(args.data)
     grid = json.loads(args.grid) if args.grid else None
@@ -102,10 +100,9 @@ def _search(args) -> int:
         grid = {k: [tuple(v) if isinstance(v, list) else v for v in values] for k, values in grid.items()}
     epochs = args.epochs or (10.0 if args.full else BUDGET["epochs"])
     subset = args.subset if args.subset is not None else (None if args.full else BUDGET["train_subset"])
-    backend = joblib.parallel_config(backend=args.joblib_backend) if args.joblib_backend \
-        else contextlib.nullcontext()
-    with backend:
-        search = run_search(dataset, grid, epochs=epochs, train_subset=subset, n_jobs=args.n_jobs,
+    with cluster(args.scheduler) as client:
+        search = run_search(dataset, grid, epochs=epochs, train_subset=subset,
+                            n_jobs=-1 if client else args.n_jobs,
                             checkpoint_dir=str(DEFAULT_CHECKPOINTS), verbose=0 if args.quiet else 1)
     summary = save_results(search, args.out)
     print(json.dumps({"best_params": summary["best_params"], "best_score": summary["best_score"]}))

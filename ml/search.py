@@ -4,6 +4,8 @@ validation split carved from the training data (the test split is never looked a
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +61,30 @@ def run_search(dataset: Dataset, grid=None, *, epochs=BUDGET["epochs"],
     search.split_ = {"n_train": len(train), "n_validation": len(validation),
                      "seed": seed, "epochs": epochs}
     return search
+
+
+@contextmanager
+def cluster(scheduler: str | None) -> Iterator[object]:
+    """Where the candidates run. ``None``: local processes (``n_jobs``). ``"local:N"``: a Dask
+    ``LocalCluster`` of N worker processes, started here and stopped afterwards.
+    ``"tcp://host:8786"``: an existing Dask scheduler, whose workers need this project installed.
+    With a scheduler, GridSearchCV hands its candidates to the Dask workers through joblib's dask
+    backend; yields the ``distributed.Client``."""
+    if not scheduler:
+        yield None
+        return
+    import joblib
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler.startswith("local:"):
+        n_workers = int(scheduler.removeprefix("local:"))
+        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as local, Client(local) as client, \
+                joblib.parallel_config(backend="dask"):
+            yield client
+    else:
+        with Client(scheduler) as client, joblib.parallel_config(backend="dask"):
+            yield client
 
 
 def save_results(search: GridSearchCV, folder, stem="grid_search") -> dict:

@@ -51,3 +51,31 @@ def test_final_fit_writes_artifact_card_and_figures(dataset, tmp_path):
     assert loaded["pipeline"].named_steps["cnn"].checkpoint_dir is None  # no local paths shipped
     assert "Top-1 accuracy" in (tmp_path / "model_card.md").read_text()
     assert np.array(card["confusion_matrix"]).sum() == 40
+
+
+def test_search_runs_on_a_real_dask_cluster_with_the_local_result_shape(dataset, tmp_path):
+    """`--scheduler local:2` starts a distributed.LocalCluster with two worker processes; the
+    candidates run in those workers, and the results match a local run's. `--scheduler tcp://...`
+    connects to such a scheduler."""
+    from dask.distributed import get_task_stream
+
+    from ml.search import cluster
+
+    grid = {"cnn__learning_rate": [4.0, 11.5], "cnn__widths": [(16, 32, 32)]}
+    kwargs = {"epochs": 2, "train_subset": None, "validation_size": 40, "verbose": 0}
+    local = run_search(dataset, grid, **kwargs)
+    with cluster("local:2") as client, get_task_stream(client) as tasks:
+        assert len(client.scheduler_info()["workers"]) == 2
+        remote = run_search(dataset, grid, n_jobs=-1, **kwargs)
+        address = client.scheduler.address
+        assert address.startswith("tcp://")
+        with cluster(address) as second:
+            assert len(second.scheduler_info()["workers"]) == 2
+    assert {task["worker"] for task in tasks.data}, "no candidate ran on the Dask workers"
+    assert sorted(remote.cv_results_) == sorted(local.cv_results_)
+    assert [str(p) for p in remote.cv_results_["params"]] == [str(p) for p in local.cv_results_["params"]]
+    # Same data, same seeds, same single-threaded arithmetic: the same scores.
+    np.testing.assert_allclose(remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"],
+                               atol=0.05)
+    summary = save_results(remote, tmp_path)
+    assert len(summary["candidates"]) == 2
