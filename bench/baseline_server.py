@@ -44,24 +44,20 @@ class KerasClassifier:
         self.classes = [str(c) for c in loaded["classes"]]
         self.version = (loaded.get("card") or {}).get("version") or loaded["sha256"][:12]
         self.flip = cnn.tta == "flip"
+        self.temperature = cnn.temperature_
         self.model = self._build_keras_model(cnn)
 
     @staticmethod
     def _build_keras_model(cnn):
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-        from ml.network import build_network  # imports Keras, and with it TensorFlow
-
-        model = build_network(widths=tuple(cnn.widths), n_classes=len(cnn.classes_),
-                              image_size=cnn.input_shape_[0])
-        model.set_weights(cnn.weights_)
-        return model
+        return cnn.keras_network()  # imports Keras, and with it TensorFlow
 
     def predict_proba(self, images: list[Image.Image]) -> np.ndarray:
         """Class probabilities: logits averaged over each image and its mirror, one predict call."""
         x = self.preprocess.transform(images)
         views = [x, x[:, :, ::-1, :]] if self.flip else [x]
         logits = self.model.predict(np.concatenate(views), verbose=0)
-        return softmax(logits.reshape(len(views), len(x), -1).mean(axis=0))
+        return softmax(logits.reshape(len(views), len(x), -1).mean(axis=0) / self.temperature)
 
     def top_k(self, probabilities: np.ndarray, k: int) -> list[dict]:
         order = np.argsort(-probabilities)[:k]

@@ -1,17 +1,22 @@
 """The measurements, as HTTP clients: the same functions run against every server.
 
 Every request is a pre-encoded :class:`~bench.payloads.Upload` sent with a keep-alive
-``requests.Session``; a request fails if it raises or if its answer is not a 200 with the
-expected JSON (predictions for the image, or for every image of a batch). Every loop is bounded
-both in count and in time.
+``requests.Session`` (sequential phases) or by Locust users (concurrent and load phases); a
+request fails if it raises or if its answer is not a 200 with the expected JSON. Every loop is
+bounded both in count and in time.
 """
 
 from __future__ import annotations
 
-import threading
+import csv
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import requests
@@ -19,9 +24,10 @@ import requests
 from bench.payloads import Upload
 from bench.servers import ServerProcess
 
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+
 REQUEST_TIMEOUT_S = 60.0
 POLL_INTERVAL_S = 0.05
-PROGRESS_EVERY_S = 5.0
 MAX_ERROR_SAMPLES = 5
 
 Progress = Callable[[str], None]
@@ -49,16 +55,6 @@ class Tally:
     @property
     def requests(self) -> int:
         return len(self.latencies_ms) + self.failures
-
-    @classmethod
-    def merge(cls, tallies: list[Tally]) -> Tally:
-        merged = cls()
-        for tally in tallies:
-            merged.latencies_ms += tally.latencies_ms
-            merged.failures += tally.failures
-            for error in tally.errors:
-                merged._keep_sample(error)
-        return merged
 
     def summary(self) -> dict:
         """Counts and latency percentiles (ms) of the successful requests."""
@@ -164,49 +160,43 @@ def batch_throughput(base_url: str, upload: Upload, count: int, progress: Progre
             "images_per_s": round(images / elapsed, 1) if elapsed > 0 else None, **tally.summary()}
 
 
-def _client_loop(base_url: str, upload: Upload, seconds: float, start: threading.Barrier,
-                 stop: threading.Event, tally: Tally) -> None:
-    """One concurrent client: its own Session, requests back to back until the deadline."""
-    with requests.Session() as session:
-        start.wait()
-        deadline = time.perf_counter() + seconds
-        while time.perf_counter() < deadline and not stop.is_set():
-            tally.record(*timed_post(session, base_url, upload))
-
-
 def concurrent_throughput(base_url: str, upload: Upload, clients: int, seconds: float,
                           progress: Progress) -> dict:
-    """``clients`` threads, each with its own keep-alive Session, send requests back to back for
-    ``seconds``; successful requests per second of wall time, failures, latency percentiles."""
-    tallies = [Tally() for _ in range(clients)]
-    start, stop = threading.Barrier(clients + 1), threading.Event()
-    threads = [threading.Thread(target=_client_loop, args=(base_url, upload, seconds, start, stop, tally),
-                                name=f"bench-client-{i}", daemon=True) for i, tally in enumerate(tallies)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    started = time.perf_counter()
-    hard_deadline = started + seconds + REQUEST_TIMEOUT_S + 5  # a request in flight may take this long
-    try:
-        _wait_for_clients(threads, tallies, started, hard_deadline, progress)
-    finally:
-        stop.set()  # Ctrl-C or a hung request: the clients stop after their current request
-    elapsed = time.perf_counter() - started
-    tally = Tally.merge(tallies)
-    ok = len(tally.latencies_ms)
-    return {"upload": upload.label, "clients": clients, "seconds": round(elapsed, 3),
-            "requests_per_s": round(ok / elapsed, 1) if elapsed > 0 else None,
-            "stuck_clients": sum(thread.is_alive() for thread in threads), **tally.summary()}
+    """``clients`` Locust users (headless, bench/locustfile.py) send ``upload`` back to back for
+    ``seconds``: successful requests per second, failures, latency percentiles (Locust's)."""
+    with tempfile.TemporaryDirectory() as folder:
+        body = Path(folder) / "body"
+        body.write_bytes(upload.body)
+        env = {**os.environ, "BENCH_BODY": str(body), "BENCH_CONTENT_TYPE": upload.content_type,
+               "BENCH_PATH": upload.path}
+        progress(f"locust: {clients} users for {seconds:g} s")
+        started = time.perf_counter()
+        run = subprocess.run(
+            [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base_url,
+             "--users", str(clients), "--spawn-rate", str(clients), "--run-time", f"{seconds:g}s",
+             "--stop-timeout", f"{REQUEST_TIMEOUT_S:g}s", "--csv", str(Path(folder) / "run"),
+             "--only-summary",
+             "--loglevel", "WARNING"],
+            env=env, capture_output=True, text=True, timeout=seconds + REQUEST_TIMEOUT_S + 60)
+        elapsed = time.perf_counter() - started
+        stats_file = Path(folder) / "run_stats.csv"
+        if not stats_file.exists():
+            raise RuntimeError(f"locust wrote no statistics:\n{run.stderr[-2000:]}")
+        with stats_file.open() as handle:
+            row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+        failures_file = Path(folder) / "run_failures.csv"
+        errors = []
+        if failures_file.exists():
+            with failures_file.open() as handle:
+                errors = [f"{r['Error']} (x{r['Occurrences']})" for r in csv.DictReader(handle)]
+    total, failed = int(row["Request Count"]), int(row["Failure Count"])
+    result = {"upload": upload.label, "clients": clients, "seconds": seconds, "tool": "locust",
+              "requests_per_s": round((total - failed) / seconds, 1), "requests": total, "failures": failed,
+              "p50_ms": float(row["50%"]), "p95_ms": float(row["95%"]), "p99_ms": float(row["99%"]),
+              "mean_ms": round(float(row["Average Response Time"]), 2),
+              "max_ms": float(row["Max Response Time"]), "wall_seconds": round(elapsed, 1)}
+    if errors:
+        result["errors"] = errors[:MAX_ERROR_SAMPLES]
+    return result
 
 
-def _wait_for_clients(threads: list[threading.Thread], tallies: list[Tally], started: float,
-                      hard_deadline: float, progress: Progress) -> None:
-    """Join the client threads, reporting the running totals every few seconds."""
-    next_report = started + PROGRESS_EVERY_S
-    for thread in threads:
-        while thread.is_alive() and time.perf_counter() < hard_deadline:
-            thread.join(timeout=0.5)
-            if time.perf_counter() >= next_report:
-                done, failed = sum(t.requests for t in tallies), sum(t.failures for t in tallies)
-                progress(f"{time.perf_counter() - started:.0f} s: {done} requests, {failed} failed")
-                next_report += PROGRESS_EVERY_S

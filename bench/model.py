@@ -48,13 +48,11 @@ def keras_probabilities(pipeline, images: np.ndarray) -> np.ndarray:
     """The same prediction done by Keras: same preprocessing, weights and test-time augmentation."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from ml.network import build_network
-
     cnn = pipeline.named_steps["cnn"]
-    model = build_network(tuple(cnn.widths), len(cnn.classes_), cnn.input_shape_[0])
-    model.set_weights(cnn.weights_)
+    model = cnn.keras_network()
     x = pipeline.named_steps["preprocess"].transform(images)
-    return softmax(tta_logits(x, cnn.tta, lambda views: model.predict(views, batch_size=256, verbose=0)))
+    logits = tta_logits(x, cnn.tta, lambda views: model.predict(views, batch_size=256, verbose=0))
+    return softmax(logits / cnn.temperature_)
 
 
 def measure_model(model_path, repeats: int = 1000, n_agreement: int = 1000) -> dict:

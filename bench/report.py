@@ -236,9 +236,9 @@ METHODS = [
     "process; PSS splits them.",
     "- Batch throughput: sequential 64-image batch requests (after one warm-up batch), images per "
     "second of wall time.",
-    "- Concurrent throughput and load test: N threads, each with its own Session, requests back to "
-    "back for the given time; successful requests per second; a failure is an exception or any "
-    "answer other than a 200 with predictions.",
+    "- Concurrent throughput and load test: N Locust users (headless, bench/locustfile.py), requests "
+    "back to back for the given time; successful requests per second; a failure is an exception or "
+    "any answer other than a 200 with predictions. Locust runs on the same 2 CPUs as the server.",
     "",
 ]
 

@@ -67,12 +67,12 @@ def ours_spec(model_path: Path, port: int) -> ServerSpec:
     """The production server exactly as `make run` starts it, with one worker."""
     return ServerSpec(
         name="ours",
-        description="gunicorn --config backend/gunicorn.conf.py (gthread with per-read timeouts, "
-                    "1 worker x 4 threads, ONNX Runtime)",
+        description="gunicorn --config backend/gunicorn.conf.py (waitress worker, 1 worker x 4 "
+                    "threads, ONNX Runtime; rate limits off: the bench measures the server)",
         port=port,
         argv=gunicorn_command("--config", "backend/gunicorn.conf.py"),
         env={"HOST": HOST, "PORT": str(port), "WEB_CONCURRENCY": WORKERS, "GUNICORN_THREADS": THREADS,
-             "MODEL_PATH": str(model_path), "ACCESS_LOG": "0"},
+             "MODEL_PATH": str(model_path), "RATE_LIMIT": "", "UPLOAD_RATE_LIMIT": ""},
     )
 
 

@@ -23,7 +23,7 @@ def free_port() -> int:
 def spawn(model_path, **env) -> tuple[subprocess.Popen, str]:
     port = free_port()
     variables = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1",
-                 "ACCESS_LOG": "0", "MODEL_PATH": str(model_path), **{k: str(v) for k, v in env.items()}}
+                 "MODEL_PATH": str(model_path), **{k: str(v) for k, v in env.items()}}
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "backend/gunicorn.conf.py"],
                                cwd=ROOT, env=variables, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return process, f"http://127.0.0.1:{port}"
