@@ -35,13 +35,13 @@ def create_app(config: dict | None = None):
     app.extensions["decode_memory"] = DecodeMemory(app.config["DECODE_MEMORY_BYTES"],
                                                    app.config["DECODE_WAIT_SECONDS"])
 
-    init_observability(app, service.version, service.sha256)
+    init_observability(app, service.model.version, service.model.sha256)
     register_error_handlers(app)
     init_security(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(web.bp)
     app.extensions["rate_limiter"] = init_limits(app)  # after the views it wraps are registered
-    app.logger.info("model %s loaded from %s (%d classes)", service.version,
-                    app.config["MODEL_PATH"], len(service.classes))
+    app.logger.info("model %s loaded from %s (%d classes)", service.model.version,
+                    app.config["MODEL_PATH"], len(service.model.classes))
     return app

@@ -31,14 +31,18 @@ def _service():
     return current_app.extensions["classifier"]
 
 
-def _ready_service():
+def _model():
+    return _service().model
+
+
+def _ready_model():
     """The model, once warm: a request that arrives during warm-up waits for it (a second or
     so), and gets 503 only if it takes longer than MODEL_WAIT_SECONDS."""
     service = _service()
     if not service.ready.wait(current_app.config["MODEL_WAIT_SECONDS"]):
         raise APIError(503, "model_not_loaded", "The model is still loading; please try again in a "
                        "moment.", {"retry_after": 2})
-    return service
+    return service.model
 
 
 @bp.get("/health")
@@ -56,7 +60,7 @@ def health():
     """
     service = _service()
     return HealthSchema().dump({"status": "ok", "model_loaded": service.ready.is_set(),
-                                "model_version": service.version})
+                                "model_version": service.model.version})
 
 
 @bp.get("/ready")
@@ -81,7 +85,7 @@ def ready():
     if not service.ready.is_set():
         raise APIError(503, "model_not_loaded", "The model is still loading.", {"retry_after": 1})
     return HealthSchema().dump({"status": "ready", "model_loaded": True,
-                                "model_version": service.version})
+                                "model_version": service.model.version})
 
 
 @bp.get("/model")
@@ -97,22 +101,22 @@ def model_info():
             application/json:
               schema: ModelInfoSchema
     """
-    service = _service()
+    model = _model()
     config = current_app.config
     reports = {name: url_for("api.report", name=file) if (_reports_dir() / file).is_file() else None
                for name, file in REPORT_FILES.items()}
     return ModelInfoSchema().dump({
-        "classes": service.classes,
-        "input_size": service.input_size,
-        "version": service.version,
-        "sha256": service.sha256,
-        "accuracy": service.metrics.get("accuracy"),
-        "metrics": {k: v for k, v in service.metrics.items() if k != "confusion_matrix"},
-        "params": service.params,
-        "trained_at": service.card.get("created"),
+        "classes": model.classes,
+        "input_size": model.input_size,
+        "version": model.version,
+        "sha256": model.sha256,
+        "accuracy": model.metrics.get("accuracy"),
+        "metrics": {k: v for k, v in model.metrics.items() if k != "confusion_matrix"},
+        "params": model.params,
+        "trained_at": model.card.get("created"),
         "reports": reports,
-        "not_sure_threshold": service.not_sure_threshold,
-        "calibration": service.calibration,
+        "not_sure_threshold": model.not_sure_threshold,
+        "calibration": model.calibration,
         "max_upload_bytes": config["MAX_UPLOAD_BYTES"],
         "max_batch": config["MAX_BATCH_FILES"],
         "default_top_k": config["DEFAULT_TOP_K"],
@@ -199,10 +203,10 @@ def predict():
     """
     started = time.perf_counter()
     top_k, (upload,) = _form("image", max_files=1, max_request_bytes=current_app.config["MAX_UPLOAD_BYTES"])
-    service = _ready_service()
-    probabilities = service.predict_prepared(_prepare(_decode(upload)))[0]
+    model = _ready_model()
+    probabilities = model.predict_prepared(_prepare(_decode(upload)))[0]
     count_images(1)
-    return _reply(PredictResponseSchema, started, top_k, predictions=service.top_k(probabilities, top_k))
+    return _reply(PredictResponseSchema, started, top_k, predictions=model.top_k(probabilities, top_k))
 
 
 @bp.post("/predict/batch")
@@ -236,7 +240,7 @@ def predict_batch():
     config = current_app.config
     top_k, uploads = _form("images", max_files=config["MAX_BATCH_FILES"],
                            max_request_bytes=config["MAX_BATCH_BYTES"])
-    service = _ready_service()
+    model = _ready_model()
     results, inputs, positions = [], [], []
     for position, upload in enumerate(uploads):
         results.append({"filename": upload.filename or ""})
@@ -247,8 +251,8 @@ def predict_batch():
         except APIError as error:
             results[-1]["error"] = error.to_dict()
     if inputs:
-        for position, probabilities in zip(positions, service.predict_prepared(np.concatenate(inputs))):
-            results[position]["predictions"] = service.top_k(probabilities, top_k)
+        for position, probabilities in zip(positions, model.predict_prepared(np.concatenate(inputs))):
+            results[position]["predictions"] = model.top_k(probabilities, top_k)
         count_images(len(inputs))
     return _reply(BatchResponseSchema, started, top_k, results=results)
 
@@ -276,13 +280,13 @@ def _decode(upload: FileStorage):
 
 
 def _reply(schema, started: float, top_k: int, **fields):
-    return schema().dump({**fields, "top_k": top_k, "model_version": _service().version,
+    return schema().dump({**fields, "top_k": top_k, "model_version": _model().version,
                           "elapsed_ms": round((time.perf_counter() - started) * 1000, 2)})
 
 
 def _prepare(image):
     try:
-        return _service().prepare(image)
+        return _model().prepare(image)
     except (ValueError, OSError) as error:  # e.g. a colour mode Pillow cannot convert to RGB
         raise APIError(422, "invalid_image", f"The image cannot be converted for the model ({error}).",
                        {}) from None

@@ -22,14 +22,10 @@ from flask import Flask, jsonify, request
 from PIL import Image
 
 from ml import artifact
+from ml.cnn import softmax
 
 DEFAULT_TOP_K = 5
 MAX_BATCH_FILES = 64
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 class KerasClassifier:
@@ -37,12 +33,12 @@ class KerasClassifier:
 
     def __init__(self, model_path: str):
         loaded = artifact.load(model_path)
-        cnn = loaded["pipeline"].named_steps["cnn"]
+        cnn = loaded.cnn
         if cnn.tta not in ("none", "flip"):
             raise ValueError(f"the baseline implements tta 'none' and 'flip', not {cnn.tta!r}")
-        self.preprocess = loaded["pipeline"].named_steps["preprocess"]
-        self.classes = [str(c) for c in loaded["classes"]]
-        self.version = (loaded.get("card") or {}).get("version") or loaded["sha256"][:12]
+        self.preprocess = loaded.pipeline.named_steps["preprocess"]
+        self.artifact = loaded  # classes, version, top_k
+        self.classes, self.version = loaded.classes, loaded.version
         self.flip = cnn.tta == "flip"
         self.temperature = cnn.temperature_
         self.model = self._build_keras_model(cnn)
@@ -60,8 +56,7 @@ class KerasClassifier:
         return softmax(logits.reshape(len(views), len(x), -1).mean(axis=0) / self.temperature)
 
     def top_k(self, probabilities: np.ndarray, k: int) -> list[dict]:
-        order = np.argsort(-probabilities)[:k]
-        return [{"label": self.classes[i], "probability": float(probabilities[i])} for i in order]
+        return self.artifact.top_k(probabilities, k)
 
 
 def read_image(upload) -> Image.Image:

@@ -57,9 +57,8 @@ def keras_probabilities(pipeline, images: np.ndarray) -> np.ndarray:
 
 def measure_model(model_path, repeats: int = 1000, n_agreement: int = 1000) -> dict:
     started = time.perf_counter()
-    loaded = artifact.load(model_path)
+    pipeline = artifact.load(model_path).pipeline
     load_seconds = time.perf_counter() - started
-    pipeline = loaded["pipeline"]
     cifar_like = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
     figures = {"load_s": round(load_seconds, 3),
                "predict_proba_32x32": single_image_latency(pipeline, cifar_like, repeats)}

@@ -143,12 +143,12 @@ def _evaluate(args) -> int:
     if args.validation_split:
         _, validation = validation_split(dataset)
         dataset = dataset.subset(validation)
-    classes = model["classes"]
+    classes = model.classes
     unknown = sorted(set(dataset.classes) - set(classes))
     if unknown:
         raise ValueError(f"classes the model does not know: {', '.join(unknown)}")
     labels = np.array([classes.index(dataset.classes[i]) for i in dataset.labels])
-    metrics = evaluate(model["pipeline"], dataset.images, labels, classes)
+    metrics = evaluate(model.pipeline, dataset.images, labels, classes)
     plot_confusion_matrix(np.array(metrics["confusion_matrix"]), classes, args.confusion_matrix,
                           title=f"Confusion matrix ({metrics['accuracy'] * 100:.2f} %)")
     if args.json:
@@ -164,12 +164,11 @@ def _evaluate(args) -> int:
 
 def _photos(args) -> int:
     from ml import artifact
-    from ml.confidence import NOT_SURE_FALLBACK
     from ml.photos import evaluate_photos
 
     model = artifact.load(args.model)
-    threshold = model["card"].get("not_sure_threshold", NOT_SURE_FALLBACK)
-    report = evaluate_photos(model["pipeline"], model["classes"], args.folder, threshold)
+    threshold = model.not_sure_threshold
+    report = evaluate_photos(model, args.folder)
     if args.json:
         print(json.dumps(report))
         return 0
@@ -199,17 +198,13 @@ def _calibrate(args) -> int:
 
 
 def _predict(args) -> int:
-    import numpy as np
-
     from ml import artifact
     from ml.images import load_image
 
     model = artifact.load(args.model)
     for path in args.images:
-        probabilities = model["pipeline"].predict_proba([load_image(path)])[0]
-        top = np.argsort(probabilities)[::-1][:args.top_k]
-        print(path + ": " + ", ".join(f"{model['classes'][i]} {probabilities[i] * 100:.1f} %"
-                                      for i in top))
+        top = model.top_k(model.predict_proba([load_image(path)])[0], args.top_k)
+        print(path + ": " + ", ".join(f"{p['label']} {p['probability'] * 100:.1f} %" for p in top))
     return 0
 
 

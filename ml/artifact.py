@@ -9,7 +9,18 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ml.confidence import NOT_SURE_FALLBACK
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+    from ml.cnn import CNNClassifier
 
 ARTIFACT_FORMAT = "cifar-cnn/1"
 
@@ -67,8 +78,60 @@ def save(path, pipeline, *, classes, params: dict, metrics: dict, card: dict | N
     return digest
 
 
-def load(path, expected_sha256: str | None = None) -> dict:
-    """Verify and load an artifact: returns its dict with ``sha256`` added.
+@dataclass(frozen=True)
+class Model:
+    """A loaded artifact: the fitted Pipeline and what is known about it. Everything that uses the
+    model (the server, the command line, the benchmarks, recalibration) goes through this."""
+
+    pipeline: Pipeline
+    classes: list[str]
+    sha256: str
+    params: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    card: dict = field(default_factory=dict)
+
+    @property
+    def cnn(self) -> CNNClassifier:
+        return self.pipeline.named_steps["cnn"]
+
+    @property
+    def version(self) -> str:
+        return self.card.get("version") or self.sha256[:12]
+
+    @property
+    def input_size(self) -> list[int]:
+        return list(self.card.get("input_size") or [32, 32, 3])
+
+    @property
+    def not_sure_threshold(self) -> float:
+        """Below this top-1 probability the picture is probably none of the classes."""
+        return float(self.card.get("not_sure_threshold", NOT_SURE_FALLBACK))
+
+    @property
+    def calibration(self) -> dict | None:
+        calibration = self.card.get("calibration") or {}
+        return {k: calibration[k] for k in ("temperature", "ece_before", "ece", "n")
+                if k in calibration} or None
+
+    def predict_proba(self, images) -> np.ndarray:
+        """Pictures (PIL images or arrays, any size) -> class probabilities (n, classes)."""
+        return self.pipeline.predict_proba(images)
+
+    def prepare(self, image) -> np.ndarray:
+        """One picture -> the network's input (1, h, w, 3), by the pipeline's own preprocessing."""
+        return self.pipeline[:-1].transform([image])
+
+    def predict_prepared(self, inputs: np.ndarray) -> np.ndarray:
+        return self.pipeline[-1].predict_proba(inputs)
+
+    def top_k(self, probabilities: np.ndarray, k: int) -> list[dict]:
+        """The k most probable classes, most probable first (ties: class order)."""
+        order = np.argsort(-probabilities, kind="stable")[:k]
+        return [{"label": self.classes[i], "probability": float(probabilities[i])} for i in order]
+
+
+def load(path, expected_sha256: str | None = None) -> Model:
+    """Verify and load an artifact.
 
     The sidecar catches a corrupt or truncated file; ``expected_sha256`` (the deployment's pinned
     hash, MODEL_SHA256) also catches a replaced one, whose sidecar an attacker could recompute."""
@@ -95,5 +158,6 @@ def load(path, expected_sha256: str | None = None) -> dict:
         raise ArtifactError(f"{path} is not a readable model artifact: {error}") from error
     if not isinstance(payload, dict) or payload.get("format") != ARTIFACT_FORMAT:
         raise ArtifactError(f"{path} is not a {ARTIFACT_FORMAT} model artifact")
-    payload["sha256"] = digest
-    return payload
+    return Model(pipeline=payload["pipeline"], classes=list(payload["classes"]), sha256=digest,
+                 params=payload.get("params") or {}, metrics=payload.get("metrics") or {},
+                 card=payload.get("card") or {})

@@ -41,8 +41,10 @@ def probabilities(pipeline, files: list[Path], batch: int = 64) -> np.ndarray:
     return np.concatenate(out) if out else np.empty((0, 0))
 
 
-def evaluate_photos(pipeline, classes: list[str], root, threshold: float) -> dict:
+def evaluate_photos(model, root) -> dict:
+    """``model``: an ``ml.artifact.Model``; its "Not sure" threshold is the one the page uses."""
     root = Path(root)
+    pipeline, classes, threshold = model.pipeline, model.classes, model.not_sure_threshold
     known, other = photo_files(root / "known"), photo_files(root / "other")
     if not known:
         raise ValueError(f"{root}/known/<class>/ holds no photos")

@@ -84,13 +84,13 @@ def recalibrate(model_path, dataset: Dataset, seed=SPLIT_SEED) -> dict:
     """Calibrate an already trained artifact in place (same network, new temperature and
     threshold), e.g. one trained before calibration existed. Returns the updated card."""
     model_path = Path(model_path)
-    loaded = artifact.load(model_path)
-    pipeline = loaded["pipeline"]
+    model = artifact.load(model_path)
+    pipeline = model.pipeline
     validation = validation_split(dataset, VALIDATION_SIZE, seed)[1]
     features = (pipeline[:-1].transform(dataset.images[validation]), named_labels(dataset, validation))
-    card = {**loaded["card"], **calibrate(pipeline, features, dataset.images[validation], model_path.parent)}
-    card["sha256"] = artifact.save(model_path, pipeline, classes=loaded["classes"], params=loaded["params"],
-                                   metrics=loaded["metrics"], card=card)
+    card = {**model.card, **calibrate(pipeline, features, dataset.images[validation], model_path.parent)}
+    card["sha256"] = artifact.save(model_path, pipeline, classes=model.classes, params=model.params,
+                                   metrics=model.metrics, card=card)
     write_model_card(card, model_path.parent)
     return card
 

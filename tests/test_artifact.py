@@ -18,10 +18,13 @@ pytestmark = pytest.mark.slow
 
 def test_round_trip(tiny_artifact, tiny_pipeline, patterns):
     loaded = artifact.load(tiny_artifact)
-    assert loaded["classes"] == ["airplane", "automobile", "bird", "cat"]
-    assert loaded["format"] == artifact.ARTIFACT_FORMAT and len(loaded["sha256"]) == 64
+    assert loaded.classes == ["airplane", "automobile", "bird", "cat"]
+    assert isinstance(loaded, artifact.Model) and len(loaded.sha256) == 64
+    assert loaded.version == "tiny-test" and loaded.input_size == [32, 32, 3]
+    top = loaded.top_k(np.array([0.1, 0.4, 0.4, 0.1]), 3)
+    assert [p["label"] for p in top] == ["automobile", "bird", "airplane"]  # ties: class order
     _, _, X_test, _ = patterns
-    np.testing.assert_array_equal(loaded["pipeline"].predict_proba(X_test),
+    np.testing.assert_array_equal(loaded.pipeline.predict_proba(X_test),
                                   tiny_pipeline.predict_proba(X_test))
 
 
@@ -30,7 +33,7 @@ def test_loading_and_predicting_never_imports_tensorflow(tiny_artifact):
         "import sys, numpy as np\n"
         "from ml import artifact\n"
         f"model = artifact.load({str(tiny_artifact)!r})\n"
-        "model['pipeline'].predict_proba([np.zeros((50, 40, 3), np.uint8)])\n"
+        "model.predict_proba([np.zeros((50, 40, 3), np.uint8)])\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx'))\n"
         "print(heavy)\n"
     )
@@ -125,15 +128,15 @@ def test_cli_reports_bad_data_clearly(tmp_path, tiny_artifact):
 
 def test_a_pinned_hash_refuses_a_replaced_model_with_a_recomputed_sidecar(tiny_artifact, tmp_path):
     """An attacker who swaps the labels can recompute the .sha256 sidecar, not the pinned hash."""
-    pinned = artifact.load(tiny_artifact)["sha256"]
+    pinned = artifact.load(tiny_artifact).sha256
     payload = artifact.load(tiny_artifact)
     swapped = tmp_path / "swapped.pkl"
-    artifact.save(swapped, payload["pipeline"], classes=payload["classes"][::-1],
-                  params=payload["params"], metrics=payload["metrics"], card=payload["card"])
-    assert artifact.load(swapped)["classes"] == payload["classes"][::-1]  # the sidecar is satisfied
+    artifact.save(swapped, payload.pipeline, classes=payload.classes[::-1],
+                  params=payload.params, metrics=payload.metrics, card=payload.card)
+    assert artifact.load(swapped).classes == payload.classes[::-1]  # the sidecar is satisfied
     with pytest.raises(artifact.ArtifactError, match="not the pinned model"):
         artifact.load(swapped, expected_sha256=pinned)
-    assert artifact.load(tiny_artifact, expected_sha256=pinned.upper())["sha256"] == pinned
+    assert artifact.load(tiny_artifact, expected_sha256=pinned.upper()).sha256 == pinned
 
 
 def test_a_graph_that_references_external_data_is_refused(tiny_artifact, tmp_path, monkeypatch):
@@ -144,7 +147,7 @@ def test_a_graph_that_references_external_data_is_refused(tiny_artifact, tmp_pat
     from backend.model import ModelService
 
     payload = artifact.load(tiny_artifact)
-    cnn = payload["pipeline"].named_steps["cnn"]
+    cnn = payload.pipeline.named_steps["cnn"]
     graph = onnx.load_from_string(cnn.onnx_model_)
     weight = max(graph.graph.initializer, key=lambda tensor: len(tensor.raw_data))
     (tmp_path / "weights.bin").write_bytes(weight.raw_data)
@@ -157,8 +160,8 @@ def test_a_graph_that_references_external_data_is_refused(tiny_artifact, tmp_pat
     cnn.onnx_model_ = graph.SerializeToString()
     cnn._session = None
     tampered = tmp_path / "tampered.pkl"
-    artifact.save(tampered, payload["pipeline"], classes=payload["classes"], params=payload["params"],
-                  metrics=payload["metrics"], card=payload["card"])
+    artifact.save(tampered, payload.pipeline, classes=payload.classes, params=payload.params,
+                  metrics=payload.metrics, card=payload.card)
     monkeypatch.chdir(tmp_path)  # the referenced file is right there in the working directory
     service = ModelService(tampered)
     with pytest.raises(artifact.ArtifactError, match="cannot run"):

@@ -43,12 +43,12 @@ def test_final_fit_writes_artifact_card_and_figures(dataset, tmp_path):
                  "confusion_matrix.png"):
         assert (tmp_path / name).is_file(), name
     loaded = artifact.load(tmp_path / "model.pkl")
-    assert loaded["metrics"]["n"] == 40 and 0 <= loaded["metrics"]["accuracy"] <= 1
-    assert set(loaded["metrics"]["per_class"]) == set(CLASSES[:4])
+    assert loaded.metrics["n"] == 40 and 0 <= loaded.metrics["accuracy"] <= 1
+    assert set(loaded.metrics["per_class"]) == set(CLASSES[:4])
     assert card["data"]["n_train"] == 120 and card["training_seconds"] > 0
     assert len(card["epoch_history"]["val_accuracy"]) == 4
     assert all(v is not None for v in card["epoch_history"]["val_accuracy"])
-    assert loaded["pipeline"].named_steps["cnn"].checkpoint_dir is None  # no local paths shipped
+    assert loaded.pipeline.named_steps["cnn"].checkpoint_dir is None  # no local paths shipped
     assert "Top-1 accuracy" in (tmp_path / "model_card.md").read_text()
     assert np.array(card["confusion_matrix"]).sum() == 40
 
