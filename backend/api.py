@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from flask import Blueprint, current_app, request, send_from_directory, url_for
+from marshmallow import ValidationError
 from werkzeug.datastructures import FileStorage
 
 from backend.config import FORM_OVERHEAD
@@ -40,7 +41,7 @@ def _ready_model():
     so), and gets 503 only if it takes longer than MODEL_WAIT_SECONDS."""
     service = _service()
     if not service.ready.wait(current_app.config["MODEL_WAIT_SECONDS"]):
-        raise APIError(503, "model_not_loaded", "The model is still loading; please try again in a "
+        raise APIError("model_not_loaded", "The model is still loading; please try again in a "
                        "moment.", {"retry_after": 2})
     return service.model
 
@@ -83,7 +84,7 @@ def ready():
     """
     service = _service()
     if not service.ready.is_set():
-        raise APIError(503, "model_not_loaded", "The model is still loading.", {"retry_after": 1})
+        raise APIError("model_not_loaded", "The model is still loading.", {"retry_after": 1})
     return HealthSchema().dump({"status": "ready", "model_loaded": True,
                                 "model_version": service.model.version})
 
@@ -158,15 +159,19 @@ def _reports_dir() -> Path:
 def _top_k() -> int:
     values = request.form.getlist("top_k")
     if len(values) > 1:
-        raise APIError(400, "invalid_top_k", "Send top_k once.", {"top_k": ["Given more than once."]})
-    form = PredictFormSchema().load({"top_k": values[0]} if values else {})
+        raise APIError("invalid_top_k", "Send top_k once.", {"top_k": ["Given more than once."]})
+    try:
+        form = PredictFormSchema().load({"top_k": values[0]} if values else {})
+    except ValidationError as error:
+        raise APIError("invalid_top_k", "The request is invalid: top_k: "
+                       + " ".join(error.messages.get("top_k", [])), error.messages) from None
     return form["top_k"] or current_app.config["DEFAULT_TOP_K"]
 
 
 def _read(upload: FileStorage, limit: int) -> bytes:
     data = upload.read(limit + 1)
     if len(data) > limit:
-        raise APIError(413, "payload_too_large",
+        raise APIError("payload_too_large",
                        f"The file is over the {limit / 2**20:.0f} MB limit.", {"max_bytes": limit})
     return data
 
@@ -263,11 +268,11 @@ def _form(field: str, *, max_files: int, max_request_bytes: int):
     top_k = _top_k()
     uploads = request.files.getlist(field)
     if not uploads:
-        raise APIError(400, "missing_file", f"Send the image file(s) as the multipart field '{field}'.",
+        raise APIError("missing_file", f"Send the image file(s) as the multipart field '{field}'.",
                        {"field": field})
     if len(uploads) > max_files:
         hint = " (for several, use /api/predict/batch)" if max_files == 1 else ""
-        raise APIError(400, "too_many_files",
+        raise APIError("too_many_files",
                        f"At most {max_files} file(s) per request in '{field}'; got {len(uploads)}{hint}.",
                        {"field": field, "max_files": max_files, "received": len(uploads)})
     return top_k, uploads
@@ -288,5 +293,5 @@ def _prepare(image):
     try:
         return _model().prepare(image)
     except (ValueError, OSError) as error:  # e.g. a colour mode Pillow cannot convert to RGB
-        raise APIError(422, "invalid_image", f"The image cannot be converted for the model ({error}).",
+        raise APIError("invalid_image", f"The image cannot be converted for the model ({error}).",
                        {}) from None

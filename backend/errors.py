@@ -12,33 +12,50 @@ from backend.observability import request_id
 
 log = logging.getLogger(__name__)
 
-HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    404: "not_found",
-    405: "method_not_allowed",
-    408: "request_timeout",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "invalid_image",
-    429: "too_many_requests",
-    503: "server_busy",
+# The API's error contract, in one place: code -> (HTTP status, default message). Handlers raise
+# APIError by code; the OpenAPI document lists these codes (Error.code's enum), and the page has a
+# message for each (tests/test_openapi.py checks both).
+ERRORS: dict[str, tuple[int, str]] = {
+    "bad_request": (400, "The request is malformed."),
+    "validation_error": (400, "The request is invalid."),
+    "invalid_top_k": (400, "top_k must be a whole number in the allowed range."),
+    "missing_file": (400, "No image file was sent."),
+    "too_many_files": (400, "Too many files in one request."),
+    "empty_file": (400, "The uploaded file is empty."),
+    "unauthorized": (401, "This needs a valid token."),
+    "not_found": (404, "No such endpoint. See /api/openapi.json for the API."),
+    "method_not_allowed": (405, "This endpoint does not accept that method."),
+    "request_timeout": (408, "The upload stalled or was cut off; please try again."),
+    "payload_too_large": (413, "The upload is too large."),
+    "unsupported_media_type": (415, "This file is not an image we can read."),
+    "invalid_image": (422, "The image is corrupt or truncated."),
+    "image_too_large": (422, "The image is too large to decode."),
+    "too_many_requests": (429, "Too many requests; please wait a moment and try again."),
+    "internal_error": (500, "Something went wrong on our side."),
+    "model_not_loaded": (503, "The model is still loading; please try again in a moment."),
+    "server_busy": (503, "The server is busy; please try again in a few seconds."),
 }
+# The code for an HTTP error that Flask or Werkzeug raise themselves (no route, wrong method, ...).
+CODE_FOR_STATUS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+                   408: "request_timeout", 413: "payload_too_large", 415: "unsupported_media_type",
+                   429: "too_many_requests", 503: "server_busy"}
 
 
 class APIError(Exception):
-    """An error the client can act on."""
+    """An error the client can act on, by its code in ERRORS (which gives its status)."""
 
-    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details or {}
+    def __init__(self, code: str, message: str | None = None, details: dict | None = None):
+        self.status, default = ERRORS[code]
+        self.code, self.message, self.details = code, message or default, details or {}
+        super().__init__(self.message)
 
     def to_dict(self) -> dict:
         return {"code": self.code, "message": self.message, "details": self.details}
 
 
-def error_response(status: int, code: str, message: str, details: dict | None = None):
-    body = {"code": code, "message": message, "details": details or {}}
+def error_response(code: str, message: str | None = None, details: dict | None = None):
+    status, default = ERRORS[code]
+    body = {"code": code, "message": message or default, "details": details or {}}
     if request_id():
         body["request_id"] = request_id()  # quote it when reporting a problem: the logs carry it
     response = jsonify({"error": body})
@@ -49,7 +66,7 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(error: APIError):
-        response = error_response(error.status, error.code, error.message, error.details)
+        response = error_response(error.code, error.message, error.details)
         if "retry_after" in error.details:
             response.headers["Retry-After"] = str(error.details["retry_after"])
         return response
@@ -57,20 +74,19 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _validation_error(error: ValidationError):
         fields = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-        code = "invalid_top_k" if "top_k" in fields else "validation_error"
-        return error_response(400, code, "The request is invalid: " + _summary(fields), fields)
+        return error_response("validation_error", "The request is invalid: " + _summary(fields), fields)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         status = error.code or 500
+        code = CODE_FOR_STATUS.get(status, "bad_request" if status < 500 else "internal_error")
         message = {
-            404: "No such endpoint. See /api/openapi.json for the API.",
-            405: f"This endpoint does not accept {_method()}.",
-            413: "The upload is too large.",
-        }.get(status, error.description or error.name)
+            "method_not_allowed": f"This endpoint does not accept {_method()}.",
+            "too_many_requests": error.description,  # which limit (backend/limits.py)
+        }.get(code)
         details = {"allowed_methods": sorted(error.valid_methods)} if getattr(
             error, "valid_methods", None) else {}
-        response = error_response(status, HTTP_CODES.get(status, "http_error"), message, details)
+        response = error_response(code, message, details)
         if status == 405 and details:
             response.headers["Allow"] = ", ".join(details["allowed_methods"])
         return response
@@ -80,15 +96,14 @@ def register_error_handlers(app: Flask) -> None:
     def _upload_cut_off(error: Exception):
         # The client stopped sending the body it announced: it stalled past the per-read timeout
         # (backend/workers.py) or went away.
-        response = error_response(408, "request_timeout",
-                                  "The upload stalled or was cut off; please try again.")
+        response = error_response("request_timeout")
         response.headers["Connection"] = "close"
         return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unhandled error")  # the traceback goes to the log, never to the client
-        return error_response(500, "internal_error", "Something went wrong on our side.")
+        return error_response("internal_error")
 
 
 def _method() -> str:

@@ -134,7 +134,7 @@ def metrics():
     if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
         from backend.errors import APIError
 
-        raise APIError(401, "unauthorized", "Metrics need the operator's token.")
+        raise APIError("unauthorized", "Metrics need the operator's token.")
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         from prometheus_client import multiprocess
 

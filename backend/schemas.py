@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from backend.errors import ERRORS
+
 
 class PredictFormSchema(Schema):
     top_k = fields.Integer(load_default=None, validate=validate.Range(min=1, max=10),
@@ -27,7 +29,8 @@ class PredictResponseSchema(Schema):
 
 
 class ErrorBodySchema(Schema):
-    code = fields.String(required=True, metadata={"example": "unsupported_media_type"})
+    code = fields.String(required=True, validate=validate.OneOf(sorted(ERRORS)),
+                         metadata={"example": "unsupported_media_type"})
     message = fields.String(required=True)
     details = fields.Dict(required=True)
     request_id = fields.String(metadata={"description": "The request's X-Request-ID, as in the logs."})

@@ -10,10 +10,6 @@ from backend.errors import APIError
 from backend.observability import count_decode_failure
 from ml.images import DecodeLimits, ImageRejected, decode_image
 
-# HTTP status of each reason ml.images gives for refusing a picture.
-REJECTION_STATUS = {"empty_file": 400, "unsupported_media_type": 415, "invalid_image": 422,
-                    "image_too_large": 422}
-
 
 class DecodeMemory:
     """The decoding memory a worker may spend at once, shared by its threads: a decode reserves
@@ -30,7 +26,7 @@ class DecodeMemory:
         nbytes = min(nbytes, self.budget)
         with self._changed:
             if not self._changed.wait_for(lambda: self.in_use + nbytes <= self.budget, self.wait):
-                raise APIError(503, "server_busy", "The server is busy decoding other large images; "
+                raise APIError("server_busy", "The server is busy decoding other large images; "
                                "please try again in a few seconds.", {"retry_after": 5})
             self.in_use += nbytes
         try:
@@ -46,7 +42,7 @@ def decode_upload(data: bytes, config, memory: DecodeMemory):
         return decode_image(data, DecodeLimits.from_config(config), memory.reserve)
     except ImageRejected as error:
         count_decode_failure(error.code)
-        raise APIError(REJECTION_STATUS[error.code], error.code, error.message, error.details) from None
+        raise APIError(error.code, error.message, error.details) from None  # its status: ERRORS
     except APIError as error:  # server_busy
         count_decode_failure(error.code)
         raise

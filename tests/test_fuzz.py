@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.uploads import REJECTION_STATUS
+from backend.errors import ERRORS
 from ml.images import ImageRejected, decode_image
 from tests.imagegen import encode, gradient
 
@@ -56,7 +56,7 @@ def test_loader_returns_an_image_or_a_client_error(data):
         image = decode_image(data)
         assert image.size[0] > 0 and image.size[1] > 0
     except ImageRejected as error:
-        assert error.code in REJECTION_STATUS and error.message
+        assert error.code in ERRORS and error.message
     assert time.perf_counter() - started < SECONDS_PER_REQUEST
 
 
