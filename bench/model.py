@@ -34,8 +34,7 @@ def agreement_images(n: int) -> tuple[np.ndarray, str]:
     from ml.__main__ import DEFAULT_DATA
 
     if DEFAULT_DATA.exists():
-        from ml.data import load_dataset
-        from ml.search import validation_split
+        from ml.data import load_dataset, validation_split
 
         dataset = load_dataset(DEFAULT_DATA)
         _, validation = validation_split(dataset)

@@ -111,7 +111,7 @@ def _search(args) -> int:
 
 def _train(args) -> int:
     from ml.data import load_dataset
-    from ml.train import best_params, train_final
+    from ml.final_fit import best_params, train_final
 
     dataset = load_dataset(args.data)
     params = best_params(Path(args.search_results))
@@ -133,10 +133,9 @@ def _evaluate(args) -> int:
     import numpy as np
 
     from ml import artifact
-    from ml.data import load_dataset
+    from ml.data import load_dataset, validation_split
     from ml.evaluate import evaluate
     from ml.reports import plot_confusion_matrix
-    from ml.search import validation_split
 
     model = artifact.load(args.model)
     dataset = load_dataset(args.data, split="test")
@@ -187,7 +186,7 @@ def _photos(args) -> int:
 
 def _calibrate(args) -> int:
     from ml.data import load_dataset
-    from ml.train import recalibrate
+    from ml.final_fit import recalibrate
 
     card = recalibrate(args.model, load_dataset(args.data))
     calibration = card["calibration"]

@@ -157,7 +157,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, X, y_index, validation_data, initial_weights):
         from ml.network import build_network, init_whitening
-        from ml.training import Trainer
+        from ml.training_loop import Trainer
 
         model = build_network(**self._network_shape(), seed=self.random_state)
         if initial_weights is not None:

@@ -192,6 +192,20 @@ def load_keras_cifar10(split: str = "train") -> Dataset:
     return Dataset(x.astype(np.uint8), y.reshape(-1).astype(np.int64), CIFAR10_CLASSES)
 
 
+# The fixed validation split every tuning run and every report uses (the test split is unseen).
+VALIDATION_SIZE = 5000
+SPLIT_SEED = 0
+
+
+def validation_split(dataset: Dataset, validation_size=VALIDATION_SIZE, seed=SPLIT_SEED):
+    """The fixed split used for both tuning and reporting: (train indices, validation indices)."""
+    return stratified_split(dataset.labels, validation_size, seed)
+
+
+def named_labels(dataset: Dataset, indices) -> np.ndarray:
+    return np.asarray(dataset.classes)[dataset.labels[indices]]
+
+
 def stratified_split(labels, validation_size: int, seed: int = 0):
     """A fixed stratified train/validation split of indices (the same for a given seed)."""
     from sklearn.model_selection import train_test_split

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
-from sklearn.pipeline import Pipeline
 
-from ml.cnn import CNNClassifier
-from ml.data import Dataset, stratified_split
-from ml.preprocessing import ImagePreprocessor
+from ml.data import SPLIT_SEED, VALIDATION_SIZE, Dataset, named_labels, stratified_split, validation_split
+from ml.pipeline import make_pipeline
 
 # 2 x 2 x 2 = 8 candidates: peak learning rate x network width x weight decay.
 DEFAULT_GRID = {
@@ -24,21 +22,6 @@ DEFAULT_GRID = {
 }
 # Budget mode: a stratified 15k-image subset for 4 epochs per candidate (~15 min on 2 CPU cores).
 BUDGET = {"train_subset": 15000, "epochs": 4.0}
-VALIDATION_SIZE = 5000
-SPLIT_SEED = 0
-
-
-def make_pipeline(**cnn_params) -> Pipeline:
-    return Pipeline([("preprocess", ImagePreprocessor()), ("cnn", CNNClassifier(**cnn_params))])
-
-
-def validation_split(dataset: Dataset, validation_size=VALIDATION_SIZE, seed=SPLIT_SEED):
-    """The fixed split used for both tuning and reporting: (train indices, validation indices)."""
-    return stratified_split(dataset.labels, validation_size, seed)
-
-
-def named_labels(dataset: Dataset, indices) -> np.ndarray:
-    return np.asarray(dataset.classes)[dataset.labels[indices]]
 
 
 def run_search(dataset: Dataset, grid=None, *, epochs=BUDGET["epochs"],

@@ -9,7 +9,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
 
 from ml.cnn import CNNClassifier
-from ml.search import make_pipeline
+from ml.pipeline import make_pipeline
 from tests.conftest import TINY_CNN
 
 pytestmark = pytest.mark.slow
@@ -108,7 +108,7 @@ def test_training_continues_from_kept_weights(tiny_pipeline, patterns):
 
 
 def test_cutout_blanks_one_square_per_image():
-    from ml.training import Trainer
+    from ml.training_loop import Trainer
 
     images = np.ones((40, 32, 32, 3), np.float32)
     Trainer._cutout(images, 8, np.random.default_rng(0))

@@ -7,8 +7,8 @@ import pytest
 
 from ml import artifact
 from ml.data import Dataset
+from ml.final_fit import best_params, train_final
 from ml.search import run_search, save_results
-from ml.train import best_params, train_final
 from tests.conftest import TINY_CNN
 from tests.imagegen import CLASSES, pattern_dataset
 

@@ -13,10 +13,10 @@ import numpy as np
 
 from ml import artifact
 from ml.confidence import NOT_SURE_TARGET, not_sure_threshold
-from ml.data import Dataset
+from ml.data import SPLIT_SEED, VALIDATION_SIZE, Dataset, named_labels, validation_split
 from ml.evaluate import evaluate
+from ml.pipeline import make_pipeline
 from ml.reports import plot_confusion_matrix, plot_reliability, write_model_card
-from ml.search import SPLIT_SEED, VALIDATION_SIZE, make_pipeline, named_labels, validation_split
 
 # The final fit trains far longer than a search candidate (32 epochs on 45,000 images, not 4 on
 # 15,000), long enough to overfit with the search's augmentation (20 epochs: 99.5 % train vs 90.0 %
