@@ -67,6 +67,22 @@ def main(argv=None) -> int:
     photos.add_argument("folder", help="e.g. ~/data/real-photos (unpacked real-photos.tar.gz)")
     photos.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
     photos.add_argument("--json", action="store_true", help="print one JSON object")
+    photos.add_argument("--held-out", action="store_true",
+                        help="of other/, only the categories outlier exposure never trains on")
+
+    outliers = commands.add_parser("outliers", help="fine-tune a model with outlier exposure",
+                                   description="Continues training an artifact for a few epochs "
+                                   "with crops of photos of other things (other/<category>/, "
+                                   "held-out categories excluded) pushed towards uniform "
+                                   "probabilities; writes a new, calibrated artifact.")
+    _data_arg(outliers)
+    outliers.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
+    outliers.add_argument("--photos", required=True, help="folder of other/<category>/*.jpg")
+    outliers.add_argument("--out", required=True, help="new artifact path")
+    outliers.add_argument("--epochs", type=float, default=2.0)
+    outliers.add_argument("--learning-rate", type=float, default=2.0)
+    outliers.add_argument("--weight", type=float, default=0.5, help="outlier loss weight")
+    outliers.add_argument("--quiet", action="store_true")
 
     calibrate = commands.add_parser("calibrate", help="fit temperature and 'Not sure' threshold",
                                     description="Temperature scaling and the 'Not sure' threshold "
@@ -84,7 +100,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return {"search": _search, "train": _train, "evaluate": _evaluate, "photos": _photos,
-                "calibrate": _calibrate, "predict": _predict}[args.command](args)
+                "calibrate": _calibrate, "outliers": _outliers, "predict": _predict}[args.command](args)
     except (ValueError, RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -167,7 +183,7 @@ def _photos(args) -> int:
 
     model = artifact.load(args.model)
     threshold = model.not_sure_threshold
-    report = evaluate_photos(model, args.folder)
+    report = evaluate_photos(model, args.folder, held_out_only=args.held_out)
     if args.json:
         print(json.dumps(report))
         return 0
@@ -193,6 +209,18 @@ def _calibrate(args) -> int:
     print(json.dumps({"temperature": calibration["temperature"], "ece_before": calibration["ece_before"],
                       "ece": calibration["ece"], "not_sure_threshold": card["not_sure_threshold"],
                       "sha256": card["sha256"]}))
+    return 0
+
+
+def _outliers(args) -> int:
+    from ml.data import load_dataset
+    from ml.final_fit import fine_tune_with_outliers
+
+    card = fine_tune_with_outliers(args.model, load_dataset(args.data), args.photos, args.out,
+                                   epochs=args.epochs, learning_rate=args.learning_rate,
+                                   weight=args.weight, verbose=0 if args.quiet else 1)
+    print(json.dumps({"accuracy": card["metrics"]["accuracy"], "model": args.out,
+                      "not_sure_threshold": card["not_sure_threshold"]}))
     return 0
 
 

@@ -33,6 +33,7 @@ ONNX_PARITY_TOLERANCE = 1e-4
 # Part of the checkpoint key: bump it when the training code changes what a fit produces, so that
 # an old checkpoint is never resumed as if it were the new recipe's.
 RECIPE_VERSION = 2
+PARAMETERS_SINCE_RECIPE_2 = {"outlier_weight": 0.0}
 _SESSION_LOCK = threading.Lock()
 
 
@@ -71,6 +72,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     lr_schedule : {"triangle", "warmup_linear"}
         Learning-rate shape: airbench94's triangle (peak at 23 %, ends at 0.07 of the peak) or
         airbench96's warm-up over 10 % then linear decay to 0.
+    outlier_weight : float
+        Outlier exposure: weight of the loss that pushes pictures of none of the classes (passed
+        to ``fit`` as ``outliers``) towards uniform probabilities; 0 turns it off.
     training_precision : {"auto", "float32", "mixed_bfloat16"}
         Arithmetic of the training steps. ``"mixed_bfloat16"`` keeps float32 weights but computes in
         bfloat16, ~27 % faster per epoch on CPUs with AVX-512 BF16 (and far slower where bfloat16
@@ -91,8 +95,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                  batch_size=1024, learning_rate=11.5, momentum=0.85, weight_decay=0.0153,
                  bias_scaler=64.0, label_smoothing=0.2, translate=2, cutout=0,
                  whiten_bias_epochs=3.0, whiten_eps=5e-4, lr_schedule="triangle",
-                 training_precision="float32", tta="flip", random_state=0, verbose=1,
-                 checkpoint_dir=None, inference_threads=1):
+                 outlier_weight=0.0, training_precision="float32", tta="flip", random_state=0,
+                 verbose=1, checkpoint_dir=None, inference_threads=1):
         self.widths = widths
         self.block_depth = block_depth
         self.bn_momentum = bn_momentum
@@ -108,6 +112,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.whiten_bias_epochs = whiten_bias_epochs
         self.whiten_eps = whiten_eps
         self.lr_schedule = lr_schedule
+        self.outlier_weight = outlier_weight
         self.training_precision = training_precision
         self.tta = tta
         self.random_state = random_state
@@ -117,12 +122,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ training (TensorFlow)
 
-    def fit(self, X, y, validation_data=None, initial_weights=None):
+    def fit(self, X, y, validation_data=None, initial_weights=None, outliers=None):
         """Train on X (n, h, w, 3) float32 and labels y.
 
         ``validation_data=(X_val, y_val)`` is only reported per epoch (model selection belongs to
         GridSearchCV). ``initial_weights`` (a fitted estimator's ``weights_``, same widths and
-        classes) continues training from there instead of from scratch."""
+        classes) continues training from there instead of from scratch. ``outliers`` are pictures
+        of none of the classes, preprocessed like X, for outlier exposure (``outlier_weight``)."""
         if self.tta not in TTA_VIEWS:
             raise ValueError(f"tta must be one of {sorted(TTA_VIEWS)}, got {self.tta!r}")
         if self.training_precision not in TRAINING_PRECISIONS:
@@ -143,7 +149,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.training_precision_ = resolve_precision(self.training_precision)
         keras.mixed_precision.set_global_policy(self.training_precision_)
         try:
-            self._train(X, y_index, validation_data, initial_weights)
+            self._train(X, y_index, validation_data, initial_weights,
+                        None if outliers is None else np.asarray(outliers, np.float32))
         finally:
             keras.mixed_precision.set_global_policy("float32")
         # Inference runs a float32 copy of the network (under a mixed policy the weights are
@@ -155,7 +162,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         keras.backend.clear_session()
         return self
 
-    def _train(self, X, y_index, validation_data, initial_weights):
+    def _train(self, X, y_index, validation_data, initial_weights, outliers=None):
         from ml.network import build_network, init_whitening
         from ml.training_loop import Trainer
 
@@ -167,8 +174,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             # first 5,000 images (all airplanes, say) would whiten for skies, not for CIFAR-10.
             sample = np.random.default_rng(self.random_state).permutation(len(X))[:5000]
             init_whitening(model, X[np.sort(sample)], eps=self.whiten_eps)
-        checkpoint = self._checkpoint_path(X, y_index) if initial_weights is None else None
-        trainer = Trainer(model, self, n_train=len(X), checkpoint=checkpoint)
+        checkpoint = self._checkpoint_path(X, y_index, outliers) if initial_weights is None else None
+        trainer = Trainer(model, self, n_train=len(X), checkpoint=checkpoint, outliers=outliers)
         started = time.perf_counter()
         self.history_ = trainer.train(X, y_index, validation_data=self._encode(validation_data))
         self.training_seconds_ = time.perf_counter() - started
@@ -197,15 +204,19 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         X_val, y_val = validation_data
         return np.asarray(X_val, np.float32), np.searchsorted(self.classes_, y_val).astype(np.int32)
 
-    def _checkpoint_path(self, X, y_index):
+    def _checkpoint_path(self, X, y_index, outliers=None):
         if not self.checkpoint_dir:
             return None
         # The checkpoint belongs to these parameters and this data; anything else starts afresh.
-        params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "checkpoint_dir")}
+        # Parameters added after recipe 2 count only when set, so older checkpoints still resume.
+        params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "checkpoint_dir")
+                  and not (k in PARAMETERS_SINCE_RECIPE_2 and v == PARAMETERS_SINCE_RECIPE_2[k])}
         params["recipe"] = RECIPE_VERSION
         digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
         digest.update(np.ascontiguousarray(X[::97]).tobytes())
         digest.update(y_index.tobytes())
+        if outliers is not None and self.outlier_weight:
+            digest.update(np.ascontiguousarray(outliers[::97]).tobytes())
         return Path(self.checkpoint_dir) / f"cnn-{digest.hexdigest()[:16]}.npz"
 
     def _check_onnx_parity(self, model, sample):

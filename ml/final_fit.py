@@ -113,6 +113,21 @@ def train_final(dataset: Dataset, out_path, *, params: dict | None = None, epoch
                  cnn__validation_data=validation_features)
     training_seconds = time.perf_counter() - started
 
+    return save_with_card(pipeline, dataset, train, validation, validation_features, out_path, {
+        "training_seconds": round(training_seconds, 1),
+        "data": {"description": data_description, "n_train": len(train),
+                 "n_validation": len(validation), "split_seed": seed,
+                 "validation": "stratified, carved from the training images; test split unseen"},
+        "grid_search": {k: search_summary[k] for k in ("best_params", "best_score", "split")}
+        if search_summary else None,
+    })
+
+
+def save_with_card(pipeline, dataset: Dataset, train, validation, validation_features, out_path,
+                   card_fields: dict) -> dict:
+    """Evaluate a fitted pipeline on the validation split, calibrate it, and write the artifact,
+    its model card, confusion matrix and reliability plot. Returns the card."""
+    out_path = Path(out_path)
     cnn = pipeline.named_steps["cnn"]
     cnn.verbose, cnn.checkpoint_dir = 0, None  # the shipped model carries no local paths
     metrics = evaluate(pipeline, dataset.images[validation], dataset.labels[validation],
@@ -135,21 +150,50 @@ def train_final(dataset: Dataset, out_path, *, params: dict | None = None, epoch
         "input_size": [int(d) for d in cnn.input_shape_],
         "architecture": ARCHITECTURE,
         "params": shipped_params,
-        "data": {"description": data_description, "n_train": len(train),
-                 "n_validation": len(validation), "split_seed": seed,
-                 "validation": "stratified, carved from the training images; test split unseen"},
         "metrics": {k: v for k, v in metrics.items() if k != "confusion_matrix"},
         "confusion_matrix": metrics["confusion_matrix"],
-        "training_seconds": round(training_seconds, 1),
         "epoch_history": cnn.history_,
         "onnx_max_abs_diff": cnn.onnx_max_abs_diff_,
         **confidence,
         "hardware": hardware_description(cnn.training_precision_),
-        "grid_search": {k: search_summary[k] for k in ("best_params", "best_score", "split")}
-        if search_summary else None,
         "limits": LIMITS,
+        **card_fields,
     }
     card["sha256"] = artifact.save(out_path, pipeline, classes=dataset.classes,
                                    params=shipped_params, metrics=card["metrics"], card=card)
     write_model_card(card, folder)
     return card
+
+
+def fine_tune_with_outliers(model_path, dataset: Dataset, other_photos, out_path, *, epochs=2.0,
+                            learning_rate=2.0, weight=0.5, seed=SPLIT_SEED, verbose=1) -> dict:
+    """Continue training a shipped model for a few epochs with outlier exposure: the training
+    images as before, plus crops of photos of other things (the training categories of
+    ``other_photos``) pushed towards uniform probabilities. Writes a new artifact."""
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+
+    from ml.outliers import outlier_images
+
+    model = artifact.load(model_path)
+    preprocess = model.pipeline.named_steps["preprocess"]
+    train, validation = validation_split(dataset, VALIDATION_SIZE, seed)
+    outliers = outlier_images(other_photos, seed=seed)
+    cnn = clone(model.cnn).set_params(epochs=epochs, learning_rate=learning_rate, outlier_weight=weight,
+                                      lr_schedule="triangle", verbose=verbose, checkpoint_dir=None)
+    validation_features = (preprocess.transform(dataset.images[validation]),
+                           named_labels(dataset, validation))
+    started = time.perf_counter()
+    cnn.fit(preprocess.transform(dataset.images[train]), named_labels(dataset, train),
+            validation_data=validation_features, initial_weights=model.cnn.weights_,
+            outliers=preprocess.transform(outliers))
+    pipeline = Pipeline([("preprocess", preprocess), ("cnn", cnn)])
+    return save_with_card(pipeline, dataset, train, validation, validation_features, out_path, {
+        **{k: model.card[k] for k in ("data", "grid_search") if k in model.card},
+        "training_seconds": round(model.card.get("training_seconds", 0)
+                                  + time.perf_counter() - started, 1),
+        "outlier_exposure": {"base_model": model.version, "epochs": epochs,
+                             "learning_rate": learning_rate, "weight": weight,
+                             "images": len(outliers), "source": str(other_photos),
+                             "held_out": "categories with is_held_out(name) (ml/outliers.py)"},
+    })

@@ -41,11 +41,16 @@ def probabilities(pipeline, files: list[Path], batch: int = 64) -> np.ndarray:
     return np.concatenate(out) if out else np.empty((0, 0))
 
 
-def evaluate_photos(model, root) -> dict:
-    """``model``: an ``ml.artifact.Model``; its "Not sure" threshold is the one the page uses."""
+def evaluate_photos(model, root, held_out_only: bool = False) -> dict:
+    """``model``: an ``ml.artifact.Model``; its "Not sure" threshold is the one the page uses.
+    ``held_out_only``: of ``other/``, only the categories outlier exposure never trains on."""
+    from ml.outliers import is_held_out
+
     root = Path(root)
     pipeline, classes, threshold = model.pipeline, model.classes, model.not_sure_threshold
     known, other = photo_files(root / "known"), photo_files(root / "other")
+    if held_out_only:
+        other = {name: files for name, files in other.items() if is_held_out(name)}
     if not known:
         raise ValueError(f"{root}/known/<class>/ holds no photos")
     unknown = sorted(set(known) - set(classes))

@@ -35,10 +35,15 @@ LR_SCHEDULES = {
 
 
 class Trainer:
-    def __init__(self, model: keras.Model, params, n_train: int, checkpoint: Path | None = None):
+    def __init__(self, model: keras.Model, params, n_train: int, checkpoint: Path | None = None,
+                 outliers: np.ndarray | None = None):
         self.model = model
         self.p = params
         self.checkpoint = checkpoint
+        # Outlier exposure: pictures of none of the classes, trained towards uniform probabilities.
+        use_outliers = outliers is not None and len(outliers) and params.outlier_weight > 0
+        self.outliers = outliers if use_outliers else None
+        self.outlier_rng = np.random.default_rng(params.random_state + 1)
         self.batch_size = min(params.batch_size, n_train)
         self.steps_per_epoch = max(1, n_train // self.batch_size)
         self.total_steps = max(1, round(params.epochs * self.steps_per_epoch))
@@ -64,18 +69,47 @@ class Trainer:
         self.momenta = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
         self.lookahead = [tf.Variable(tf.identity(v), trainable=False) for v in model.weights]
         self._train_step = tf.function(self._step, reduce_retracing=True)
+        self._outlier_step = tf.function(self._step_with_outliers, reduce_retracing=True)
         self._lookahead_step = tf.function(self._lookahead_update)
 
     # ------------------------------------------------------------------ one step
 
     def _step(self, images, labels, lr_factor, whiten_bias_on):
-        n_classes = self.model.output_shape[-1]
-        smoothing = self.p.label_smoothing
         with tf.GradientTape() as tape:
             logits = tf.cast(self.model(images, training=True), tf.float32)
-            targets = tf.one_hot(labels, n_classes) * (1 - smoothing) + smoothing / n_classes
-            loss = -tf.reduce_sum(targets * tf.nn.log_softmax(logits))
-        grads = tape.gradient(loss, self.variables)
+            loss = self._class_loss(logits, labels)
+        self._apply(tape.gradient(loss, self.variables), lr_factor, whiten_bias_on)
+        return loss, self._correct(logits, labels)
+
+    def _step_with_outliers(self, images, labels, lr_factor, whiten_bias_on, outlier_images):
+        """Outlier exposure (Hendrycks et al., 2019): the same step, plus a batch of pictures of
+        none of the classes whose cross-entropy to the uniform distribution is minimised, weighted
+        ``outlier_weight`` per in-class picture. One forward pass for both (shared BatchNorm)."""
+        n_in = tf.shape(images)[0]
+        n_out = tf.cast(tf.shape(outlier_images)[0], tf.float32)
+        with tf.GradientTape() as tape:
+            all_logits = tf.cast(self.model(tf.concat([images, outlier_images], 0), training=True),
+                                 tf.float32)
+            logits, outlier_logits = all_logits[:n_in], all_logits[n_in:]
+            to_uniform = -tf.reduce_mean(tf.nn.log_softmax(outlier_logits), axis=-1)
+            scale = self.p.outlier_weight * tf.cast(n_in, tf.float32) / n_out
+            loss = self._class_loss(logits, labels) + scale * tf.reduce_sum(to_uniform)
+        self._apply(tape.gradient(loss, self.variables), lr_factor, whiten_bias_on)
+        return loss, self._correct(logits, labels)
+
+    def _class_loss(self, logits, labels):
+        n_classes = self.model.output_shape[-1]
+        smoothing = self.p.label_smoothing
+        targets = tf.one_hot(labels, n_classes) * (1 - smoothing) + smoothing / n_classes
+        return -tf.reduce_sum(targets * tf.nn.log_softmax(logits))
+
+    @staticmethod
+    def _correct(logits, labels):
+        return tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels),
+                                     tf.float32))
+
+    def _apply(self, grads, lr_factor, whiten_bias_on):
+        """Nesterov SGD with decoupled weight decay, per-group learning rates."""
         for i, (variable, grad, buffer) in enumerate(zip(self.variables, grads, self.momenta)):
             grad = grad + self.decays[i] * variable
             buffer.assign(self.p.momentum * buffer + grad)
@@ -83,9 +117,6 @@ class Trainer:
             if i == self.whiten_bias_index:
                 step = step * whiten_bias_on
             variable.assign_sub(step)
-        correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels),
-                                        tf.float32))
-        return loss, correct
 
     def _lookahead_update(self, decay):
         for average, weight in zip(self.lookahead, self.model.weights):
@@ -106,6 +137,8 @@ class Trainer:
         if state is not None:
             step, first_epoch, history = state["step"], state["epoch"] + 1, state["history"]
             rng.bit_generator.state = state["rng"]
+            if "outlier_rng" in state:
+                self.outlier_rng.bit_generator.state = state["outlier_rng"]
             if p.verbose:
                 print(f"resuming from {self.checkpoint} after epoch {first_epoch}")
 
@@ -124,10 +157,13 @@ class Trainer:
             loss_sum = correct_sum = seen = 0.0
             for i in range(steps):
                 batch = order[i * self.batch_size:(i + 1) * self.batch_size]
-                loss, correct = self._train_step(
-                    tf.constant(images[batch]), tf.constant(y[batch]),
-                    tf.constant(self.schedule(step, self.total_steps), tf.float32),
-                    tf.constant(1.0 if step < self.whiten_bias_steps else 0.0, tf.float32))
+                inputs = (tf.constant(images[batch]), tf.constant(y[batch]),
+                          tf.constant(self.schedule(step, self.total_steps), tf.float32),
+                          tf.constant(1.0 if step < self.whiten_bias_steps else 0.0, tf.float32))
+                if self.outliers is None:
+                    loss, correct = self._train_step(*inputs)
+                else:
+                    loss, correct = self._outlier_step(*inputs, tf.constant(self._outlier_batch(len(batch))))
                 step += 1
                 if step % LOOKAHEAD_EVERY == 0:
                     self._lookahead_step(tf.constant(0.95**5 * (step / self.total_steps) ** 3))
@@ -146,6 +182,14 @@ class Trainer:
                 print(f"  val_accuracy {history['val_accuracy'][-1]:.4f}")
             self._save_checkpoint(step, epoch, history, rng)
         return history
+
+    def _outlier_batch(self, n_in: int) -> np.ndarray:
+        """Half as many outlier pictures as in-class ones, drawn at random, half of them mirrored."""
+        chosen = self.outlier_rng.integers(0, len(self.outliers), size=max(1, n_in // 2))
+        batch = self.outliers[chosen]
+        flip = self.outlier_rng.random(len(batch)) < 0.5
+        batch[flip] = batch[flip, :, ::-1]
+        return batch
 
     @staticmethod
     def _augment(padded, size, flip_mask, epoch, pad, rng):
@@ -196,6 +240,8 @@ class Trainer:
         arrays |= {f"m{i}": m.numpy() for i, m in enumerate(self.momenta)}
         arrays |= {f"a{i}": a.numpy() for i, a in enumerate(self.lookahead)}
         meta = {"step": step, "epoch": epoch, "history": history, "rng": rng.bit_generator.state}
+        if self.outliers is not None:
+            meta["outlier_rng"] = self.outlier_rng.bit_generator.state
         tmp = self.checkpoint.with_suffix(".tmp.npz")
         np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
         tmp.replace(self.checkpoint)  # atomic: a kill mid-write leaves the previous checkpoint

@@ -152,3 +152,34 @@ def test_bfloat16_training_exports_a_float32_network(patterns):
     assert np.mean(pipeline.predict(X_test) == y_test) > 0.5  # chance is 0.25
     with pytest.raises(ValueError, match="training_precision"):
         CNNClassifier(training_precision="float8").fit(np.zeros((4, 32, 32, 3), np.float32), [0, 1, 0, 1])
+
+
+def test_outlier_exposure_spreads_the_probabilities_of_other_pictures(tiny_pipeline, patterns):
+    """Fine-tuning with outliers (noise here) makes the net much less sure about such pictures,
+    and keeps it right about its classes."""
+    X, y, X_test, y_test = patterns
+    preprocess, fitted = tiny_pipeline.named_steps["preprocess"], tiny_pipeline.named_steps["cnn"]
+    rng = np.random.default_rng(5)
+    noise = rng.integers(0, 256, (120, 32, 32, 3), dtype=np.uint8)
+    features, outliers = preprocess.transform(X), preprocess.transform(noise[:80])
+    held_out = preprocess.transform(noise[80:])  # noise not trained on
+    plain, exposed = (clone(fitted).set_params(epochs=3, learning_rate=2.0, outlier_weight=weight)
+                      for weight in (0.0, 1.0))
+    plain.fit(features, y, initial_weights=fitted.weights_, outliers=outliers)  # weight 0: ignored
+    exposed.fit(features, y, initial_weights=fitted.weights_, outliers=outliers)
+    assert exposed.predict_proba(held_out).max(axis=1).mean() < \
+        plain.predict_proba(held_out).max(axis=1).mean() - 0.1
+    test_features = preprocess.transform(X_test)
+    accuracy = {name: np.mean(cnn.predict(test_features) == y_test)
+                for name, cnn in (("plain", plain), ("exposed", exposed))}
+    assert accuracy["exposed"] >= accuracy["plain"] - 0.1 and accuracy["exposed"] > 0.5, accuracy
+
+
+def test_checkpoint_key_follows_outlier_exposure_only_when_it_is_on(tmp_path):
+    X = np.zeros((8, 32, 32, 3), np.float32)
+    y = np.zeros(8, np.int32)
+    keys = {weight: CNNClassifier(checkpoint_dir=str(tmp_path), outlier_weight=weight)
+            ._checkpoint_path(X, y, outliers=X) for weight in (0.0, 0.5)}
+    assert keys[0.0] != keys[0.5]
+    off = CNNClassifier(checkpoint_dir=str(tmp_path))._checkpoint_path(X, y)
+    assert off == keys[0.0]  # outliers without exposure do not change what is trained

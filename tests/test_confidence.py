@@ -73,3 +73,17 @@ def test_photos_command_reports_accuracy_auroc_and_not_sure_rates(tiny_artifact,
     assert report["n_other"] == 6 and 0 <= report["auroc"] <= 1
     assert 0 <= report["balanced_accuracy"] <= 1
     assert 0 <= report["not_sure_known"] <= 1 and 0 <= report["not_sure_other"] <= 1
+
+
+def test_held_out_categories_are_fixed_and_excluded_from_outlier_images(tmp_path):
+    from ml.outliers import is_held_out, outlier_images
+
+    names = [f"thing{i}" for i in range(30)]
+    held = [n for n in names if is_held_out(n)]
+    assert 5 < len(held) < 20 and held == [n for n in names if is_held_out(n)]  # deterministic
+    trained = next(n for n in names if not is_held_out(n))
+    for name in (held[0], trained):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.jpg").write_bytes(encode(gradient(200, 150, seed=3), "JPEG"))
+    crops = outlier_images(tmp_path, crops_per_photo=4)
+    assert crops.shape == (4, 32, 32, 3) and crops.dtype == np.uint8  # the trained category only
