@@ -9,20 +9,21 @@ ROOT = Path(__file__).resolve().parent.parent
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the top_k field around the files themselves
 
 
-def _int(name: str, default: int) -> int:
+def _number(name: str, default, kind=int):
     value = os.environ.get(name, "").strip()
     try:
-        return int(value) if value else default
+        return kind(value) if value else default
     except ValueError as error:
-        raise RuntimeError(f"environment variable {name} must be an integer, got {value!r}") from error
+        what = "an integer" if kind is int else "a number"
+        raise RuntimeError(f"environment variable {name} must be {what}, got {value!r}") from error
+
+
+def _int(name: str, default: int) -> int:
+    return _number(name, default, int)
 
 
 def _float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    try:
-        return float(value) if value else default
-    except ValueError as error:
-        raise RuntimeError(f"environment variable {name} must be a number, got {value!r}") from error
+    return _number(name, default, float)
 
 
 def from_env() -> dict:
