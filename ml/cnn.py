@@ -314,7 +314,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         # Artifacts pickled before a parameter existed get its default (which is what they used).
         defaults = {name: param.default for name, param in
                     inspect.signature(type(self).__init__).parameters.items() if name != "self"}
-        self.__dict__.update({**defaults, **state})
+        super().__setstate__({**defaults, **state})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -69,7 +69,7 @@ def test_fit_learns_channel_statistics_and_transform_normalises():
     assert out.dtype == np.float32 and out.shape == (20, 32, 32, 3)
     np.testing.assert_allclose(out.reshape(-1, 3).mean(axis=0), 0, atol=1e-4)
     np.testing.assert_allclose(out.reshape(-1, 3).std(axis=0), 1, atol=1e-3)
-    assert clone(pre).get_params() == {"image_size": 32}
+    assert clone(pre).get_params() == {"image_size": 32, "jpeg_quality": 75}
 
 
 def test_transform_before_fit_raises():
@@ -82,3 +82,26 @@ def test_transform_before_fit_raises():
 def test_other_sizes():
     pre = ImagePreprocessor(image_size=16).fit([gradient()])
     assert pre.transform([gradient(300, 200)]).shape == (1, 16, 16, 3)
+
+
+def test_shrunk_pictures_are_encoded_like_the_training_images():
+    """A photo the preprocessor shrinks gets the training images' JPEG q75 4:2:0 encoding; a
+    picture already 32x32 (a CIFAR image) is left exactly as it is."""
+    from ml.preprocessing import as_training_jpeg
+
+    rng = np.random.default_rng(3)
+    photo = Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8))
+    shrunk = photo.resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    np.testing.assert_array_equal(image_to_array(photo), np.asarray(as_training_jpeg(shrunk)))
+    assert not np.array_equal(image_to_array(photo), np.asarray(shrunk))
+    np.testing.assert_array_equal(image_to_array(photo, jpeg_quality=None), np.asarray(shrunk))
+    cifar = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    assert image_to_array(cifar) is cifar
+
+
+def test_models_pickled_before_the_jpeg_step_get_it(tmp_path):
+    import pickle
+
+    old = ImagePreprocessor().fit(np.zeros((2, 32, 32, 3), np.uint8))
+    del old.__dict__["jpeg_quality"]  # as pickled by an earlier version
+    assert pickle.loads(pickle.dumps(old)).jpeg_quality == 75
