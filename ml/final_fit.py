@@ -194,6 +194,7 @@ def fine_tune_with_outliers(model_path, dataset: Dataset, other_photos, out_path
                                   + time.perf_counter() - started, 1),
         "outlier_exposure": {"base_model": model.version, "epochs": epochs,
                              "learning_rate": learning_rate, "weight": weight,
-                             "images": len(outliers), "source": str(other_photos),
+                             "images": len(outliers),
+                             "source": "/".join(Path(other_photos).resolve().parts[-2:]),
                              "held_out": "categories with is_held_out(name) (ml/outliers.py)"},
     })

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.confidence import ECE_BINS
+
 
 def _pyplot():
     import matplotlib
@@ -136,7 +138,13 @@ def write_model_card(card: dict, folder, stem="model_card") -> tuple[Path, Path]
                   f"- Temperature scaling: T = {calibration['temperature']:.3f}, fitted on the "
                   f"validation split; expected calibration error {calibration['ece_before'] * 100:.2f} % "
                   f"before, **{calibration['ece'] * 100:.2f} %** after (cross-fitted, "
-                  f"{len(calibration['bins'])} bins; [reliability plot](reliability.png))"]
+                  f"{ECE_BINS} bins; [reliability plot](reliability.png))"]
+        exposure = card.get("outlier_exposure")
+        if exposure:
+            lines.append(f"- Outlier exposure: {exposure['epochs']:g} more epochs from model "
+                         f"`{exposure['base_model']}` with {exposure['images']} crops of photos of "
+                         f"other things ({exposure['source']}, held-out categories excluded) trained "
+                         f"towards uniform probabilities (weight {exposure['weight']:g})")
         if card.get("not_sure_threshold") is not None:
             lines.append(f"- \"Not sure\" below a top-1 probability of "
                          f"**{card['not_sure_threshold']:.3f}** ({card.get('not_sure_source', '')})")
