@@ -61,8 +61,9 @@ train: $(VENV)/.dev
 	$(BIN)/python -m ml search --out models
 	$(BIN)/python -m ml train --model $(MODEL_PATH)
 
+# PREVIOUS_MODEL=path/to/old.pkl also measures the model shipped before, side by side.
 bench: $(VENV)/.dev
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(PREVIOUS_MODEL),--previous-model $(PREVIOUS_MODEL))
 	$(BIN)/python -m bench.hostile
 
 lock: $(VENV)/.dev

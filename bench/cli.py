@@ -45,6 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--start-timeout", type=float, default=300.0,
                         help="seconds a server may take to its first prediction (default 300)")
     parser.add_argument("--skip-baseline", action="store_true", help="measure only our server")
+    parser.add_argument("--previous-model", type=Path, default=None,
+                        help="also measure this artifact (e.g. the model shipped before: git show "
+                             "REV:models/cifar10_cnn.pkl) in-process and in our server, side by side")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: " + ", ".join(f"--{k.replace('_', '-')} {v:g}"
                                                        for k, v in QUICK.items()))
@@ -81,6 +84,15 @@ def run(args: argparse.Namespace) -> dict:
     results["model_benchmark"] = measure_model(model_path, repeats=100 if args.quick else 1000,
                                                n_agreement=64 if args.quick else 1000)
     results["servers"]["ours"] = measure_server(ours_spec, model_path, workload, settings, load_test=True)
+    if args.previous_model:
+        previous = args.previous_model.resolve()
+        print(f"[previous model] {previous}", flush=True)
+        results["previous_model"] = {
+            "model": report.model_info(previous),
+            "model_benchmark": measure_model(previous, repeats=100 if args.quick else 1000,
+                                             n_agreement=64 if args.quick else 1000),
+            "server": measure_server(ours_spec, previous, workload, settings, load_test=False),
+        }
     if not args.skip_baseline:
         results["servers"]["baseline"] = measure_server(baseline_spec, model_path, workload, settings,
                                                         load_test=False)

@@ -192,17 +192,19 @@ def add_derived_figures(server: dict) -> None:
 
 
 def finish(results: dict) -> None:
-    for server in results["servers"].values():
-        add_derived_figures(server)
+    for server in [*results["servers"].values(), results.get("previous_model", {}).get("server")]:
+        if server:
+            add_derived_figures(server)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["targets"] = evaluate_targets(results["servers"], results["settings"])
 
 
 # --------------------------------------------------------------------------------------- Markdown
 
-def figures_table(servers: dict, settings: dict) -> list[str]:
+def figures_table(servers: dict, settings: dict, names=("Ours", "Baseline")) -> list[str]:
     ours, baseline = servers.get("ours") or {}, servers.get("baseline")
-    lines = ["| Figure | Ours | Baseline | Ours ÷ baseline | Better |", "|---|---:|---:|---:|---|"]
+    lines = [f"| Figure | {names[0]} | {names[1]} | {names[0]} ÷ {names[1].lower()} | Better |",
+             "|---|---:|---:|---:|---|"]
     for figure in FIGURES:
         mine, theirs = lookup(ours, figure.key), lookup(baseline, figure.key)
         if mine is None and theirs is None:
@@ -278,7 +280,24 @@ def to_markdown(results: dict) -> str:
               "## Targets", "", *targets_table(results["targets"]), ""]
     if "baseline" not in servers:
         lines += ["The baseline was skipped (`--skip-baseline`): comparisons are not measured.", ""]
+    if "previous_model" in results:
+        lines += previous_model_section(results, servers, settings)
     return "\n".join(lines + METHODS)
+
+
+def previous_model_section(results: dict, servers: dict, settings: dict) -> list[str]:
+    """This model against the one shipped before, both in our server: what the new one costs."""
+    previous = results["previous_model"]
+    model = previous["model"]
+    new_p50 = results["model_benchmark"]["predict_proba_32x32"]["p50_ms"]
+    old_p50 = previous["model_benchmark"]["predict_proba_32x32"]["p50_ms"]
+    cost = describe_ratio(ratio(new_p50, old_p50))
+    return ["## This model vs the previous one (both in our server)", "",
+            f"Previous model: `{model['path']}` (sha256 {str(model['sha256'])[:12]}…, "
+            f"{model['bytes'] / 2**20:.1f} MB). In-process `predict_proba`, one 32×32 image, p50: "
+            f"{new_p50:.2f} ms vs {old_p50:.2f} ms = **{cost}**.",
+            "", *figures_table({"ours": servers.get("ours"), "baseline": previous["server"]}, settings,
+                               names=("This model", "Previous")), ""]
 
 
 def write(results: dict, out_dir: Path) -> tuple[Path, Path]:
