@@ -166,7 +166,8 @@ def save_with_card(pipeline, dataset: Dataset, train, validation, validation_fea
 
 
 def fine_tune_with_outliers(model_path, dataset: Dataset, other_photos, out_path, *, epochs=2.0,
-                            learning_rate=2.0, weight=0.5, seed=SPLIT_SEED, verbose=1) -> dict:
+                            learning_rate=2.0, weight=0.5, validation_size=VALIDATION_SIZE,
+                            seed=SPLIT_SEED, verbose=1) -> dict:
     """Continue training a shipped model for a few epochs with outlier exposure: the training
     images as before, plus crops of photos of other things (the training categories of
     ``other_photos``) pushed towards uniform probabilities. Writes a new artifact."""
@@ -177,7 +178,7 @@ def fine_tune_with_outliers(model_path, dataset: Dataset, other_photos, out_path
 
     model = artifact.load(model_path)
     preprocess = model.pipeline.named_steps["preprocess"]
-    train, validation = validation_split(dataset, VALIDATION_SIZE, seed)
+    train, validation = validation_split(dataset, validation_size, seed)
     outliers = outlier_images(other_photos, seed=seed)
     cnn = clone(model.cnn).set_params(epochs=epochs, learning_rate=learning_rate, outlier_weight=weight,
                                       lr_schedule="triangle", verbose=verbose, checkpoint_dir=None)

@@ -79,3 +79,28 @@ def test_search_runs_on_a_real_dask_cluster_with_the_local_result_shape(dataset,
                                atol=0.05)
     summary = save_results(remote, tmp_path)
     assert len(summary["candidates"]) == 2
+
+
+def test_outlier_exposure_fine_tune_writes_a_calibrated_artifact(dataset, tmp_path):
+    from ml.final_fit import fine_tune_with_outliers
+    from ml.outliers import is_held_out
+    from tests.imagegen import encode, gradient
+
+    params = {k: v for k, v in TINY_CNN.items() if k not in ("epochs", "verbose")}
+    train_final(dataset, tmp_path / "base" / "model.pkl", params=params, epochs=2, validation_size=40,
+                verbose=0)
+    other = tmp_path / "photos" / "other"
+    for name in ("kettle", "violin", "tractor", "lamp"):
+        (other / name).mkdir(parents=True)
+        (other / name / "a.jpg").write_bytes(encode(gradient(120, 90, seed=len(name)), "JPEG"))
+    card = fine_tune_with_outliers(tmp_path / "base" / "model.pkl", dataset, other,
+                                   tmp_path / "tuned" / "model.pkl", epochs=1, validation_size=40,
+                                   verbose=0)
+    exposure = card["outlier_exposure"]
+    trained = sum(not is_held_out(name) for name in ("kettle", "violin", "tractor", "lamp"))
+    assert exposure["images"] == 16 * trained and exposure["source"] == "photos/other"
+    tuned = artifact.load(tmp_path / "tuned" / "model.pkl")
+    assert tuned.cnn.outlier_weight == 0.5 and 0 < tuned.not_sure_threshold < 1
+    assert tuned.calibration["temperature"] > 0
+    assert {"model_card.md", "reliability.png", "confusion_matrix.png"} <= {
+        p.name for p in (tmp_path / "tuned").iterdir()}
