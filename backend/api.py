@@ -165,7 +165,7 @@ def _top_k() -> int:
     except ValidationError as error:
         raise APIError("invalid_top_k", "The request is invalid: top_k: "
                        + " ".join(error.messages.get("top_k", [])), error.messages) from None
-    return form["top_k"] or current_app.config["DEFAULT_TOP_K"]
+    return form.get("top_k") or current_app.config["DEFAULT_TOP_K"]
 
 
 def _read(upload: FileStorage, limit: int) -> bytes:
@@ -187,12 +187,7 @@ def predict():
         required: true
         content:
           multipart/form-data:
-            schema:
-              type: object
-              required: [image]
-              properties:
-                image: {type: string, format: binary, description: "JPEG, PNG, WebP, GIF, BMP or TIFF"}
-                top_k: {type: integer, minimum: 1, maximum: 10, default: 5}
+            schema: PredictUploadSchema
       responses:
         200:
           description: Top-k predictions
@@ -225,12 +220,7 @@ def predict_batch():
         required: true
         content:
           multipart/form-data:
-            schema:
-              type: object
-              required: [images]
-              properties:
-                images: {type: array, items: {type: string, format: binary}}
-                top_k: {type: integer, minimum: 1, maximum: 10, default: 5}
+            schema: BatchUploadSchema
       responses:
         200:
           description: One result per file, in upload order

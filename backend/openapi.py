@@ -51,7 +51,8 @@ def build_spec(app) -> dict:
                              "Every error is JSON: {\"error\": {\"code\", \"message\", \"details\"}}."},
     )
     # Leaves first: the plugin registers nested schemas itself when a parent refers to them.
-    for name in ("PredictionSchema", "ErrorBodySchema", "ReportsSchema", "ErrorSchema",
+    for name in ("PredictUploadSchema", "BatchUploadSchema",
+                 "PredictionSchema", "ErrorBodySchema", "ReportsSchema", "ErrorSchema",
                  "PredictResponseSchema", "BatchItemSchema", "BatchResponseSchema", "HealthSchema",
                  "ModelInfoSchema"):
         spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))

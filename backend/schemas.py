@@ -9,9 +9,22 @@ from backend.errors import ERRORS
 
 
 class PredictFormSchema(Schema):
-    top_k = fields.Integer(load_default=None, validate=validate.Range(min=1, max=10),
-                           metadata={"description": "How many classes to return (1-10).",
-                                     "example": 5})
+    top_k = fields.Integer(validate=validate.Range(min=1, max=10),
+                           metadata={"description": "How many classes to return; default 5 "
+                                                    "(DEFAULT_TOP_K).", "example": 5})
+
+
+# The multipart bodies, for the OpenAPI document (the files are read by the views themselves).
+_IMAGE_FILE = {"type": "string", "format": "binary", "description": "JPEG, PNG, WebP, GIF, BMP or TIFF"}
+
+
+class PredictUploadSchema(PredictFormSchema):
+    image = fields.Raw(required=True, metadata=_IMAGE_FILE)
+
+
+class BatchUploadSchema(PredictFormSchema):
+    images = fields.List(fields.Raw(metadata=_IMAGE_FILE), required=True,
+                         metadata={"description": "1-64 image files (MAX_BATCH_FILES)"})
 
 
 class PredictionSchema(Schema):
