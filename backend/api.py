@@ -118,9 +118,15 @@ def model_info():
         "reports": reports,
         "not_sure_threshold": model.not_sure_threshold,
         "calibration": model.calibration,
-        "max_upload_bytes": config["MAX_UPLOAD_BYTES"],
-        "max_batch": config["MAX_BATCH_FILES"],
-        "default_top_k": config["DEFAULT_TOP_K"],
+        "limits": {
+            "top_k": {"min": 1, "max": len(model.classes), "default": _default_top_k()},
+            "max_upload_bytes": config["MAX_UPLOAD_BYTES"],
+            "max_batch_files": config["MAX_BATCH_FILES"],
+            "max_batch_bytes": config["MAX_BATCH_BYTES"],
+            "max_image_pixels": config["MAX_IMAGE_PIXELS"],
+            "max_decode_bytes": config["MAX_DECODE_BYTES"],
+            "max_aspect_ratio": config["MAX_ASPECT_RATIO"],
+        },
     })
 
 
@@ -156,7 +162,12 @@ def _reports_dir() -> Path:
     return Path(current_app.config["REPORTS_DIR"] or Path(current_app.config["MODEL_PATH"]).parent).resolve()
 
 
+def _default_top_k() -> int:
+    return max(1, min(current_app.config["DEFAULT_TOP_K"], len(_model().classes)))
+
+
 def _top_k() -> int:
+    """top_k from the form: 1 to the number of classes (published in /api/model's limits)."""
     values = request.form.getlist("top_k")
     if len(values) > 1:
         raise APIError("invalid_top_k", "Send top_k once.", {"top_k": ["Given more than once."]})
@@ -165,7 +176,13 @@ def _top_k() -> int:
     except ValidationError as error:
         raise APIError("invalid_top_k", "The request is invalid: top_k: "
                        + " ".join(error.messages.get("top_k", [])), error.messages) from None
-    return form.get("top_k") or current_app.config["DEFAULT_TOP_K"]
+    top_k, n_classes = form.get("top_k"), len(_model().classes)
+    if top_k is None:
+        return _default_top_k()
+    if not 1 <= top_k <= n_classes:
+        raise APIError("invalid_top_k", f"top_k must be between 1 and {n_classes} (the number of "
+                       "classes).", {"top_k": [f"Must be between 1 and {n_classes}."]})
+    return top_k
 
 
 def _read(upload: FileStorage, limit: int) -> bytes:

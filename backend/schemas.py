@@ -9,9 +9,10 @@ from backend.errors import ERRORS
 
 
 class PredictFormSchema(Schema):
-    top_k = fields.Integer(validate=validate.Range(min=1, max=10),
-                           metadata={"description": "How many classes to return; default 5 "
-                                                    "(DEFAULT_TOP_K).", "example": 5})
+    top_k = fields.Integer(metadata={
+        "description": "How many classes to return: 1 to the number of classes; default 5. The "
+                       "model's own range and default are in /api/model (limits.top_k).",
+        "example": 5})
 
 
 # The multipart bodies, for the OpenAPI document (the files are read by the views themselves).
@@ -79,6 +80,25 @@ class ReportsSchema(Schema):
     reliability = fields.String(allow_none=True, metadata={"description": "URL of a PNG."})
 
 
+class TopKSchema(Schema):
+    min = fields.Integer(required=True)
+    max = fields.Integer(required=True, metadata={"description": "The number of classes."})
+    default = fields.Integer(required=True)
+
+
+class LimitsSchema(Schema):
+    """What a request may hold, as the server enforces it (backend/config.py): the page reads these."""
+
+    top_k = fields.Nested(TopKSchema, required=True)
+    max_upload_bytes = fields.Integer(required=True, metadata={"description": "One file."})
+    max_batch_files = fields.Integer(required=True, metadata={"description": "Files per batch request."})
+    max_batch_bytes = fields.Integer(required=True)
+    max_image_pixels = fields.Integer(required=True)
+    max_decode_bytes = fields.Integer(required=True,
+                                      metadata={"description": "Decoding memory of one image."})
+    max_aspect_ratio = fields.Float(required=True)
+
+
 class ModelInfoSchema(Schema):
     classes = fields.List(fields.String(), required=True)
     input_size = fields.List(fields.Integer(), required=True)
@@ -94,6 +114,4 @@ class ModelInfoSchema(Schema):
                        "the page says \"Not sure\". Chosen from data when the model was calibrated."})
     calibration = fields.Dict(allow_none=True, metadata={
         "description": "Temperature scaling: temperature, expected calibration error before and after."})
-    max_upload_bytes = fields.Integer(required=True)
-    max_batch = fields.Integer(required=True, metadata={"description": "Files per batch request."})
-    default_top_k = fields.Integer(required=True)
+    limits = fields.Nested(LimitsSchema, required=True)

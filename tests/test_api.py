@@ -295,3 +295,18 @@ def test_reports_are_found_with_a_relative_model_path(monkeypatch, model_path):
     assert all(reports.values()), reports
     for url in reports.values():
         assert app.test_client().get(url).status_code == 200
+
+
+def test_model_info_publishes_the_limits_the_server_enforces(client, app):
+    limits = client.get("/api/model").get_json()["limits"]
+    config = app.config
+    assert limits["top_k"] == {"min": 1, "max": len(CLASSES), "default": config["DEFAULT_TOP_K"]}
+    assert limits["max_upload_bytes"] == config["MAX_UPLOAD_BYTES"]
+    assert limits["max_batch_files"] == config["MAX_BATCH_FILES"]
+    assert limits["max_batch_bytes"] == config["MAX_BATCH_BYTES"]
+    assert limits["max_image_pixels"] == config["MAX_IMAGE_PIXELS"]
+    assert limits["max_decode_bytes"] == config["MAX_DECODE_BYTES"]
+    # top_k is checked against the same published range
+    assert predict(client, top_k=str(limits["top_k"]["max"])).status_code == 200
+    error = assert_error(predict(client, top_k=str(limits["top_k"]["max"] + 1)), 400, "invalid_top_k")
+    assert str(limits["top_k"]["max"]) in error["message"]

@@ -71,21 +71,24 @@ function fileNameOf(file, fallback) {
   return typeof file?.name === 'string' && file.name ? file.name : fallback;
 }
 
-/** multipart body for POST /api/predict: field `image`, plus `top_k`. */
-export function buildPredictForm(file, topK = MAX_TOP_K) {
+/**
+ * multipart body for POST /api/predict: field `image`, plus `top_k` in 1–maxTopK (the model's
+ * class count, from /api/model's limits; 10 until known).
+ */
+export function buildPredictForm(file, topK = MAX_TOP_K, maxTopK = MAX_TOP_K) {
   const form = new FormData();
   form.append('image', file, fileNameOf(file, 'image'));
-  form.append('top_k', String(clampTopK(topK, MAX_TOP_K)));
+  form.append('top_k', String(clampTopK(topK, MAX_TOP_K, maxTopK)));
   return form;
 }
 
 /** multipart body for POST /api/predict/batch: field `images` repeated per file. */
-export function buildBatchForm(files, topK = MAX_TOP_K) {
+export function buildBatchForm(files, topK = MAX_TOP_K, maxTopK = MAX_TOP_K) {
   const form = new FormData();
   Array.from(files).forEach((file, index) => {
     form.append('images', file, fileNameOf(file, `image-${index + 1}`));
   });
-  form.append('top_k', String(clampTopK(topK, MAX_TOP_K)));
+  form.append('top_k', String(clampTopK(topK, MAX_TOP_K, maxTopK)));
   return form;
 }
 
@@ -150,16 +153,17 @@ export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_T
     getModel: (options = {}) => request('/api/model', { signal: options.signal }),
 
     /** Classify one image; resolves to {predictions, top_k, model_version, elapsed_ms}. */
-    async predict(file, { topK = MAX_TOP_K, signal } = {}) {
-      const data = await request('/api/predict', { method: 'POST', body: buildPredictForm(file, topK), signal });
+    async predict(file, { topK = MAX_TOP_K, maxTopK = MAX_TOP_K, signal } = {}) {
+      const body = buildPredictForm(file, topK, maxTopK);
+      const data = await request('/api/predict', { method: 'POST', body, signal });
       return requirePredictions(data);
     },
 
     /** Classify several images; resolves to {results:[{filename, predictions}|{filename, error}], ...}. */
-    async predictBatch(files, { topK = MAX_TOP_K, signal } = {}) {
+    async predictBatch(files, { topK = MAX_TOP_K, maxTopK = MAX_TOP_K, signal } = {}) {
       const data = await request('/api/predict/batch', {
         method: 'POST',
-        body: buildBatchForm(files, topK),
+        body: buildBatchForm(files, topK, maxTopK),
         signal,
       });
       if (!data || !Array.isArray(data.results)) {

@@ -50,13 +50,16 @@ export function formatProbabilityAttr(probability) {
   return clamped.toFixed(6).replace(/\.?0+$/, '') || '0';
 }
 
-/** Parse anything (string from a <select>, number, junk) into an integer k in 1–10. */
-export function clampTopK(value, fallback = DEFAULT_TOP_K) {
+/**
+ * Parse anything (string from a <select>, number, junk) into an integer k in 1–max (max: the
+ * model's class count from /api/model's limits; 10 until it is known).
+ */
+export function clampTopK(value, fallback = DEFAULT_TOP_K, max = MAX_TOP_K) {
   const parsed = typeof value === 'number' ? value : Number.parseInt(String(value ?? ''), 10);
   if (!Number.isFinite(parsed)) {
-    return Number.isFinite(fallback) ? clampTopK(fallback) : DEFAULT_TOP_K;
+    return Number.isFinite(fallback) ? clampTopK(fallback, DEFAULT_TOP_K, max) : Math.min(DEFAULT_TOP_K, max);
   }
-  return Math.min(MAX_TOP_K, Math.max(MIN_TOP_K, Math.trunc(parsed)));
+  return Math.min(max, Math.max(MIN_TOP_K, Math.trunc(parsed)));
 }
 
 /**

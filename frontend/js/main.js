@@ -29,6 +29,8 @@ const camera = new Camera(document.getElementById('camera-video'));
 const state = {
   maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
   maxBatch: DEFAULT_MAX_BATCH,
+  // Every class is requested, so that changing k needs no new request: the model's class count.
+  maxTopK: MAX_TOP_K,
   topK: DEFAULT_TOP_K,
   topKChosenByUser: false,
   busy: false,
@@ -132,7 +134,7 @@ async function classifySingle(file) {
   view.setStatus(`Classifying ${name}…`);
   try {
     // Always ask for every class so changing k later needs no new request.
-    const data = await api.predict(file, { topK: MAX_TOP_K });
+    const data = await api.predict(file, { topK: state.maxTopK, maxTopK: state.maxTopK });
     const entry = {
       id: state.nextId++,
       name,
@@ -182,7 +184,7 @@ async function classifyBatch(files) {
     try {
       const data = await api.predictBatch(
         uploads.map((card) => card.file),
-        { topK: MAX_TOP_K },
+        { topK: state.maxTopK, maxTopK: state.maxTopK },
       );
       // Results come back in upload order, one per uploaded file.
       uploads.forEach((card, index) => {
@@ -320,7 +322,7 @@ document.addEventListener('paste', (event) => {
 // ---------------------------------------------------------------- k selector
 
 el.topK.addEventListener('change', () => {
-  state.topK = clampTopK(el.topK.value);
+  state.topK = clampTopK(el.topK.value, DEFAULT_TOP_K, state.maxTopK);
   state.topKChosenByUser = true;
   // Re-render from the stored full distribution: no new request needed.
   if (state.current) view.showPrediction(state.current, state.topK);
@@ -437,13 +439,18 @@ function positiveNumber(value, fallback) {
 async function loadModelInfo() {
   try {
     const model = await api.getModel();
-    state.maxBytes = positiveNumber(model.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
-    state.maxBatch = positiveNumber(model.max_batch, DEFAULT_MAX_BATCH);
-    if (!state.topKChosenByUser && Number.isFinite(model.default_top_k)) {
-      state.topK = clampTopK(model.default_top_k);
-      view.setTopK(state.topK);
-      if (state.current) view.showPrediction(state.current, state.topK);
+    // The server publishes its limits once (/api/model's `limits`); the page follows them.
+    const limits = model.limits ?? {};
+    state.maxBytes = positiveNumber(limits.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
+    state.maxBatch = positiveNumber(limits.max_batch_files, DEFAULT_MAX_BATCH);
+    state.maxTopK = positiveNumber(limits.top_k?.max, MAX_TOP_K);
+    view.setTopKRange(state.maxTopK);
+    if (!state.topKChosenByUser && Number.isFinite(limits.top_k?.default)) {
+      state.topK = clampTopK(limits.top_k.default, DEFAULT_TOP_K, state.maxTopK);
     }
+    state.topK = clampTopK(state.topK, DEFAULT_TOP_K, state.maxTopK);
+    view.setTopK(state.topK);
+    if (state.current) view.showPrediction(state.current, state.topK);
     view.setLimits({ maxBytes: state.maxBytes, maxBatch: state.maxBatch });
     view.renderModelInfo(model);
     view.showModelNotice('');

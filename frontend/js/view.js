@@ -167,6 +167,19 @@ export function createView(doc = document) {
     el.topK.value = String(k);
   }
 
+  /** Offer k = 1…max (the model's class count), keeping the current choice where it fits. */
+  function setTopKRange(max) {
+    const current = el.topK.value;
+    el.topK.replaceChildren(
+      ...Array.from({ length: max }, (_, index) => {
+        const option = doc.createElement('option');
+        option.value = option.textContent = String(index + 1);
+        return option;
+      }),
+    );
+    if (Number(current) <= max) el.topK.value = current;
+  }
+
   function setLimits({ maxBytes, maxBatch }) {
     el.limits.textContent = `Images up to ${formatBytes(maxBytes)} each · up to ${maxBatch} at once.`;
   }
@@ -351,6 +364,7 @@ export function createView(doc = document) {
     showPrediction,
     clearResult,
     setTopK,
+    setTopKRange,
     setLimits,
     setDragOver,
     renderHistory,

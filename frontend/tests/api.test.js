@@ -151,6 +151,14 @@ describe('createApiClient', () => {
     assert.equal(calls[0].init.headers['Content-Type'], undefined);
   });
 
+  test('predict clamps top_k to the model\'s class count when given', async () => {
+    const { calls, fetchImpl } = fakeFetch(() =>
+      jsonResponse({ predictions: PREDICTIONS, top_k: 4, model_version: 'v1', elapsed_ms: 1 }),
+    );
+    await createApiClient({ fetchImpl }).predict(png(), { topK: 10, maxTopK: 4 });
+    assert.equal(calls[0].init.body.get('top_k'), '4');
+  });
+
   test('predict passes a custom top_k', async () => {
     const { calls, fetchImpl } = fakeFetch(() => jsonResponse({ predictions: PREDICTIONS }));
     await createApiClient({ fetchImpl }).predict(png(), { topK: 3 });

@@ -479,3 +479,12 @@ describe('calibrationSummary', () => {
     assert.equal(calibrationSummary({ temperature: 'x', ece: 0.1 }), '—');
   });
 });
+
+describe('clampTopK with the model\'s class count', () => {
+  test('clamps to the published maximum', () => {
+    assert.equal(clampTopK(9, 5, 4), 4);
+    assert.equal(clampTopK('3', 5, 4), 3);
+    assert.equal(clampTopK('junk', 5, 4), 4, 'the fallback is clamped too');
+    assert.equal(clampTopK(20, 5, 100), 20);
+  });
+});
