@@ -1,5 +1,7 @@
-// All DOM updates except the chart itself. main.js decides *what* to show;
-// this module knows *where* and *how*. Elements are looked up by id once.
+// The view owns the DOM: every element, every listener, every update except the chart itself.
+// The controller decides *what* to show and calls render/show/set…; the view calls the
+// controller back through the handlers given to its bind… functions (main.js wires the two).
+// Elements are looked up by id once.
 // Content is built with textContent/createElement (never innerHTML) because
 // filenames and server messages are untrusted text.
 
@@ -10,6 +12,7 @@ import {
   describeError,
   formatBytes,
   formatPercent,
+  imageFilesFromItems,
   isLowConfidence,
   lowConfidenceMessage,
   topK,
@@ -65,7 +68,13 @@ export function createView(doc = document) {
     cameraRetake: byId('camera-retake'),
     cameraSwitch: byId('camera-switch'),
     cameraStop: byId('camera-stop'),
+    fileInput: byId('file-input'),
+    captureInput: byId('capture-input'),
+    chooseButton: byId('choose-button'),
+    captureButton: byId('capture-button'),
+    errorDismiss: byId('error-dismiss'),
   };
+  const win = doc.defaultView;
 
   let classCount = 10;
   // "Not sure" below this top-1 probability: the model's own threshold once /api/model answers.
@@ -85,7 +94,7 @@ export function createView(doc = document) {
     el.previewPlaceholder.hidden = false;
   });
 
-  for (const figureImage of [el.reportConfusion, el.reportGrid]) {
+  for (const figureImage of [el.reportConfusion, el.reportReliability, el.reportGrid]) {
     figureImage.addEventListener('error', () => {
       const figure = figureImage.closest('figure');
       const fallback = figure?.querySelector('.report-missing');
@@ -341,6 +350,127 @@ export function createView(doc = document) {
     image.src = url;
   }
 
+  // ------------------------------------------------------------ input: bind… (handler)
+
+  /**
+   * Pictures from the file picker, the phone-camera input, the drop zone (click, Enter/Space,
+   * drag and drop) reach ``handler(files)``; ``isBusy()`` says whether to refuse a drop.
+   */
+  function bindFiles(handler, { isBusy = () => false } = {}) {
+    const openPicker = (input) => {
+      if (!isBusy()) input.click();
+    };
+    for (const input of [el.fileInput, el.captureInput]) {
+      input.addEventListener('change', () => {
+        const files = Array.from(input.files ?? []);
+        input.value = ''; // so choosing the same file again still fires "change"
+        handler(files);
+      });
+    }
+    el.chooseButton.addEventListener('click', () => openPicker(el.fileInput));
+    el.captureButton.addEventListener('click', () => openPicker(el.captureInput));
+    el.dropzone.addEventListener('click', () => openPicker(el.fileInput));
+    el.dropzone.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' || event.key === ' ' || event.key === 'Spacebar') {
+        event.preventDefault(); // Space would otherwise scroll the page
+        openPicker(el.fileInput);
+      }
+    });
+    const carriesFiles = (event) => Array.from(event.dataTransfer?.types ?? []).includes('Files');
+    for (const type of ['dragenter', 'dragover']) {
+      el.dropzone.addEventListener(type, (event) => {
+        if (!carriesFiles(event)) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = isBusy() ? 'none' : 'copy';
+        setDragOver(true);
+      });
+    }
+    el.dropzone.addEventListener('dragleave', (event) => {
+      // dragleave also fires when moving onto a child element; ignore those.
+      if (event.relatedTarget && el.dropzone.contains(event.relatedTarget)) return;
+      setDragOver(false);
+    });
+    el.dropzone.addEventListener('drop', (event) => {
+      event.preventDefault();
+      setDragOver(false);
+      handler(Array.from(event.dataTransfer?.files ?? []));
+    });
+    // A file dropped just outside the zone would otherwise replace the whole page.
+    for (const type of ['dragover', 'drop']) {
+      win.addEventListener(type, (event) => {
+        if (carriesFiles(event) && !el.dropzone.contains(event.target)) event.preventDefault();
+      });
+    }
+  }
+
+  /** Pasted pictures reach ``handler(files)``; any other paste behaves as usual. */
+  function bindPaste(handler) {
+    doc.addEventListener('paste', (event) => {
+      const data = event.clipboardData;
+      let files = imageFilesFromItems(data?.items);
+      if (files.length === 0) {
+        files = Array.from(data?.files ?? []).filter((file) => String(file.type).startsWith('image/'));
+      }
+      if (files.length === 0) return; // not an image: leave normal paste behaviour alone
+      event.preventDefault();
+      handler(files);
+    });
+  }
+
+  function bindTopK(handler) {
+    el.topK.addEventListener('change', () => handler(el.topK.value));
+  }
+
+  /** A click on a history item or a batch card: ``handler(entryId)``. */
+  function bindSelectEntry(handler) {
+    for (const container of [el.history, el.batchList]) {
+      container.addEventListener('click', (event) => {
+        const node = event.target.closest('[data-entry-id]');
+        if (node) handler(Number(node.dataset.entryId));
+      });
+    }
+  }
+
+  function bindClearHistory(handler) {
+    el.historyClear.addEventListener('click', handler);
+  }
+
+  function bindDismissError() {
+    el.errorDismiss.addEventListener('click', () => showError(null));
+  }
+
+  /** Camera buttons, plus the page being hidden or closed and cameras coming and going. */
+  function bindCamera({ start, snap, retake, switchCamera, stop, pageHidden, camerasChanged }) {
+    el.cameraStart.addEventListener('click', start);
+    el.cameraSnap.addEventListener('click', snap);
+    el.cameraRetake.addEventListener('click', retake);
+    el.cameraSwitch.addEventListener('click', switchCamera);
+    el.cameraStop.addEventListener('click', stop);
+    doc.addEventListener('visibilitychange', () => {
+      if (doc.hidden) pageHidden();
+    });
+    win.addEventListener('pagehide', pageHidden);
+    win.navigator.mediaDevices?.addEventListener?.('devicechange', camerasChanged);
+  }
+
+  /** Keep keyboard focus on the camera control that replaced the one just used. */
+  function focusCameraControl(which) {
+    const control = { start: el.cameraStart, snap: el.cameraSnap, retake: el.cameraRetake }[which];
+    if (control && !control.hidden) control.focus({ preventScroll: true });
+  }
+
+  // On phones the result card sits below the inputs; bring it into view so the
+  // user sees the spinner and then the answer without hunting for it.
+  function revealResult() {
+    const section = el.resultSection;
+    const singleColumn = win.matchMedia?.('(max-width: 899px)').matches;
+    if (!singleColumn || typeof section.scrollIntoView !== 'function') return;
+    const { top } = section.getBoundingClientRect();
+    if (top >= 0 && top <= win.innerHeight * 0.6) return; // already comfortably visible
+    const reduceMotion = win.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+    section.scrollIntoView({ behavior: reduceMotion ? 'auto' : 'smooth', block: 'start' });
+  }
+
   /** Camera controls: Snap/Stop only while live, Retake only on a frozen frame. */
   function setCameraState({ active, frozen = false, canSwitch = false, starting = false }) {
     el.cameraStage.hidden = !active;
@@ -355,7 +485,15 @@ export function createView(doc = document) {
   }
 
   return {
-    elements: el,
+    bindFiles,
+    bindPaste,
+    bindTopK,
+    bindSelectEntry,
+    bindClearHistory,
+    bindDismissError,
+    bindCamera,
+    focusCameraControl,
+    revealResult,
     setStatus,
     setBusy,
     showError,

@@ -1,0 +1,401 @@
+// The page's controller: owns the state (limits, k, history, batch, busy, camera) and the flows
+// (classify one picture or a batch, pick from the history, change k, drive the webcam, load the
+// model's details). It never touches the DOM: it tells the view what to show, and the view calls
+// it back through the handlers main.js binds. Everything it needs comes in as arguments, so the
+// tests drive it with a fake view, API client and camera.
+
+import {
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_UPLOAD_BYTES,
+  DEFAULT_TOP_K,
+  MAX_TOP_K,
+  checkFile,
+  clampTopK,
+  describeError,
+  extensionForType,
+  sortPredictions,
+  summarizePrediction,
+} from './format.js';
+import { addToHistory, urlsInUse } from './history.js';
+
+function fileName(file, fallback) {
+  return typeof file?.name === 'string' && file.name ? file.name : fallback;
+}
+
+function positiveNumber(value, fallback) {
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/**
+ * @param {object} deps
+ * @param {object} deps.api     createApiClient()
+ * @param {object} deps.view    createView()
+ * @param {object} deps.camera  a Camera
+ * @param {object} [deps.urls]  {create(file), revoke(url)}: object URLs (URL.createObjectURL)
+ * @param {() => number} [deps.now]
+ */
+export function createController({ api, view, camera, urls = defaultUrls(), now = () => Date.now() }) {
+  const state = {
+    maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
+    maxBatch: DEFAULT_MAX_BATCH,
+    // Every class is requested, so that changing k needs no new request: the model's class count.
+    maxTopK: MAX_TOP_K,
+    topK: DEFAULT_TOP_K,
+    topKChosenByUser: false,
+    busy: false,
+    history: [],
+    batchCards: [],
+    current: null,
+    previewUrl: null,
+    canSwitchCamera: false,
+    nextId: 1,
+    liveUrls: new Set(),
+  };
+
+  // ------------------------------------------------------------ object URLs
+  // Every preview/thumbnail is an object URL that pins its file in memory, so
+  // URLs are revoked as soon as nothing on screen (preview, history, batch) uses them.
+
+  function createObjectUrl(file) {
+    const url = urls.create(file);
+    state.liveUrls.add(url);
+    return url;
+  }
+
+  function releaseUnusedUrls() {
+    const keep = urlsInUse(state.history, state.batchCards, [state.current, { url: state.previewUrl }]);
+    for (const url of state.liveUrls) {
+      if (!keep.has(url)) {
+        urls.revoke(url);
+        state.liveUrls.delete(url);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ showing results
+
+  function showEntry(entry) {
+    state.current = entry;
+    state.previewUrl = entry.url;
+    view.showPrediction(entry, state.topK);
+    view.markActive(entry.id);
+  }
+
+  function findEntry(id) {
+    return [...state.history, ...state.batchCards].find((entry) => entry.id === id && !entry.error) ?? null;
+  }
+
+  function selectEntry(id) {
+    const entry = findEntry(id);
+    if (!entry) return;
+    view.showError(null);
+    showEntry(entry);
+    view.setStatus(`Showing ${entry.name}. ${summarizePrediction(entry.predictions)}`);
+  }
+
+  function remember(entries) {
+    state.history = addToHistory(state.history, entries).history;
+    view.renderHistory(state.history, state.current?.id);
+  }
+
+  function setBusy(busy, text) {
+    state.busy = busy;
+    view.setBusy(busy, text);
+    if (busy) view.revealResult();
+  }
+
+  // ------------------------------------------------------------ classification
+
+  async function classifySingle(file) {
+    const check = checkFile(file, { maxBytes: state.maxBytes });
+    if (!check.ok) {
+      view.showError(check); // rejected locally: no request is made
+      return;
+    }
+    const name = fileName(file, 'image');
+    view.showError(null);
+    state.batchCards = [];
+    view.renderBatch([], null);
+    state.current = null;
+    // Local copy: the user may open a history item while this request runs.
+    const url = createObjectUrl(file);
+    state.previewUrl = url;
+    view.showPreview(url, name);
+    view.clearResult('Classifying…');
+    setBusy(true, `Classifying ${name}…`);
+    view.setStatus(`Classifying ${name}…`);
+    try {
+      // Always ask for every class so changing k later needs no new request.
+      const data = await api.predict(file, { topK: state.maxTopK, maxTopK: state.maxTopK });
+      const entry = {
+        id: state.nextId++,
+        name,
+        url,
+        predictions: sortPredictions(data.predictions),
+        modelVersion: data.model_version,
+        elapsedMs: data.elapsed_ms,
+      };
+      showEntry(entry);
+      remember([entry]);
+      view.setStatus(summarizePrediction(entry.predictions));
+    } catch (error) {
+      view.showError(error);
+      view.clearResult('No result — see the message above.');
+      view.setStatus('Classification failed.');
+    } finally {
+      setBusy(false);
+      releaseUnusedUrls();
+    }
+  }
+
+  async function classifyBatch(files) {
+    if (files.length > state.maxBatch) {
+      view.showError({
+        code: 'too_many_files',
+        message: `You selected ${files.length} files; at most ${state.maxBatch} can be classified at once.`,
+      });
+      return;
+    }
+    view.showError(null);
+    const cards = files.map((file, index) => {
+      const check = checkFile(file, { maxBytes: state.maxBytes });
+      const card = { id: state.nextId++, name: fileName(file, `image-${index + 1}`), file };
+      if (check.ok) card.url = createObjectUrl(file);
+      else card.error = check; // shown on its card; the file is not uploaded
+      return card;
+    });
+    const uploads = cards.filter((card) => !card.error);
+
+    if (uploads.length > 0) {
+      state.current = null;
+      state.previewUrl = null;
+      view.clearPreview();
+      view.clearResult('Classifying…');
+      setBusy(true, `Classifying ${uploads.length} images…`);
+      view.setStatus(`Classifying ${uploads.length} images…`);
+      try {
+        const data = await api.predictBatch(
+          uploads.map((card) => card.file),
+          { topK: state.maxTopK, maxTopK: state.maxTopK },
+        );
+        // Results come back in upload order, one per uploaded file.
+        uploads.forEach((card, index) => {
+          const result = data.results[index];
+          if (result && Array.isArray(result.predictions)) {
+            card.predictions = sortPredictions(result.predictions);
+            card.modelVersion = data.model_version;
+          } else {
+            card.error = result?.error ?? { code: 'invalid_response', message: 'No result was returned for this file.' };
+          }
+        });
+      } catch (error) {
+        view.showError(error);
+        view.clearResult('No result — see the message above.');
+        view.setStatus('Classification failed.');
+        state.batchCards = [];
+        view.renderBatch([], null);
+        setBusy(false);
+        releaseUnusedUrls();
+        return;
+      }
+      setBusy(false);
+    }
+
+    for (const card of cards) delete card.file; // the object URL already pins what is needed
+    state.batchCards = cards;
+    const successes = cards.filter((card) => !card.error);
+    view.renderBatch(cards, successes[0]?.id ?? null);
+    if (successes.length > 0) {
+      showEntry(successes[0]);
+      remember(successes);
+      view.setStatus(
+        `${successes.length} of ${cards.length} images classified. First: ${summarizePrediction(successes[0].predictions)}`,
+      );
+    } else {
+      state.current = null;
+      state.previewUrl = null;
+      view.clearPreview();
+      view.clearResult('No result — see the messages below.');
+      view.showError({ code: 'batch_failed', message: '' });
+      view.setStatus('None of the images could be classified.');
+    }
+    releaseUnusedUrls();
+  }
+
+  /** Files from the picker, the camera input, a drop or a paste. */
+  function handleFiles(fileList) {
+    const files = Array.from(fileList ?? []).filter(Boolean);
+    if (files.length === 0) return Promise.resolve();
+    if (state.busy) {
+      view.setStatus('Please wait until the current classification has finished.');
+      return Promise.resolve();
+    }
+    return files.length === 1 ? classifySingle(files[0]) : classifyBatch(files);
+  }
+
+  /** Pasted pictures often have no name: give them one the history can show. */
+  function handlePaste(files) {
+    const stamp = now();
+    return handleFiles(
+      files.map((file, index) =>
+        file.name
+          ? file
+          : new File([file], `pasted-${stamp}-${index + 1}.${extensionForType(file.type)}`, { type: file.type }),
+      ),
+    );
+  }
+
+  function setTopK(value) {
+    state.topK = clampTopK(value, DEFAULT_TOP_K, state.maxTopK);
+    state.topKChosenByUser = true;
+    // Re-render from the stored full distribution: no new request needed.
+    if (state.current) view.showPrediction(state.current, state.topK);
+  }
+
+  function clearHistory() {
+    state.history = [];
+    view.renderHistory(state.history, null);
+    releaseUnusedUrls();
+    view.setStatus('History cleared.');
+  }
+
+  // ------------------------------------------------------------ webcam
+
+  async function refreshCameraControls() {
+    if (camera.isActive) {
+      const inputs = await camera.listVideoInputs();
+      state.canSwitchCamera = inputs.length > 1;
+    }
+    view.setCameraState({ active: camera.isActive, frozen: camera.frozen, canSwitch: state.canSwitchCamera });
+  }
+
+  function showCameraError(error) {
+    if (error?.code === 'camera_cancelled') return; // stopped on purpose while starting
+    // The DOMException text ("NotAllowedError: …") means nothing to users; the
+    // code's friendly sentence already says what happened and what to do.
+    view.showError({ code: error?.code ?? 'camera_error' });
+  }
+
+  /** Run a camera step, announce it (or show why it failed), then sync the camera buttons. */
+  async function runCameraAction(action, announcement) {
+    try {
+      await action();
+      view.setStatus(announcement);
+    } catch (error) {
+      showCameraError(error);
+    }
+    await refreshCameraControls();
+  }
+
+  async function startCamera() {
+    view.showError(null);
+    view.setCameraState({ active: false, starting: true });
+    await runCameraAction(() => camera.start(), 'Camera is on. Press Snap to classify the current frame.');
+  }
+
+  async function snap() {
+    if (state.busy) return;
+    let blob;
+    try {
+      blob = await camera.snap({ type: 'image/jpeg' });
+    } catch (error) {
+      showCameraError(error);
+      return;
+    }
+    await refreshCameraControls();
+    const stamp = new Date(now()).toISOString().replace(/[:.]/g, '-');
+    const file = new File([blob], `webcam-${stamp}.${extensionForType(blob.type)}`, { type: blob.type });
+    await classifySingle(file);
+    view.focusCameraControl('retake'); // Snap is hidden now; keep focus nearby
+  }
+
+  async function retake() {
+    await runCameraAction(() => camera.retake(), 'Live preview resumed.');
+    view.focusCameraControl('snap');
+  }
+
+  async function switchCamera() {
+    await runCameraAction(() => camera.switchCamera(), 'Switched camera.');
+  }
+
+  function stopCamera() {
+    camera.stop();
+    view.setCameraState({ active: false });
+    view.setStatus('Camera stopped.');
+    view.focusCameraControl('start');
+  }
+
+  /** Never keep the camera (and its indicator light) on for a page nobody is looking at. */
+  function pageHidden() {
+    const wasActive = camera.isActive;
+    camera.stop();
+    view.setCameraState({ active: false });
+    if (wasActive) view.setStatus('Camera stopped because the page was hidden.');
+  }
+
+  function camerasChanged() {
+    if (camera.isActive) refreshCameraControls();
+  }
+
+  // ------------------------------------------------------------ model info
+
+  async function loadModelInfo() {
+    try {
+      const model = await api.getModel();
+      // The server publishes its limits once (/api/model's `limits`); the page follows them.
+      const limits = model.limits ?? {};
+      state.maxBytes = positiveNumber(limits.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
+      state.maxBatch = positiveNumber(limits.max_batch_files, DEFAULT_MAX_BATCH);
+      state.maxTopK = positiveNumber(limits.top_k?.max, MAX_TOP_K);
+      view.setTopKRange(state.maxTopK);
+      if (!state.topKChosenByUser && Number.isFinite(limits.top_k?.default)) {
+        state.topK = clampTopK(limits.top_k.default, DEFAULT_TOP_K, state.maxTopK);
+      }
+      state.topK = clampTopK(state.topK, DEFAULT_TOP_K, state.maxTopK);
+      view.setTopK(state.topK);
+      if (state.current) view.showPrediction(state.current, state.topK);
+      view.setLimits({ maxBytes: state.maxBytes, maxBatch: state.maxBatch });
+      view.renderModelInfo(model);
+      view.showModelNotice('');
+    } catch (error) {
+      // Non-blocking: predictions still work with the default limits.
+      view.showModelNotice(
+        `Model details could not be loaded right now (${describeError(error).code}). You can still classify images.`,
+      );
+    }
+  }
+
+  /** The page's first render, then the model's details. */
+  function start() {
+    view.setTopK(state.topK);
+    view.setLimits({ maxBytes: state.maxBytes, maxBatch: state.maxBatch });
+    view.setCameraState({ active: false });
+    view.renderHistory(state.history, null);
+    view.clearPreview();
+    view.clearResult('Add an image to see the model’s top predictions here.');
+    return loadModelInfo();
+  }
+
+  return {
+    state,
+    start,
+    loadModelInfo,
+    handleFiles,
+    handlePaste,
+    selectEntry,
+    setTopK,
+    clearHistory,
+    isBusy: () => state.busy,
+    startCamera,
+    snap,
+    retake,
+    switchCamera,
+    stopCamera,
+    pageHidden,
+    camerasChanged,
+  };
+}
+
+function defaultUrls() {
+  return { create: (file) => URL.createObjectURL(file), revoke: (url) => URL.revokeObjectURL(url) };
+}

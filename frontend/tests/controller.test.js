@@ -1,0 +1,204 @@
+// The controller's flows with a fake view (records every call), a fake API client and a fake
+// camera: no DOM, no network.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { ApiError } from '../js/api.js';
+import { createController } from '../js/controller.js';
+
+const PREDICTIONS = [
+  { label: 'cat', probability: 0.7 },
+  { label: 'dog', probability: 0.2 },
+  { label: 'frog', probability: 0.1 },
+];
+
+function fakeView() {
+  const calls = [];
+  const view = new Proxy(
+    {},
+    {
+      get(target, name) {
+        if (name === 'calls') return calls;
+        if (!(name in target)) target[name] = (...args) => calls.push([name, ...args]);
+        return target[name];
+      },
+    },
+  );
+  view.called = (name) => calls.filter(([called]) => called === name).map(([, ...args]) => args);
+  return view;
+}
+
+function fakeApi({ predict, predictBatch, model } = {}) {
+  const requests = [];
+  return {
+    requests,
+    async predict(file, options) {
+      requests.push(['predict', file.name, options]);
+      return predict ? predict(file) : { predictions: PREDICTIONS, model_version: 'v1', elapsed_ms: 2 };
+    },
+    async predictBatch(files, options) {
+      requests.push(['predictBatch', files.map((file) => file.name), options]);
+      return predictBatch
+        ? predictBatch(files)
+        : { results: files.map(() => ({ predictions: PREDICTIONS })), model_version: 'v1' };
+    },
+    async getModel() {
+      if (model instanceof Error) throw model;
+      return model ?? { classes: ['cat', 'dog', 'frog', 'ship'], limits: {} };
+    },
+  };
+}
+
+function fakeUrls() {
+  let n = 0;
+  const revoked = [];
+  return { revoked, create: () => `blob:${++n}`, revoke: (url) => revoked.push(url) };
+}
+
+const fakeCamera = () => ({
+  isActive: false,
+  frozen: false,
+  async start() {
+    this.isActive = true;
+  },
+  async snap() {
+    this.frozen = true;
+    return new Blob(['jpeg'], { type: 'image/jpeg' });
+  },
+  async retake() {
+    this.frozen = false;
+  },
+  async switchCamera() {},
+  stop() {
+    this.isActive = false;
+    this.frozen = false;
+  },
+  async listVideoInputs() {
+    return [{}, {}];
+  },
+});
+
+const png = (name = 'cat.png', bytes = 100) => new File([new Uint8Array(bytes)], name, { type: 'image/png' });
+
+function setup(options = {}) {
+  const view = fakeView();
+  const api = fakeApi(options);
+  const urls = fakeUrls();
+  const camera = fakeCamera();
+  const controller = createController({ api, view, camera, urls, now: () => 1700000000000 });
+  return { view, api, urls, camera, controller };
+}
+
+describe('controller', () => {
+  test('classifies one picture: every class requested, shown, remembered, announced', async () => {
+    const { view, api, controller } = setup();
+    await controller.handleFiles([png()]);
+    assert.deepEqual(api.requests, [['predict', 'cat.png', { topK: 10, maxTopK: 10 }]]);
+    const [[entry, k]] = view.called('showPrediction');
+    assert.equal(entry.name, 'cat.png');
+    assert.equal(entry.predictions[0].label, 'cat');
+    assert.equal(k, 5);
+    assert.equal(controller.state.history.length, 1);
+    assert.deepEqual(view.called('setBusy').map(([busy]) => busy), [true, false]);
+    assert.match(view.called('setStatus').at(-1)[0], /cat/);
+  });
+
+  test('a file over the size limit is refused without a request', async () => {
+    const { view, api, controller } = setup();
+    await controller.handleFiles([png('big.png', 11 * 1024 * 1024)]);
+    assert.equal(api.requests.length, 0);
+    assert.equal(view.called('showError')[0][0].code, 'payload_too_large');
+  });
+
+  test('new pictures wait while one is being classified', async () => {
+    let release;
+    const { view, api, controller } = setup({
+      predict: () => new Promise((resolve) => { release = () => resolve({ predictions: PREDICTIONS }); }),
+    });
+    const first = controller.handleFiles([png('a.png')]);
+    await controller.handleFiles([png('b.png')]);
+    assert.equal(api.requests.length, 1);
+    assert.match(view.called('setStatus').at(-1)[0], /Please wait/);
+    release();
+    await first;
+    assert.equal(controller.isBusy(), false);
+  });
+
+  test('a batch uploads only the acceptable files and shows each result on its card', async () => {
+    const { view, api, controller } = setup();
+    await controller.handleFiles([png('a.png'), png('huge.png', 11 * 1024 * 1024), png('b.png')]);
+    assert.deepEqual(api.requests[0].slice(0, 2), ['predictBatch', ['a.png', 'b.png']]);
+    const [[cards, activeId]] = view.called('renderBatch').slice(-1);
+    assert.equal(cards.length, 3);
+    assert.equal(cards[1].error.code, 'payload_too_large');
+    assert.equal(activeId, cards[0].id);
+    assert.equal(controller.state.history.length, 2);
+  });
+
+  test('a failed request shows its error and clears the result', async () => {
+    const { view, controller } = setup({
+      predict: () => { throw new ApiError('invalid_image', 'corrupt', { status: 422 }); },
+    });
+    await controller.handleFiles([png()]);
+    assert.equal(view.called('showError').at(-1)[0].code, 'invalid_image');
+    assert.match(view.called('clearResult').at(-1)[0], /No result/);
+  });
+
+  test('the published limits set the k choices, the default and the requests', async () => {
+    const { view, api, controller } = setup({
+      model: { classes: ['a', 'b', 'c', 'd'], limits: { top_k: { min: 1, max: 4, default: 3 },
+        max_upload_bytes: 1000, max_batch_files: 2 } },
+    });
+    await controller.start();
+    assert.deepEqual(view.called('setTopKRange').at(-1), [4]);
+    assert.deepEqual(view.called('setTopK').at(-1), [3]);
+    assert.deepEqual(view.called('setLimits').at(-1), [{ maxBytes: 1000, maxBatch: 2 }]);
+    await controller.handleFiles([png('small.png', 10)]);
+    assert.deepEqual(api.requests.at(-1)[2], { topK: 4, maxTopK: 4 });
+    await controller.handleFiles([png('x.png', 10), png('y.png', 10), png('z.png', 10)]);
+    assert.equal(view.called('showError').at(-1)[0].code, 'too_many_files');
+  });
+
+  test('model details that fail to load leave a notice, not a broken page', async () => {
+    const { view, controller } = setup({ model: new ApiError('network_error', 'offline') });
+    await controller.start();
+    assert.match(view.called('showModelNotice').at(-1)[0], /network_error/);
+  });
+
+  test('changing k re-renders the current result without a request', async () => {
+    const { view, api, controller } = setup();
+    await controller.handleFiles([png()]);
+    controller.setTopK('2');
+    assert.equal(api.requests.length, 1);
+    assert.equal(view.called('showPrediction').at(-1)[1], 2);
+  });
+
+  test('clearing the history releases the pictures nothing shows any more', async () => {
+    const { urls, controller } = setup();
+    await controller.handleFiles([png('a.png')]);
+    await controller.handleFiles([png('b.png')]);
+    assert.deepEqual(urls.revoked, []); // a in history, b shown
+    controller.clearHistory();
+    assert.deepEqual(urls.revoked, ['blob:1']); // b is still on screen
+  });
+
+  test('pasted pictures without a name get one', async () => {
+    const { api, controller } = setup();
+    await controller.handlePaste([new File([new Uint8Array(10)], '', { type: 'image/png' })]);
+    assert.equal(api.requests[0][1], 'pasted-1700000000000-1.png');
+  });
+
+  test('the webcam: start, snap classifies the frame, stop announces it', async () => {
+    const { view, api, camera, controller } = setup();
+    await controller.startCamera();
+    assert.equal(camera.isActive, true);
+    assert.deepEqual(view.called('setCameraState').at(-1), [{ active: true, frozen: false, canSwitch: true }]);
+    await controller.snap();
+    assert.match(api.requests[0][1], /^webcam-.*\.jpg$/);
+    assert.deepEqual(view.called('focusCameraControl').at(-1), ['retake']);
+    controller.pageHidden();
+    assert.equal(camera.isActive, false);
+    assert.match(view.called('setStatus').at(-1)[0], /hidden/);
+  });
+});
