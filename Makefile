@@ -10,7 +10,10 @@ PORT ?= 8000
 WEB_CONCURRENCY ?= 2
 MODEL_PATH ?= models/cifar10_cnn.pkl
 CHROMIUM ?= /usr/bin/chromium
-export HOST PORT WEB_CONCURRENCY MODEL_PATH
+# glibc's allocator, for the server (see backend/gunicorn.conf.py; render.yaml sets the same).
+MALLOC_ARENA_MAX ?= 2
+GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=1048576
+export HOST PORT WEB_CONCURRENCY MODEL_PATH MALLOC_ARENA_MAX GLIBC_TUNABLES
 
 .PHONY: run test lint pytest npm-test train bench clean lock system-deps help
 

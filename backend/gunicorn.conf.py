@@ -1,21 +1,14 @@
 """gunicorn settings for production (`make run`, Render). Everything can be overridden by env."""
 
-import ctypes
 import os
 import tempfile
 from pathlib import Path
 
-# glibc keeps freed memory instead of returning it: every thread gets its own malloc arena, and
-# after a big buffer is freed the mmap threshold rises, so the next batch's tensors come from a
-# heap that never shrinks. Two arenas and a fixed 1 MB threshold (big buffers are mmapped and
-# handed back when freed) keep a worker's RSS flat. Set in the master before any thread exists,
-# so every forked worker inherits it.
-try:
-    libc = ctypes.CDLL("libc.so.6")
-    libc.mallopt(-8, 2)  # M_ARENA_MAX
-    libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD (fixing it also stops its growth)
-except (OSError, AttributeError):
-    pass  # not glibc (e.g. macOS): nothing to tune
+# Memory: glibc's allocator is tuned where the server starts (Makefile's run, render.yaml) with
+# its documented environment variables, MALLOC_ARENA_MAX=2 and GLIBC_TUNABLES=
+# glibc.malloc.mmap_threshold=1048576: two arenas instead of one per thread, and a fixed 1 MB
+# threshold (big buffers are mmapped and handed back when freed, and the threshold no longer
+# grows), so a worker's RSS stays flat instead of keeping every batch's peak.
 
 # Prometheus multiprocess mode (backend/observability.py): each worker writes its metrics to files
 # in this folder and any worker's /metrics adds them all up. A fresh, empty folder per server start

@@ -4,17 +4,9 @@ import logging
 import os
 import sys
 
-from backend.lazy_imports import defer
-
-# Before anything imports scikit-learn, which (through SciPy) imports modules that serving never
-# uses, for ~40 % of a worker's boot time: scipy.stats for its statistics helpers, and numpy.f2py
-# and numpy.testing (with unittest) when SciPy copies NumPy's namespace. See lazy_imports.py.
-for module in ("scipy.stats", "numpy.f2py", "numpy.testing"):
-    defer(module)
-
-from backend import create_app  # noqa: E402
-from backend.observability import configure_logging  # noqa: E402
-from ml.artifact import ArtifactError  # noqa: E402
+from backend import create_app
+from backend.observability import configure_logging
+from ml.artifact import ArtifactError
 
 configure_logging(os.environ.get("LOG_FORMAT", "json"), os.environ.get("LOG_LEVEL", "info"))
 try:

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="session")
 def server_url():
-    model = os.environ.get("TEST_MODEL_PATH", str(ROOT / "models" / "cifar10_cnn.pkl"))
+    # As `make run` and render.yaml start it: gunicorn.conf.py in the repository root, and
+    # MODEL_PATH relative to it (tests/server.py runs gunicorn there).
+    model = os.environ.get("TEST_MODEL_PATH", "models/cifar10_cnn.pkl")
     with running_server(model) as (_, url):
         yield url
 

@@ -194,3 +194,15 @@ def test_about_the_model(page):
     info.wait_for()
     text = info.inner_text()
     assert "airplane" in text and "truck" in text and "%" in text
+
+
+def test_every_url_the_model_lists_is_served(server_url):
+    """The About panel's figures: every report URL /api/model lists answers (relative MODEL_PATH,
+    as make run and render.yaml set it)."""
+    import requests
+
+    reports = requests.get(server_url + "/api/model", timeout=10).json()["reports"]
+    assert reports and all(reports.values()), reports
+    for url in reports.values():
+        response = requests.get(server_url + url, timeout=10)
+        assert response.status_code == 200 and response.content.startswith(b"\x89PNG"), url

@@ -28,9 +28,9 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-# Our own limits (checked from the header right after opening) replace Pillow's global pixel
-# limit, which would raise inside Image.open before we could report the size.
-Image.MAX_IMAGE_PIXELS = None
+# Our own limits are checked from the header right after opening. Pillow's process-wide guard
+# (Image.MAX_IMAGE_PIXELS) stays on as a second line: it refuses absurd sizes inside Image.open,
+# which is reported the same way.
 
 # Pillow format names we accept; the JPEG opener also returns MPO, the multi-picture JPEG that
 # many cameras write.
@@ -140,6 +140,10 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits(),
             image = image.transpose(EXIF_TRANSPOSE[orientation])
     except ImageRejected:
         raise
+    except Image.DecompressionBombError:
+        raise ImageRejected("image_too_large", "The image has far more pixels than any photo "
+                            f"(over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels).",
+                            {"max_pixels": limits.max_pixels}) from None
     except UnidentifiedImageError:
         raise ImageRejected("invalid_image", f"The file looks like {claimed} but cannot be "
                        "decoded: it is corrupt or not really an image.", {"format": claimed}) from None

@@ -55,10 +55,19 @@ def test_empty_upload_is_400():
 
 
 def test_pixel_bomb_is_refused_before_decoding():
-    with pytest.raises(ImageRejected) as caught:
+    with pytest.raises(ImageRejected) as caught:  # over our limit: refused from the header
+        decode_image(png_bomb(8000, 6000))
+    assert caught.value.code == "image_too_large"
+    assert caught.value.details["width"] == 8000 and caught.value.details["max_pixels"] == 40_000_000
+
+
+def test_pillows_own_pixel_guard_stays_on():
+    from PIL import Image
+
+    assert Image.MAX_IMAGE_PIXELS  # not switched off
+    with pytest.raises(ImageRejected) as caught:  # far over Pillow's limit: refused inside open
         decode_image(png_bomb(20000, 20000))
     assert caught.value.code == "image_too_large"
-    assert caught.value.details["width"] == 20000
 
 
 def test_pixel_limit_is_configurable():

@@ -24,6 +24,10 @@ def test_render_blueprint():
     # The pinned hash is the shipped model's (a retrained model must update render.yaml too).
     assert env["MODEL_SHA256"] == sha256((ROOT / env["MODEL_PATH"]).read_bytes()).hexdigest()
     assert env["TRUSTED_PROXY_HOPS"] == "1"  # Render's proxy: one hop
+    # The allocator settings make run uses (Makefile) are the deployment's too.
+    makefile = (ROOT / "Makefile").read_text()
+    for name in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES"):
+        assert f"{name} ?= {env[name]}\n" in makefile, name
 
 
 def test_serving_dependencies_exclude_tensorflow():
