@@ -179,5 +179,6 @@ def test_cli_and_server_see_a_rotated_photo_the_same_way(client, tmp_path, model
     out = subprocess.run([sys.executable, "-m", "ml", "predict", str(photo), "--model", str(model_path),
                           "--top-k", "10"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
-    printed = [part.rsplit(" ", 2)[0] for part in out.stdout.split(": ", 1)[1].strip().split(", ")]
-    assert printed == [p["label"] for p in served]
+    printed = [part.rsplit(" ", 2) for part in out.stdout.split(": ", 1)[1].strip().split(", ")]
+    assert [label for label, _, _ in printed] == [p["label"] for p in served]
+    assert [float(percent) for _, percent, _ in printed] == [round(p["probability"] * 100, 1) for p in served]
