@@ -127,6 +127,9 @@ def model_info():
             "max_decode_bytes": config["MAX_DECODE_BYTES"],
             "max_aspect_ratio": config["MAX_ASPECT_RATIO"],
         },
+        "max_upload_bytes": config["MAX_UPLOAD_BYTES"],  # the first API version's names
+        "max_batch": config["MAX_BATCH_FILES"],
+        "default_top_k": _default_top_k(),
     })
 
 

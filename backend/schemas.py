@@ -115,3 +115,10 @@ class ModelInfoSchema(Schema):
     calibration = fields.Dict(allow_none=True, metadata={
         "description": "Temperature scaling: temperature, expected calibration error before and after."})
     limits = fields.Nested(LimitsSchema, required=True)
+    # Kept for clients of the first version of this API: the same figures as in ``limits``.
+    max_upload_bytes = fields.Integer(required=True, metadata={"deprecated": True,
+                                                               "description": "limits.max_upload_bytes"})
+    max_batch = fields.Integer(required=True, metadata={"deprecated": True,
+                                                        "description": "limits.max_batch_files"})
+    default_top_k = fields.Integer(required=True, metadata={"deprecated": True,
+                                                            "description": "limits.top_k.default"})

@@ -306,6 +306,9 @@ def test_model_info_publishes_the_limits_the_server_enforces(client, app):
     assert limits["max_batch_bytes"] == config["MAX_BATCH_BYTES"]
     assert limits["max_image_pixels"] == config["MAX_IMAGE_PIXELS"]
     assert limits["max_decode_bytes"] == config["MAX_DECODE_BYTES"]
+    body = client.get("/api/model").get_json()  # the first API version's fields stay
+    assert (body["max_upload_bytes"], body["max_batch"], body["default_top_k"]) == (
+        limits["max_upload_bytes"], limits["max_batch_files"], limits["top_k"]["default"])
     # top_k is checked against the same published range
     assert predict(client, top_k=str(limits["top_k"]["max"])).status_code == 200
     error = assert_error(predict(client, top_k=str(limits["top_k"]["max"] + 1)), 400, "invalid_top_k")
