@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import time
 from pathlib import Path
 
 import numpy as np
 from flask import Blueprint, current_app, request, send_from_directory, url_for
 from marshmallow import ValidationError
+from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 from backend.config import FORM_OVERHEAD
@@ -16,12 +19,14 @@ from backend.limits import rate_limited
 from backend.observability import count_images
 from backend.schemas import (
     BatchResponseSchema,
+    ExplainResponseSchema,
     HealthSchema,
     ModelInfoSchema,
     PredictFormSchema,
     PredictResponseSchema,
 )
 from backend.uploads import decode_upload
+from ml.explain import occlusion_map
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 REPORT_FILES = {"confusion_matrix": "confusion_matrix.png", "grid_search": "grid_search.png",
@@ -270,6 +275,57 @@ def predict_batch():
             results[position]["predictions"] = model.top_k(probabilities, top_k)
         count_images(len(inputs))
     return _reply(BatchResponseSchema, started, top_k, results=results)
+
+
+@bp.post("/explain")
+@rate_limited
+def explain():
+    """Why this answer: an occlusion-sensitivity map, and the picture the model saw.
+    ---
+    post:
+      summary: Slide a grey square over the network's 32x32 input (all positions in one batch) and
+        report, per pixel, how much covering it lowers the class's probability.
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema: ExplainUploadSchema
+      responses:
+        200:
+          description: The map for the requested (or the top) class
+          content:
+            application/json:
+              schema: ExplainResponseSchema
+        400: BadRequest
+        413: PayloadTooLarge
+        415: UnsupportedMediaType
+        422: InvalidImage
+        429: TooManyRequests
+        503: ServerBusy
+    """
+    started = time.perf_counter()
+    _, (upload,) = _form("image", max_files=1, max_request_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    model = _ready_model()
+    label = request.form.get("label") or None
+    if label is not None and label not in model.classes:
+        raise APIError("validation_error", f"label must be one of the model's classes, not {label!r}.",
+                       {"label": [f"Must be one of: {', '.join(model.classes)}."]})
+    image = _decode(upload)
+    try:
+        result = occlusion_map(model, image, label)
+        picture = model.network_input(image)
+    except (ValueError, OSError) as error:  # e.g. a colour mode Pillow cannot convert to RGB
+        raise APIError("invalid_image", f"The image cannot be converted for the model ({error}).") from None
+    count_images(1)
+    return ExplainResponseSchema().dump({
+        **result, "input_png": _png_data_url(picture), "model_version": model.version,
+        "elapsed_ms": round((time.perf_counter() - started) * 1000, 2)})
+
+
+def _png_data_url(pixels: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _form(field: str, *, max_files: int, max_request_bytes: int):

@@ -11,7 +11,7 @@ from backend import schemas
 
 bp = Blueprint("docs", __name__, url_prefix="/api")
 DOCUMENTED_VIEWS = ("api.health", "api.ready", "api.model_info", "api.report", "api.predict",
-                    "api.predict_batch")
+                    "api.predict_batch", "api.explain")
 
 
 ERROR_RESPONSES = {
@@ -51,10 +51,10 @@ def build_spec(app) -> dict:
                              "Every error is JSON: {\"error\": {\"code\", \"message\", \"details\"}}."},
     )
     # Leaves first: the plugin registers nested schemas itself when a parent refers to them.
-    for name in ("PredictUploadSchema", "BatchUploadSchema",
+    for name in ("PredictUploadSchema", "BatchUploadSchema", "ExplainUploadSchema",
                  "PredictionSchema", "ErrorBodySchema", "ReportsSchema", "ErrorSchema",
                  "PredictResponseSchema", "BatchItemSchema", "BatchResponseSchema", "HealthSchema",
-                 "ModelInfoSchema"):
+                 "ModelInfoSchema", "ExplainResponseSchema"):
         spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
     # Error answers, shared by the endpoints' docs (which name them, e.g. "413: PayloadTooLarge").
     for name, description in ERROR_RESPONSES.items():

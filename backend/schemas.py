@@ -28,6 +28,11 @@ class BatchUploadSchema(PredictFormSchema):
                          metadata={"description": "1-64 image files (MAX_BATCH_FILES)"})
 
 
+class ExplainUploadSchema(Schema):
+    image = fields.Raw(required=True, metadata=_IMAGE_FILE)
+    label = fields.String(metadata={"description": "The class to explain (default: the top one)."})
+
+
 class PredictionSchema(Schema):
     label = fields.String(required=True, metadata={"example": "cat"})
     probability = fields.Float(required=True, validate=validate.Range(min=0, max=1),
@@ -122,3 +127,19 @@ class ModelInfoSchema(Schema):
                                                         "description": "limits.max_batch_files"})
     default_top_k = fields.Integer(required=True, metadata={"deprecated": True,
                                                             "description": "limits.top_k.default"})
+
+
+class ExplainResponseSchema(Schema):
+    label = fields.String(required=True, metadata={"description": "The class explained."})
+    probability = fields.Float(required=True)
+    heatmap = fields.List(fields.List(fields.Float()), required=True, metadata={
+        "description": "One value per pixel of the network's input (rows of columns): how much "
+                       "covering that part lowered the class's probability; negative: covering "
+                       "it raised it."})
+    input_png = fields.String(required=True, metadata={
+        "description": "What the model saw: its input picture (before normalisation), a PNG data URL."})
+    patch = fields.Integer(required=True, metadata={"description": "Side of the grey square, pixels."})
+    stride = fields.Integer(required=True)
+    positions = fields.Integer(required=True, metadata={"description": "Squares tried, in one batch."})
+    model_version = fields.String(required=True)
+    elapsed_ms = fields.Float(required=True)

@@ -17,12 +17,16 @@ AGREEMENT_TARGET = 1e-4
 
 
 def single_image_latency(pipeline, image, repeats: int) -> dict:
-    for _ in range(10):
-        pipeline.predict_proba([image])  # warm-up: session, caches
+    return latency(lambda: pipeline.predict_proba([image]), repeats)
+
+
+def latency(call, repeats: int) -> dict:
+    for _ in range(min(10, repeats)):
+        call()  # warm-up: session, caches
     timings = []
     for _ in range(repeats):
         started = time.perf_counter()
-        pipeline.predict_proba([image])
+        call()
         timings.append((time.perf_counter() - started) * 1000)
     p50, p95, p99 = np.percentile(timings, [50, 95, 99])
     return {"n": repeats, "p50_ms": round(float(p50), 3), "p95_ms": round(float(p95), 3),
@@ -55,12 +59,19 @@ def keras_probabilities(pipeline, images: np.ndarray) -> np.ndarray:
 
 
 def measure_model(model_path, repeats: int = 1000, n_agreement: int = 1000) -> dict:
+    from ml.explain import occlusion_map
+
     started = time.perf_counter()
-    pipeline = artifact.load(model_path).pipeline
+    model = artifact.load(model_path)
+    pipeline = model.pipeline
     load_seconds = time.perf_counter() - started
     cifar_like = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
     figures = {"load_s": round(load_seconds, 3),
                "predict_proba_32x32": single_image_latency(pipeline, cifar_like, repeats)}
+    # The occlusion map (POST /api/explain) as a multiple of one prediction.
+    figures["explain_32x32"] = latency(lambda: occlusion_map(model, cifar_like), max(10, repeats // 20))
+    figures["explain_32x32"]["x_prediction"] = round(
+        figures["explain_32x32"]["p50_ms"] / figures["predict_proba_32x32"]["p50_ms"], 1)
     images, description = agreement_images(n_agreement)
     difference = np.abs(pipeline.predict_proba(images) - keras_probabilities(pipeline, images))
     figures["onnx_vs_keras"] = {"images": description, "max_abs_diff": float(difference.max()),

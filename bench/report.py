@@ -274,7 +274,11 @@ def to_markdown(results: dict) -> str:
                   f"p50 {latency['p50_ms']:.2f} ms, p95 {latency['p95_ms']:.2f} ms, p99 "
                   f"{latency['p99_ms']:.2f} ms ({latency['n']} calls); ONNX vs Keras on "
                   f"{model_figures['onnx_vs_keras']['images']}: max |Δp| "
-                  f"{model_figures['onnx_vs_keras']['max_abs_diff']:.1e}.", "",
+                  f"{model_figures['onnx_vs_keras']['max_abs_diff']:.1e}."
+                  + (f" Occlusion map (`/api/explain`, {model_figures['explain_32x32']['n']} calls): p50 "
+                     f"{model_figures['explain_32x32']['p50_ms']:.1f} ms = "
+                     f"{model_figures['explain_32x32']['x_prediction']:g} × one prediction."
+                     if "explain_32x32" in model_figures else ""), "",
                   *targets_table(model_figures["targets"])]
     lines += ["", "## Figures", "", *figures_table(servers, settings), "",
               "## Targets", "", *targets_table(results["targets"]), ""]

@@ -124,6 +124,14 @@ class Model:
     def predict_prepared(self, inputs: np.ndarray) -> np.ndarray:
         return self.pipeline[-1].predict_proba(inputs)
 
+    def network_input(self, image) -> np.ndarray:
+        """What the network sees of a picture, before normalisation: uint8 (h, w, 3), made by the
+        pipeline's own preprocessing step (centre square, shrink, training-JPEG encoding)."""
+        from ml.preprocessing import images_to_array
+
+        preprocess = self.pipeline.named_steps["preprocess"]
+        return images_to_array([image], preprocess.image_size, preprocess.jpeg_quality)[0]
+
     def top_k(self, probabilities: np.ndarray, k: int) -> list[dict]:
         """The k most probable classes, most probable first (ties: class order)."""
         order = np.argsort(-probabilities, kind="stable")[:k]
