@@ -206,3 +206,26 @@ def test_every_url_the_model_lists_is_served(server_url):
     for url in reports.values():
         response = requests.get(server_url + url, timeout=10)
         assert response.status_code == 200 and response.content.startswith(b"\x89PNG"), url
+
+
+def test_what_the_model_saw_and_why(page):
+    """After the answer: the 32x32 input enlarged, the occlusion overlay with a text alternative,
+    and a keyboard-operable switch for the overlay."""
+    page.set_input_files("[data-testid=file-input]", file_payload())
+    assert_chart(page, 5)
+    seen = page.locator("[data-testid=seen]")
+    seen.wait_for(state="visible", timeout=20000)
+    size = page.eval_on_selector("[data-testid=seen-image]", "img => [img.naturalWidth, img.naturalHeight]")
+    assert size == [32, 32]
+    legend = page.locator("[data-testid=seen-legend]").inner_text()
+    assert "mattered" in legend or "No single part" in legend
+    painted = page.eval_on_selector("[data-testid=seen-overlay]", """canvas => {
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      return [canvas.width, canvas.height, data.some((value, i) => i % 4 === 3 && value > 0)];
+    }""")
+    assert painted[:2] == [32, 32] and painted[2]
+    overlay = page.locator("[data-testid=seen-overlay]")
+    assert overlay.is_visible()
+    page.focus("[data-testid=seen-why]")
+    page.keyboard.press("Space")
+    assert not overlay.is_visible()

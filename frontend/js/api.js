@@ -153,6 +153,18 @@ export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_T
     getModel: (options = {}) => request('/api/model', { signal: options.signal }),
 
     /** Classify one image; resolves to {predictions, top_k, model_version, elapsed_ms}. */
+    /** Why this answer: {label, probability, heatmap (32x32), input_png, ...} for one image. */
+    async explain(file, { label, signal } = {}) {
+      const form = new FormData();
+      form.append('image', file, fileNameOf(file, 'image'));
+      if (label) form.append('label', label);
+      const data = await request('/api/explain', { method: 'POST', body: form, signal });
+      if (!data || !Array.isArray(data.heatmap) || typeof data.input_png !== 'string') {
+        throw new ApiError('invalid_response', 'The server response did not include an explanation.');
+      }
+      return data;
+    },
+
     async predict(file, { topK = MAX_TOP_K, maxTopK = MAX_TOP_K, signal } = {}) {
       const body = buildPredictForm(file, topK, maxTopK);
       const data = await request('/api/predict', { method: 'POST', body, signal });

@@ -78,6 +78,7 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
     state.current = entry;
     state.previewUrl = entry.url;
     view.showPrediction(entry, state.topK);
+    view.renderExplanation(entry.explanation ?? null);
     view.markActive(entry.id);
   }
 
@@ -138,6 +139,7 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
       showEntry(entry);
       remember([entry]);
       view.setStatus(summarizePrediction(entry.predictions));
+      explain(file, entry);
     } catch (error) {
       view.showError(error);
       view.clearResult('No result — see the message above.');
@@ -145,6 +147,16 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
     } finally {
       setBusy(false);
       releaseUnusedUrls();
+    }
+  }
+
+  /** What the model saw and why (POST /api/explain), after the answer; a failure only hides it. */
+  async function explain(file, entry) {
+    try {
+      entry.explanation = await api.explain(file);
+      if (state.current === entry) view.renderExplanation(entry.explanation);
+    } catch {
+      // Optional: the answer stands without it.
     }
   }
 

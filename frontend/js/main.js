@@ -20,6 +20,7 @@ view.bindTopK(controller.setTopK);
 view.bindSelectEntry(controller.selectEntry);
 view.bindClearHistory(controller.clearHistory);
 view.bindDismissError();
+view.bindExplanationToggle();
 view.bindCamera({
   start: controller.startCamera,
   snap: controller.snap,

@@ -11,8 +11,10 @@ import {
   calibrationSummary,
   describeError,
   formatBytes,
+  describeHeatmap,
   formatPercent,
   imageFilesFromItems,
+  overlayColour,
   isLowConfidence,
   lowConfidenceMessage,
   topK,
@@ -73,6 +75,11 @@ export function createView(doc = document) {
     chooseButton: byId('choose-button'),
     captureButton: byId('capture-button'),
     errorDismiss: byId('error-dismiss'),
+    seen: byId('seen'),
+    seenImage: byId('seen-image'),
+    seenOverlay: byId('seen-overlay'),
+    seenWhy: byId('seen-why'),
+    seenLegend: byId('seen-legend'),
   };
   const win = doc.defaultView;
 
@@ -471,6 +478,39 @@ export function createView(doc = document) {
     section.scrollIntoView({ behavior: reduceMotion ? 'auto' : 'smooth', block: 'start' });
   }
 
+  /** What the model saw ({input_png, heatmap, label}) with its occlusion map; null hides it. */
+  function renderExplanation(explanation) {
+    if (!explanation) {
+      el.seen.hidden = true;
+      return;
+    }
+    el.seenImage.src = explanation.input_png;
+    const { heatmap, label } = explanation;
+    const rows = heatmap.length;
+    const cols = heatmap[0]?.length ?? 0;
+    el.seenOverlay.width = cols;
+    el.seenOverlay.height = rows;
+    const context = el.seenOverlay.getContext('2d');
+    if (context) {
+      const pixels = context.createImageData(cols, rows);
+      const max = Math.max(...heatmap.flat().map(Math.abs));
+      heatmap.forEach((row, r) => row.forEach((value, c) => {
+        pixels.data.set(overlayColour(value, max), 4 * (r * cols + c));
+      }));
+      context.putImageData(pixels, 0, 0);
+    }
+    el.seenOverlay.hidden = !el.seenWhy.checked;
+    el.seenLegend.textContent = describeHeatmap(heatmap, label) +
+      ' Blue: covering that part made the answer more likely.';
+    el.seen.hidden = false;
+  }
+
+  function bindExplanationToggle() {
+    el.seenWhy.addEventListener('change', () => {
+      el.seenOverlay.hidden = !el.seenWhy.checked;
+    });
+  }
+
   /** Camera controls: Snap/Stop only while live, Retake only on a frozen frame. */
   function setCameraState({ active, frozen = false, canSwitch = false, starting = false }) {
     el.cameraStage.hidden = !active;
@@ -485,6 +525,8 @@ export function createView(doc = document) {
   }
 
   return {
+    bindExplanationToggle,
+    renderExplanation,
     bindFiles,
     bindPaste,
     bindTopK,

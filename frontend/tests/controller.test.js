@@ -43,6 +43,10 @@ function fakeApi({ predict, predictBatch, model } = {}) {
         ? predictBatch(files)
         : { results: files.map(() => ({ predictions: PREDICTIONS })), model_version: 'v1' };
     },
+    async explain(file, options) {
+      requests.push(['explain', file.name, options]);
+      return { label: 'cat', heatmap: [[0.1]], input_png: 'data:image/png;base64,AA==' };
+    },
     async getModel() {
       if (model instanceof Error) throw model;
       return model ?? { classes: ['cat', 'dog', 'frog', 'ship'], limits: {} };
@@ -79,6 +83,8 @@ const fakeCamera = () => ({
   },
 });
 
+const predictions = (api) => api.requests.filter(([kind]) => kind.startsWith('predict'));
+
 const png = (name = 'cat.png', bytes = 100) => new File([new Uint8Array(bytes)], name, { type: 'image/png' });
 
 function setup(options = {}) {
@@ -94,7 +100,7 @@ describe('controller', () => {
   test('classifies one picture: every class requested, shown, remembered, announced', async () => {
     const { view, api, controller } = setup();
     await controller.handleFiles([png()]);
-    assert.deepEqual(api.requests, [['predict', 'cat.png', { topK: 10, maxTopK: 10 }]]);
+    assert.deepEqual(predictions(api), [['predict', 'cat.png', { topK: 10, maxTopK: 10 }]]);
     const [[entry, k]] = view.called('showPrediction');
     assert.equal(entry.name, 'cat.png');
     assert.equal(entry.predictions[0].label, 'cat');
@@ -102,6 +108,18 @@ describe('controller', () => {
     assert.equal(controller.state.history.length, 1);
     assert.deepEqual(view.called('setBusy').map(([busy]) => busy), [true, false]);
     assert.match(view.called('setStatus').at(-1)[0], /cat/);
+  });
+
+  test('after the answer, what the model saw and why are shown, and kept with the entry', async () => {
+    const { view, api, controller } = setup();
+    await controller.handleFiles([png('a.png')]);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the explanation follows the answer
+    assert.deepEqual(api.requests.map(([kind]) => kind), ['predict', 'explain']);
+    assert.equal(view.called('renderExplanation').at(-1)[0].label, 'cat');
+    await controller.handleFiles([png('b.png')]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    controller.selectEntry(controller.state.history.find((entry) => entry.name === 'a.png').id);
+    assert.equal(view.called('renderExplanation').at(-1)[0].label, 'cat');
   });
 
   test('a file over the size limit is refused without a request', async () => {
@@ -155,7 +173,7 @@ describe('controller', () => {
     assert.deepEqual(view.called('setTopK').at(-1), [3]);
     assert.deepEqual(view.called('setLimits').at(-1), [{ maxBytes: 1000, maxBatch: 2 }]);
     await controller.handleFiles([png('small.png', 10)]);
-    assert.deepEqual(api.requests.at(-1)[2], { topK: 4, maxTopK: 4 });
+    assert.deepEqual(predictions(api).at(-1)[2], { topK: 4, maxTopK: 4 });
     await controller.handleFiles([png('x.png', 10), png('y.png', 10), png('z.png', 10)]);
     assert.equal(view.called('showError').at(-1)[0].code, 'too_many_files');
   });
@@ -170,7 +188,7 @@ describe('controller', () => {
     const { view, api, controller } = setup();
     await controller.handleFiles([png()]);
     controller.setTopK('2');
-    assert.equal(api.requests.length, 1);
+    assert.equal(predictions(api).length, 1);
     assert.equal(view.called('showPrediction').at(-1)[1], 2);
   });
 
