@@ -227,7 +227,7 @@ def predict():
         503: ServerBusy
     """
     started = time.perf_counter()
-    top_k, (upload,) = _form("image", max_files=1, max_request_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    top_k, upload = _single_upload()
     model = _ready_model()
     probabilities = model.predict_prepared(_prepare(_decode(upload)))[0]
     count_images(1)
@@ -304,21 +304,17 @@ def explain():
         503: ServerBusy
     """
     started = time.perf_counter()
-    _, (upload,) = _form("image", max_files=1, max_request_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    _, upload = _single_upload()
     model = _ready_model()
     label = request.form.get("label") or None
     if label is not None and label not in model.classes:
         raise APIError("validation_error", f"label must be one of the model's classes, not {label!r}.",
                        {"label": [f"Must be one of: {', '.join(model.classes)}."]})
     image = _decode(upload)
-    try:
-        result = occlusion_map(model, image, label)
-        picture = model.network_input(image)
-    except (ValueError, OSError) as error:  # e.g. a colour mode Pillow cannot convert to RGB
-        raise APIError("invalid_image", f"The image cannot be converted for the model ({error}).") from None
+    result = occlusion_map(model, _prepare(image), label)
     count_images(1)
     return ExplainResponseSchema().dump({
-        **result, "input_png": _png_data_url(picture), "model_version": model.version,
+        **result, "input_png": _png_data_url(model.network_input(image)), "model_version": model.version,
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 2)})
 
 
@@ -326,6 +322,12 @@ def _png_data_url(pixels: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _single_upload():
+    """``top_k`` and the one file of ``image`` (/api/predict, /api/explain)."""
+    top_k, (upload,) = _form("image", max_files=1, max_request_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    return top_k, upload
 
 
 def _form(field: str, *, max_files: int, max_request_bytes: int):

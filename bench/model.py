@@ -69,7 +69,8 @@ def measure_model(model_path, repeats: int = 1000, n_agreement: int = 1000) -> d
     figures = {"load_s": round(load_seconds, 3),
                "predict_proba_32x32": single_image_latency(pipeline, cifar_like, repeats)}
     # The occlusion map (POST /api/explain) as a multiple of one prediction.
-    figures["explain_32x32"] = latency(lambda: occlusion_map(model, cifar_like), max(10, repeats // 20))
+    figures["explain_32x32"] = latency(lambda: occlusion_map(model, model.prepare(cifar_like)),
+                                       max(10, repeats // 20))
     figures["explain_32x32"]["x_prediction"] = round(
         figures["explain_32x32"]["p50_ms"] / figures["predict_proba_32x32"]["p50_ms"], 1)
     images, description = agreement_images(n_agreement)

@@ -14,11 +14,12 @@ PATCH = 8
 STRIDE = 4
 
 
-def occlusion_map(model, image, label: str | None = None, patch: int = PATCH, stride: int = STRIDE) -> dict:
-    """``model``: an ``ml.artifact.Model``. Returns the class explained (``label``, default the
-    top one), its probability, and ``heatmap``: for every input pixel, how much covering it lowered
-    that probability (averaged over the squares that covered it; negative: covering it helped)."""
-    x = model.prepare(image)  # (1, h, w, 3), normalised
+def occlusion_map(model, x: np.ndarray, label: str | None = None, patch: int = PATCH,
+                  stride: int = STRIDE) -> dict:
+    """``model``: an ``ml.artifact.Model``; ``x``: one picture as the network takes it
+    (``model.prepare(image)``, (1, h, w, 3), normalised). Returns the class explained (``label``,
+    default the top one), its probability, and ``heatmap``: for every input pixel, how much covering
+    it lowered that probability (averaged over the squares that covered it; negative: it helped)."""
     _, height, width, _ = x.shape
     base = model.predict_prepared(x)[0]
     target = int(np.argmax(base)) if label is None else list(model.classes).index(label)
