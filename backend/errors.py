@@ -94,8 +94,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ClientDisconnected)
     @app.errorhandler(TimeoutError)
     def _upload_cut_off(error: Exception):
-        # The client stopped sending the body it announced: it stalled past the per-read timeout
-        # (backend/workers.py) or went away.
+        # The client stopped sending the body it announced or went away. Under gunicorn the
+        # waitress worker reads every body completely first, so this answers other servers
+        # (python -m backend, a plain WSGI server).
         response = error_response("request_timeout")
         response.headers["Connection"] = "close"
         return response
