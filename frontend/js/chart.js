@@ -11,8 +11,10 @@ import { formatPercent, formatProbabilityAttr, topK } from './format.js';
  * @param {HTMLElement} container
  * @param {{label: string, probability: number}[]} predictions full list (any order)
  * @param {number} k how many rows to show (clamped to 1–10)
+ * @param {{pickable?: boolean, explained?: string|null}} [options] pickable: each class name is a
+ *   button (`data-pick`) that asks why; `explained` is the class whose map is shown (aria-pressed)
  */
-export function renderChart(container, predictions, k) {
+export function renderChart(container, predictions, k, { pickable = false, explained = null } = {}) {
   const doc = container.ownerDocument;
   const rows = topK(predictions, k);
   const list = doc.createElement('ol');
@@ -29,8 +31,14 @@ export function renderChart(container, predictions, k) {
     row.dataset.label = prediction.label;
     row.dataset.probability = formatProbabilityAttr(prediction.probability);
 
-    const label = doc.createElement('span');
-    label.className = 'bar-label';
+    const label = doc.createElement(pickable ? 'button' : 'span');
+    label.className = pickable ? 'bar-label bar-pick' : 'bar-label';
+    if (pickable) {
+      label.type = 'button';
+      label.dataset.pick = prediction.label;
+      label.setAttribute('aria-pressed', String(prediction.label === explained));
+      label.title = `Show which parts of the picture speak for “${prediction.label}”`;
+    }
     if (isTop) {
       // A visible marker plus bold weight, so the winner is not signalled by colour alone.
       const marker = doc.createElement('span');
@@ -45,6 +53,12 @@ export function renderChart(container, predictions, k) {
       hint.className = 'visually-hidden';
       hint.textContent = ' (top prediction)';
       label.append(hint);
+    }
+    if (pickable) {
+      const why = doc.createElement('span');
+      why.className = 'visually-hidden';
+      why.textContent = ': show why';
+      label.append(why);
     }
 
     const track = doc.createElement('span');
@@ -64,7 +78,13 @@ export function renderChart(container, predictions, k) {
     list.append(row);
   });
 
+  // Re-rendering must not throw keyboard focus away from the class the user just picked.
+  const active = doc.activeElement;
+  const focusedPick = container.contains(active) ? active.dataset?.pick : undefined;
   container.replaceChildren(list);
+  if (focusedPick !== undefined) {
+    [...list.querySelectorAll('[data-pick]')].find((node) => node.dataset.pick === focusedPick)?.focus();
+  }
   return rows;
 }
 

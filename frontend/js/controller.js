@@ -78,6 +78,7 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
     state.current = entry;
     state.previewUrl = entry.url;
     view.showPrediction(entry, state.topK);
+    view.showCrop(entry.crop ?? null);
     view.renderExplanation(entry.explanation ?? null);
     view.markActive(entry.id);
   }
@@ -114,24 +115,39 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
       return;
     }
     const name = fileName(file, 'image');
-    view.showError(null);
     state.batchCards = [];
     view.renderBatch([], null);
-    state.current = null;
     // Local copy: the user may open a history item while this request runs.
     const url = createObjectUrl(file);
+    await classifyPicture({ name, url, source: file, upload: file, crop: null });
+  }
+
+  /**
+   * Send one picture (`upload`: the file itself or the crop made of it) and show the answer as a
+   * new history entry that remembers its source file and crop square, so the square can be moved
+   * again later.
+   */
+  async function classifyPicture({ name, url, source, upload, crop }) {
+    view.showError(null);
+    state.current = null;
     state.previewUrl = url;
     view.showPreview(url, name);
+    view.showCrop(crop);
     view.clearResult('Classifying…');
-    setBusy(true, `Classifying ${name}…`);
-    view.setStatus(`Classifying ${name}…`);
+    view.renderExplanation(null);
+    const what = crop ? `the chosen part of ${name}` : name;
+    setBusy(true, `Classifying ${what}…`);
+    view.setStatus(`Classifying ${what}…`);
     try {
       // Always ask for every class so changing k later needs no new request.
-      const data = await api.predict(file, { topK: state.maxTopK, maxTopK: state.maxTopK });
+      const data = await api.predict(upload, { topK: state.maxTopK, maxTopK: state.maxTopK });
       const entry = {
         id: state.nextId++,
         name,
         url,
+        source,
+        upload,
+        crop,
         predictions: sortPredictions(data.predictions),
         modelVersion: data.model_version,
         elapsedMs: data.elapsed_ms,
@@ -139,7 +155,7 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
       showEntry(entry);
       remember([entry]);
       view.setStatus(summarizePrediction(entry.predictions));
-      explain(file, entry);
+      explain(entry);
     } catch (error) {
       view.showError(error);
       view.clearResult('No result — see the message above.');
@@ -150,14 +166,64 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
     }
   }
 
-  /** What the model saw and why (POST /api/explain), after the answer; a failure only hides it. */
-  async function explain(file, entry) {
+  /**
+   * What the model saw and why (POST /api/explain) for `label` (default: the top class), after
+   * the answer; kept per class with the entry. A failure only leaves the answer without it.
+   */
+  async function explain(entry, label = null) {
+    const key = label ?? entry.predictions[0]?.label;
+    entry.explanations ??= {};
     try {
-      entry.explanation = await api.explain(file);
-      if (state.current === entry) view.renderExplanation(entry.explanation);
+      entry.explanations[key] ??= await api.explain(entry.upload, label ? { label } : {});
+      entry.explanation = entry.explanations[key];
+      if (state.current === entry) {
+        view.renderExplanation(entry.explanation);
+        view.showPrediction(entry, state.topK);
+      }
     } catch {
       // Optional: the answer stands without it.
     }
+  }
+
+  /** The user picked a class in the chart: show why the model does (or does not) see it. */
+  function explainClass(label) {
+    const entry = state.current;
+    if (!entry?.upload) return Promise.resolve();
+    view.setStatus(`Showing which parts of the picture speak for “${label}”…`);
+    return explain(entry, label).then(() => {
+      if (state.current === entry && entry.explanation?.label === label) {
+        view.setStatus(`Showing why for “${label}”.`);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ crop
+
+  /** The crop square was moved: classify that part of the shown picture, cropped here in the page. */
+  async function cropChanged(square) {
+    const entry = state.current;
+    if (!entry?.source || state.busy) {
+      if (entry) view.showCrop(entry.crop ?? null); // nothing to crop, or a request is running
+      return;
+    }
+    let blob;
+    try {
+      blob = await view.cropPicture(square);
+    } catch (error) {
+      view.showError({ code: 'crop_failed', message: String(error?.message ?? error) });
+      view.showCrop(entry.crop ?? null);
+      return;
+    }
+    const stem = entry.name.replace(/\.[^.]+$/, '');
+    const upload = new File([blob], `${stem}-crop.${extensionForType(blob.type)}`, { type: blob.type });
+    await classifyPicture({ name: entry.name, url: entry.url, source: entry.source, upload, crop: square });
+  }
+
+  /** Back to the centre square: the original file, as the server crops it itself. */
+  function resetCrop() {
+    const entry = state.current;
+    if (!entry?.source || state.busy) return Promise.resolve();
+    return classifyPicture({ name: entry.name, url: entry.url, source: entry.source, upload: entry.source, crop: null });
   }
 
   async function classifyBatch(files) {
@@ -171,7 +237,7 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
     view.showError(null);
     const cards = files.map((file, index) => {
       const check = checkFile(file, { maxBytes: state.maxBytes });
-      const card = { id: state.nextId++, name: fileName(file, `image-${index + 1}`), file };
+      const card = { id: state.nextId++, name: fileName(file, `image-${index + 1}`), file, crop: null };
       if (check.ok) card.url = createObjectUrl(file);
       else card.error = check; // shown on its card; the file is not uploaded
       return card;
@@ -213,7 +279,11 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
       setBusy(false);
     }
 
-    for (const card of cards) delete card.file; // the object URL already pins what is needed
+    for (const card of cards) {
+      // Its object URL pins the file already: keeping it costs nothing and allows a crop later.
+      if (!card.error) card.source = card.upload = card.file;
+      delete card.file;
+    }
     state.batchCards = cards;
     const successes = cards.filter((card) => !card.error);
     view.renderBatch(cards, successes[0]?.id ?? null);
@@ -395,6 +465,9 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
     handleFiles,
     handlePaste,
     selectEntry,
+    explainClass,
+    cropChanged,
+    resetCrop,
     setTopK,
     clearHistory,
     isBusy: () => state.busy,

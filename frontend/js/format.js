@@ -183,6 +183,8 @@ const ERROR_MESSAGES = Object.freeze({
   camera_busy: 'The camera is busy or could not be started. Close other apps that use it and try again.',
   camera_not_ready: 'The camera is still starting. Please try again in a moment.',
   camera_error: 'The camera could not be started. Please try again or choose an image instead.',
+  crop_failed: 'That part of the picture could not be cut out in this browser. Please try another picture.',
+  example_unavailable: 'That example could not be loaded. Please try another one or choose an image.',
 });
 
 export const UNKNOWN_ERROR_MESSAGE = 'Something went wrong. Please try again.';

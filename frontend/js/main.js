@@ -21,6 +21,8 @@ view.bindSelectEntry(controller.selectEntry);
 view.bindClearHistory(controller.clearHistory);
 view.bindDismissError();
 view.bindExplanationToggle();
+view.bindCrop(controller.cropChanged, controller.resetCrop);
+view.bindExplainClass(controller.explainClass);
 view.bindCamera({
   start: controller.startCamera,
   snap: controller.snap,

@@ -7,6 +7,18 @@
 
 import { clearChart, renderChart } from './chart.js';
 import {
+  centreSquare,
+  clampSquare,
+  containedRect,
+  describeSquare,
+  moveSquare,
+  outputSide,
+  resizeFromCorner,
+  sameSquare,
+  squareAfterKey,
+  squareInBox,
+} from './crop.js';
+import {
   LOW_CONFIDENCE_THRESHOLD,
   calibrationSummary,
   describeError,
@@ -80,6 +92,12 @@ export function createView(doc = document) {
     seenOverlay: byId('seen-overlay'),
     seenWhy: byId('seen-why'),
     seenLegend: byId('seen-legend'),
+    crop: byId('crop'),
+    cropHandle: byId('crop-handle'),
+    cropControls: byId('crop-controls'),
+    cropPosition: byId('crop-position'),
+    cropReset: byId('crop-reset'),
+    previewOverlay: byId('preview-overlay'),
   };
   const win = doc.defaultView;
 
@@ -87,11 +105,19 @@ export function createView(doc = document) {
   // "Not sure" below this top-1 probability: the model's own threshold once /api/model answers.
   let notSureThreshold = LOW_CONFIDENCE_THRESHOLD;
 
+  // The crop square, in the shown picture's pixels (null until that picture has loaded), and
+  // what the controller asked for (null: the centre square) for the picture being loaded.
+  const crop = { enabled: false, wanted: null, square: null, loadedSrc: null, commitTimer: null };
+
   // CIFAR-10 images are 32×32: scale tiny images with crisp pixels instead of blur.
   el.preview.addEventListener('load', () => {
     el.preview.classList.toggle('is-pixelated', el.preview.naturalWidth > 0 && el.preview.naturalWidth <= 64);
     el.previewPlaceholder.hidden = true;
+    crop.loadedSrc = el.preview.getAttribute('src');
+    placeCrop();
   });
+  // The square follows the picture when the layout changes (rotation, resizing the window).
+  if (typeof win.ResizeObserver === 'function') new win.ResizeObserver(() => placeCrop()).observe(el.preview);
   // A file the browser cannot decode (the server may still accept it) should not
   // leave a broken-image icon behind.
   el.preview.addEventListener('error', () => {
@@ -150,6 +176,7 @@ export function createView(doc = document) {
   }
 
   function clearPreview() {
+    showCrop(null, { enabled: false });
     el.preview.hidden = true;
     el.preview.removeAttribute('src');
     el.preview.alt = '';
@@ -161,7 +188,11 @@ export function createView(doc = document) {
   /** Render a stored prediction entry ({name, url, predictions, modelVersion, elapsedMs}). */
   function showPrediction(entry, k) {
     showPreview(entry.url, entry.name);
-    renderChart(el.results, entry.predictions, k);
+    // Class names are buttons that ask why, once there is a picture to explain.
+    renderChart(el.results, entry.predictions, k, {
+      pickable: Boolean(entry.upload),
+      explained: entry.explanation?.label ?? null,
+    });
     el.resultsEmpty.hidden = true;
     el.lowConfidence.textContent = lowConfidenceMessage(classCount);
     el.lowConfidence.hidden = !isLowConfidence(entry.predictions, notSureThreshold);
@@ -478,37 +509,187 @@ export function createView(doc = document) {
     section.scrollIntoView({ behavior: reduceMotion ? 'auto' : 'smooth', block: 'start' });
   }
 
-  /** What the model saw ({input_png, heatmap, label}) with its occlusion map; null hides it. */
+  // ------------------------------------------------------------ crop square
+
+  function pictureSize() {
+    return { width: el.preview.naturalWidth, height: el.preview.naturalHeight };
+  }
+
+  /** Put the square where it belongs on the picture as it is drawn now (or hide it). */
+  function placeCrop() {
+    const { width, height } = pictureSize();
+    const ready = crop.enabled && !el.preview.hidden && width > 0 && height > 0 &&
+      crop.loadedSrc === el.preview.getAttribute('src');
+    el.crop.hidden = !ready;
+    el.cropControls.hidden = !ready;
+    if (!ready) return;
+    crop.square ??= clampSquare(crop.wanted ?? centreSquare(width, height), width, height);
+    const box = squareInBox(crop.square, containedRect(width, height, el.preview.clientWidth, el.preview.clientHeight));
+    el.crop.style.left = `${el.preview.offsetLeft + box.left}px`;
+    el.crop.style.top = `${el.preview.offsetTop + box.top}px`;
+    el.crop.style.width = el.crop.style.height = `${box.size}px`;
+    el.cropPosition.textContent = describeSquare(crop.square, width, height);
+    el.cropReset.hidden = sameSquare(crop.square, centreSquare(width, height));
+  }
+
+  /**
+   * Show the crop square on the preview at `square` (picture pixels; null: the centre square), or
+   * no square at all with `enabled: false` (a live camera frame, no picture).
+   */
+  function showCrop(square, { enabled = true } = {}) {
+    clearTimeout(crop.commitTimer);
+    crop.enabled = enabled;
+    crop.wanted = square;
+    crop.square = null;
+    el.crop.classList.remove('is-adjusting');
+    placeCrop();
+  }
+
+  /** The chosen square of the shown picture as a PNG (at most 512 × 512: the network sees 32 × 32). */
+  function cropPicture(square) {
+    const side = outputSide(square);
+    const canvas = doc.createElement('canvas');
+    canvas.width = canvas.height = side;
+    const context = canvas.getContext('2d');
+    context.imageSmoothingQuality = 'high';
+    context.drawImage(el.preview, square.x, square.y, square.side, square.side, 0, 0, side, side);
+    return new Promise((resolve, reject) => {
+      canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('The crop could not be encoded.'))), 'image/png');
+    });
+  }
+
+  /**
+   * The square moved by mouse, touch or pen (drag it; its corner handle resizes it) or by the keys
+   * (squareAfterKey): ``handler(square)`` on release, or once the keys have rested for a moment
+   * (Enter: at once). ``reset()`` for the Reset button.
+   */
+  function bindCrop(handler, reset) {
+    let drag = null;
+    const commit = (before) => {
+      clearTimeout(crop.commitTimer);
+      if (!crop.square || sameSquare(crop.square, before)) {
+        el.crop.classList.remove('is-adjusting');
+        return;
+      }
+      handler(crop.square);
+    };
+    const adjusting = () => {
+      el.crop.classList.add('is-adjusting');
+      el.previewOverlay.hidden = true; // the map belongs to the previous square
+    };
+
+    el.crop.addEventListener('pointerdown', (event) => {
+      if (!crop.square || event.button > 0 || drag) return;
+      event.preventDefault(); // no text selection or native image drag
+      el.crop.focus({ preventScroll: true });
+      el.crop.setPointerCapture?.(event.pointerId);
+      drag = { id: event.pointerId, x: event.clientX, y: event.clientY, start: crop.square,
+               resize: event.target === el.cropHandle };
+      adjusting();
+    });
+    el.crop.addEventListener('pointermove', (event) => {
+      if (!drag || event.pointerId !== drag.id) return;
+      const { width, height } = pictureSize();
+      const { scale } = containedRect(width, height, el.preview.clientWidth, el.preview.clientHeight);
+      const dx = (event.clientX - drag.x) / scale;
+      const dy = (event.clientY - drag.y) / scale;
+      crop.square = drag.resize
+        ? resizeFromCorner(drag.start, dx, dy, width, height)
+        : moveSquare(drag.start, dx, dy, width, height);
+      placeCrop();
+    });
+    for (const type of ['pointerup', 'pointercancel']) {
+      el.crop.addEventListener(type, (event) => {
+        if (!drag || event.pointerId !== drag.id) return;
+        const { start } = drag;
+        drag = null;
+        commit(start);
+      });
+    }
+
+    let keyStart = null;
+    el.crop.addEventListener('keydown', (event) => {
+      if (!crop.square) return;
+      if (event.key === 'Enter' && keyStart) {
+        event.preventDefault();
+        const before = keyStart;
+        keyStart = null;
+        commit(before);
+        return;
+      }
+      const { width, height } = pictureSize();
+      const next = squareAfterKey(crop.square, event.key, event, width, height);
+      if (!next) return;
+      event.preventDefault(); // arrows would scroll the page
+      keyStart ??= crop.square;
+      crop.square = next;
+      adjusting();
+      placeCrop();
+      clearTimeout(crop.commitTimer);
+      crop.commitTimer = win.setTimeout(() => {
+        const before = keyStart;
+        keyStart = null;
+        commit(before);
+      }, 700);
+    });
+    el.cropReset.addEventListener('click', reset);
+  }
+
+  // ------------------------------------------------------------ why this answer
+
+  /** Paint an occlusion map into a canvas of its size: red helped the class, blue hurt it. */
+  function paintHeatmap(canvas, heatmap) {
+    const rows = heatmap.length;
+    const cols = heatmap[0]?.length ?? 0;
+    canvas.width = cols;
+    canvas.height = rows;
+    const context = canvas.getContext('2d');
+    if (!context || !rows || !cols) return;
+    const pixels = context.createImageData(cols, rows);
+    const max = Math.max(...heatmap.flat().map(Math.abs));
+    heatmap.forEach((row, r) => row.forEach((value, c) => {
+      pixels.data.set(overlayColour(value, max), 4 * (r * cols + c));
+    }));
+    context.putImageData(pixels, 0, 0);
+  }
+
+  function showOverlays() {
+    const show = el.seenWhy.checked && !el.seen.hidden;
+    el.seenOverlay.hidden = !show;
+    el.previewOverlay.hidden = !show || el.crop.classList.contains('is-adjusting');
+  }
+
+  /**
+   * What the model saw ({input_png, heatmap, label}) with its occlusion map, both in the panel and
+   * over the crop square on the preview; null hides them.
+   */
   function renderExplanation(explanation) {
     if (!explanation) {
       el.seen.hidden = true;
+      showOverlays();
       return;
     }
     el.seenImage.src = explanation.input_png;
     const { heatmap, label } = explanation;
-    const rows = heatmap.length;
-    const cols = heatmap[0]?.length ?? 0;
-    el.seenOverlay.width = cols;
-    el.seenOverlay.height = rows;
-    const context = el.seenOverlay.getContext('2d');
-    if (context) {
-      const pixels = context.createImageData(cols, rows);
-      const max = Math.max(...heatmap.flat().map(Math.abs));
-      heatmap.forEach((row, r) => row.forEach((value, c) => {
-        pixels.data.set(overlayColour(value, max), 4 * (r * cols + c));
-      }));
-      context.putImageData(pixels, 0, 0);
-    }
-    el.seenOverlay.hidden = !el.seenWhy.checked;
+    paintHeatmap(el.seenOverlay, heatmap);
+    paintHeatmap(el.previewOverlay, heatmap);
     el.seenLegend.textContent = describeHeatmap(heatmap, label) +
       ' Blue: covering that part made the answer more likely.';
     el.seen.hidden = false;
+    el.crop.classList.remove('is-adjusting');
+    showOverlays();
+  }
+
+  /** A class name picked in the chart: ``handler(label)``. */
+  function bindExplainClass(handler) {
+    el.results.addEventListener('click', (event) => {
+      const button = event.target.closest('[data-pick]');
+      if (button) handler(button.dataset.pick);
+    });
   }
 
   function bindExplanationToggle() {
-    el.seenWhy.addEventListener('change', () => {
-      el.seenOverlay.hidden = !el.seenWhy.checked;
-    });
+    el.seenWhy.addEventListener('change', showOverlays);
   }
 
   /** Camera controls: Snap/Stop only while live, Retake only on a frozen frame. */
@@ -526,7 +707,11 @@ export function createView(doc = document) {
 
   return {
     bindExplanationToggle,
+    bindExplainClass,
     renderExplanation,
+    bindCrop,
+    showCrop,
+    cropPicture,
     bindFiles,
     bindPaste,
     bindTopK,

@@ -35,6 +35,16 @@ class FakeNode {
   get textContent() {
     return this.ownText + this.children.map((child) => child.textContent).join('');
   }
+  contains(node) {
+    return node === this || this.find((child) => child === node).length > 0;
+  }
+  querySelectorAll(selector) {
+    assert.equal(selector, '[data-pick]');
+    return this.find((node) => node.dataset.pick !== undefined);
+  }
+  focus() {
+    this.ownerDocument.activeElement = this;
+  }
   find(predicate, out = []) {
     for (const child of this.children) {
       if (child instanceof FakeNode) {
@@ -54,6 +64,7 @@ class FakeText {
 
 function fakeContainer() {
   const doc = {
+    activeElement: null,
     createElement: (tag) => new FakeNode(tag, doc),
     createTextNode: (text) => new FakeText(text),
   };
@@ -127,5 +138,34 @@ describe('renderChart', () => {
     assert.equal(container.children[0].getAttribute('aria-label'), 'Top 2 predictions');
     clearChart(container);
     assert.equal(bars(container).length, 0);
+  });
+
+  test('pickable: each class name is a button that asks why; the explained one is pressed', () => {
+    const container = fakeContainer();
+    renderChart(container, PREDICTIONS, 3, { pickable: true, explained: 'dog' });
+    const buttons = container.find((node) => node.dataset.pick !== undefined);
+    assert.deepEqual(buttons.map((node) => node.tagName), ['button', 'button', 'button']);
+    assert.deepEqual(buttons.map((node) => node.dataset.pick), ['cat', 'dog', 'ship']);
+    assert.deepEqual(buttons.map((node) => node.getAttribute('aria-pressed')), ['false', 'true', 'false']);
+    assert.match(buttons[1].textContent, /dog: show why/);
+  });
+
+  test('not pickable: plain text, no buttons', () => {
+    const container = fakeContainer();
+    renderChart(container, PREDICTIONS, 3);
+    assert.equal(container.find((node) => node.dataset.pick !== undefined).length, 0);
+    assert.ok(container.find((node) => node.className === 'bar-label').every((node) => node.tagName === 'span'));
+  });
+
+  test('re-rendering keeps keyboard focus on the class the user picked', () => {
+    const container = fakeContainer();
+    renderChart(container, PREDICTIONS, 3, { pickable: true });
+    const dog = container.find((node) => node.dataset.pick === 'dog')[0];
+    dog.focus();
+    renderChart(container, PREDICTIONS, 3, { pickable: true, explained: 'dog' });
+    const focused = container.ownerDocument.activeElement;
+    assert.notEqual(focused, dog);
+    assert.equal(focused.dataset.pick, 'dog');
+    assert.equal(focused.getAttribute('aria-pressed'), 'true');
   });
 });

@@ -45,7 +45,7 @@ function fakeApi({ predict, predictBatch, model } = {}) {
     },
     async explain(file, options) {
       requests.push(['explain', file.name, options]);
-      return { label: 'cat', heatmap: [[0.1]], input_png: 'data:image/png;base64,AA==' };
+      return { label: options?.label ?? 'cat', heatmap: [[0.1]], input_png: 'data:image/png;base64,AA==' };
     },
     async getModel() {
       if (model instanceof Error) throw model;
@@ -92,9 +92,16 @@ function setup(options = {}) {
   const api = fakeApi(options);
   const urls = fakeUrls();
   const camera = fakeCamera();
+  // The view crops the shown picture with a canvas; here it hands back a small PNG.
+  view.cropPicture = async (square) => {
+    view.calls.push(['cropPicture', square]);
+    return new Blob(['png'], { type: 'image/png' });
+  };
   const controller = createController({ api, view, camera, urls, now: () => 1700000000000 });
   return { view, api, urls, camera, controller };
 }
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe('controller', () => {
   test('classifies one picture: every class requested, shown, remembered, announced', async () => {
@@ -218,5 +225,59 @@ describe('controller', () => {
     controller.pageHidden();
     assert.equal(camera.isActive, false);
     assert.match(view.called('setStatus').at(-1)[0], /hidden/);
+  });
+
+  test('moving the crop square classifies that part, cropped in the page, as a new entry', async () => {
+    const { view, api, controller } = setup();
+    await controller.handleFiles([png('cat.png')]);
+    await settle();
+    const square = { x: 10, y: 20, side: 30 };
+    await controller.cropChanged(square);
+    await settle();
+    assert.deepEqual(view.called('cropPicture'), [[square]]);
+    assert.deepEqual(predictions(api).map(([, name]) => name), ['cat.png', 'cat-crop.png']);
+    assert.deepEqual(api.requests.at(-1), ['explain', 'cat-crop.png', {}]); // why, for the crop
+    const [first, second] = [controller.state.history[1], controller.state.history[0]];
+    assert.equal(second.url, first.url); // the same picture on screen, with the square on it
+    assert.deepEqual(second.crop, square);
+    assert.equal(first.crop, null);
+    assert.deepEqual(view.called('showCrop').at(-1), [square]);
+  });
+
+  test('Reset sends the original picture again, which the server crops in the centre', async () => {
+    const { view, api, controller } = setup();
+    await controller.handleFiles([png('cat.png')]);
+    await controller.cropChanged({ x: 0, y: 0, side: 8 });
+    await controller.resetCrop();
+    assert.deepEqual(predictions(api).map(([, name]) => name), ['cat.png', 'cat-crop.png', 'cat.png']);
+    assert.equal(controller.state.current.crop, null);
+    assert.deepEqual(view.called('showCrop').at(-1), [null]);
+  });
+
+  test('a crop while a request runs is not sent; the square goes back', async () => {
+    let release;
+    const { view, api, controller } = setup({ predict: () => new Promise((resolve) => { release = resolve; }) });
+    const first = controller.handleFiles([png('a.png')]);
+    await settle();
+    controller.state.current = { name: 'a.png', url: 'blob:1', source: png('a.png'), crop: null };
+    await controller.cropChanged({ x: 0, y: 0, side: 8 });
+    assert.equal(view.called('cropPicture').length, 0);
+    assert.deepEqual(view.called('showCrop').at(-1), [null]);
+    release({ predictions: PREDICTIONS });
+    await first;
+    assert.deepEqual(predictions(api).map(([, name]) => name), ['a.png']);
+  });
+
+  test('a class picked in the chart is explained once and marked as explained', async () => {
+    const { view, api, controller } = setup();
+    await controller.handleFiles([png('cat.png')]);
+    await settle();
+    await controller.explainClass('dog');
+    await controller.explainClass('dog');
+    const explains = api.requests.filter(([kind]) => kind === 'explain');
+    assert.deepEqual(explains, [['explain', 'cat.png', {}], ['explain', 'cat.png', { label: 'dog' }]]);
+    assert.equal(view.called('renderExplanation').at(-1)[0].label, 'dog');
+    assert.equal(view.called('showPrediction').at(-1)[0].explanation.label, 'dog');
+    assert.match(view.called('setStatus').at(-1)[0], /dog/);
   });
 });
