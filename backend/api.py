@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 
 from backend.config import FORM_OVERHEAD
 from backend.errors import APIError
-from backend.limits import rate_limited
+from backend.limits import live_frames_per_second, rate_limited
 from backend.observability import count_images
 from backend.schemas import (
     BatchResponseSchema,
@@ -131,6 +131,7 @@ def model_info():
             "max_image_pixels": config["MAX_IMAGE_PIXELS"],
             "max_decode_bytes": config["MAX_DECODE_BYTES"],
             "max_aspect_ratio": config["MAX_ASPECT_RATIO"],
+            "live_frames_per_second": live_frames_per_second(config),
         },
         "max_upload_bytes": config["MAX_UPLOAD_BYTES"],  # the first API version's names
         "max_batch": config["MAX_BATCH_FILES"],

@@ -22,6 +22,7 @@ import math
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 MEGABYTE = 1024 * 1024
@@ -36,6 +37,22 @@ def rate_limited(view):
 def uploaded_megabytes() -> int:
     """The upload-volume cost of this request: each started megabyte counts one."""
     return max(1, math.ceil((request.content_length or 0) / MEGABYTE))
+
+
+# The page's live webcam mode sends small frames (a 256-pixel square, well under a megabyte: each
+# costs one request and one upload unit). It may use this share of the tightest budget, so a
+# person watching the camera can still upload photos, and never more than this many a second.
+LIVE_SHARE_OF_LIMIT = 0.75
+MAX_LIVE_FRAMES_PER_SECOND = 4.0
+
+
+def live_frames_per_second(config) -> float:
+    """How many frames a second the live webcam mode may send and stay inside every rate limit
+    (RATE_LIMIT, UPLOAD_RATE_LIMIT) for as long as it runs; published in /api/model's limits."""
+    rates = [item.amount / item.get_expiry()
+             for text in (config["RATE_LIMIT"], config["UPLOAD_RATE_LIMIT"]) if text.strip()
+             for item in parse_many(text)]
+    return round(min([MAX_LIVE_FRAMES_PER_SECOND, *(LIVE_SHARE_OF_LIMIT * rate for rate in rates)]), 2)
 
 
 def init_limits(app: Flask) -> Limiter:

@@ -102,6 +102,9 @@ class LimitsSchema(Schema):
     max_decode_bytes = fields.Integer(required=True,
                                       metadata={"description": "Decoding memory of one image."})
     max_aspect_ratio = fields.Float(required=True)
+    live_frames_per_second = fields.Float(required=True, metadata={
+        "description": "Frames a second the page's live webcam mode sends: a share of the rate limits, "
+                       "so that it can run for as long as the user likes."})
 
 
 class ModelInfoSchema(Schema):

@@ -146,3 +146,30 @@ def test_a_burst_from_one_client_is_cut_off_and_others_are_served(model_path):
         other = requests.post(url + "/api/predict", files={"image": ("x.png", PNG)},
                               headers={"X-Forwarded-For": "198.51.100.7"}, timeout=10)
         assert other.status_code == 200
+
+
+def test_the_live_webcam_rate_fits_inside_the_default_limits(model_path):
+    """/api/model publishes the frame rate the page's live mode uses: a few frames a second, and
+    over any window of any default limit it sends fewer than that limit allows."""
+    from limits import parse_many
+
+    app = make_app(model_path)  # RATE_LIMIT and UPLOAD_RATE_LIMIT from the environment's defaults
+    fps = app.test_client().get("/api/model").get_json()["limits"]["live_frames_per_second"]
+    assert 2 <= fps <= 4
+    config = app.config
+    for text in (config["RATE_LIMIT"], config["UPLOAD_RATE_LIMIT"]):
+        for item in parse_many(text):
+            assert fps * item.get_expiry() <= 0.8 * item.amount, (text, fps)
+
+
+def test_frames_at_the_published_rate_are_never_refused_and_faster_ones_are(model_path):
+    client = make_app(model_path, RATE_LIMIT="4 per second", UPLOAD_RATE_LIMIT="").test_client()
+    fps = client.get("/api/model").get_json()["limits"]["live_frames_per_second"]
+    assert fps == 3.0
+    statuses = []
+    for _ in range(9):  # three seconds of live mode, each frame answered before the next is sent
+        started = time.monotonic()
+        statuses.append(predict(client).status_code)
+        time.sleep(max(0.0, 1 / fps - (time.monotonic() - started)))
+    assert statuses == [200] * 9
+    assert 429 in [predict(client).status_code for _ in range(8)]  # as fast as possible

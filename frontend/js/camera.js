@@ -135,6 +135,27 @@ export class Camera {
     return blob;
   }
 
+  /**
+   * The centre square of the current frame, shrunk to at most `maxSide` pixels, without freezing
+   * the preview: the live mode's frames (the network sees 32 × 32, so a small square is plenty
+   * and keeps each upload far under a megabyte).
+   */
+  async grab({ maxSide = 256, type = 'image/jpeg', quality = 0.9 } = {}) {
+    if (!this.isActive) throw new CameraError('camera_not_ready', 'The camera is not running.');
+    const width = this.video.videoWidth;
+    const height = this.video.videoHeight;
+    if (!width || !height) throw new CameraError('camera_not_ready', 'No video frame is available yet.');
+    const square = Math.min(width, height);
+    const side = Math.min(square, maxSide);
+    const canvas = this.createCanvas();
+    canvas.width = canvas.height = side;
+    const context = canvas.getContext('2d');
+    context.drawImage(this.video, (width - square) / 2, (height - square) / 2, square, square, 0, 0, side, side);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, type, quality));
+    if (!blob) throw new CameraError('camera_error', 'The frame could not be encoded.');
+    return blob;
+  }
+
   /** Resume the live preview after a snap. */
   async retake() {
     if (!this.isActive) return;

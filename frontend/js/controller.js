@@ -5,6 +5,7 @@
 // tests drive it with a fake view, API client and camera.
 
 import {
+  DEFAULT_LIVE_FRAMES_PER_SECOND,
   DEFAULT_MAX_BATCH,
   DEFAULT_MAX_UPLOAD_BYTES,
   DEFAULT_TOP_K,
@@ -33,8 +34,11 @@ function positiveNumber(value, fallback) {
  * @param {object} deps.camera  a Camera
  * @param {object} [deps.urls]  {create(file), revoke(url)}: object URLs (URL.createObjectURL)
  * @param {() => number} [deps.now]
+ * @param {(ms: number) => Promise<void>} [deps.sleep]  waits between live frames
  */
-export function createController({ api, view, camera, urls = defaultUrls(), now = () => Date.now() }) {
+export function createController({
+  api, view, camera, urls = defaultUrls(), now = () => Date.now(), sleep = defaultSleep,
+}) {
   const state = {
     maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
     maxBatch: DEFAULT_MAX_BATCH,
@@ -48,6 +52,9 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
     current: null,
     previewUrl: null,
     canSwitchCamera: false,
+    // The live webcam run in progress ({frames, label}), or null; its pace comes from /api/model.
+    live: null,
+    liveFramesPerSecond: DEFAULT_LIVE_FRAMES_PER_SECOND,
     nextId: 1,
     liveUrls: new Set(),
   };
@@ -90,6 +97,7 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
   function selectEntry(id) {
     const entry = findEntry(id);
     if (!entry) return;
+    if (state.live) stopLive();
     view.showError(null);
     showEntry(entry);
     view.setStatus(`Showing ${entry.name}. ${summarizePrediction(entry.predictions)}`);
@@ -312,6 +320,7 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
       view.setStatus('Please wait until the current classification has finished.');
       return Promise.resolve();
     }
+    if (state.live) stopLive(); // a picture of one's own replaces the live view
     return files.length === 1 ? classifySingle(files[0]) : classifyBatch(files);
   }
 
@@ -348,7 +357,9 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
       const inputs = await camera.listVideoInputs();
       state.canSwitchCamera = inputs.length > 1;
     }
-    view.setCameraState({ active: camera.isActive, frozen: camera.frozen, canSwitch: state.canSwitchCamera });
+    view.setCameraState({
+      active: camera.isActive, frozen: camera.frozen, canSwitch: state.canSwitchCamera, live: Boolean(state.live),
+    });
   }
 
   function showCameraError(error) {
@@ -377,6 +388,7 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
 
   async function snap() {
     if (state.busy) return;
+    if (state.live) stopLive();
     let blob;
     try {
       blob = await camera.snap({ type: 'image/jpeg' });
@@ -401,6 +413,7 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
   }
 
   function stopCamera() {
+    if (state.live) stopLive();
     camera.stop();
     view.setCameraState({ active: false });
     view.setStatus('Camera stopped.');
@@ -410,9 +423,93 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
   /** Never keep the camera (and its indicator light) on for a page nobody is looking at. */
   function pageHidden() {
     const wasActive = camera.isActive;
+    if (state.live) stopLive();
     camera.stop();
     view.setCameraState({ active: false });
     if (wasActive) view.setStatus('Camera stopped because the page was hidden.');
+  }
+
+  // ------------------------------------------------------------ live webcam
+
+  /**
+   * Classify the camera stream until stopped: one frame at a time (the next is grabbed only once
+   * the server has answered), at most liveFramesPerSecond, the chart redrawn in place. Frames are
+   * not kept in the history. A 429 slows it down; any other failure stops it and says why.
+   */
+  async function startLive() {
+    if (state.live || state.busy || !camera.isActive) return;
+    if (camera.frozen) await camera.retake();
+    const run = { frames: 0, label: null };
+    state.live = run;
+    view.showError(null);
+    state.batchCards = [];
+    view.renderBatch([], null);
+    view.renderExplanation(null);
+    view.setLive(true);
+    await refreshCameraControls();
+    view.setStatus(`Live: about ${state.liveFramesPerSecond} frames a second are classified. Press Live again to stop.`);
+    while (state.live === run && camera.isActive) {
+      const started = now();
+      let pause = 1000 / state.liveFramesPerSecond;
+      try {
+        const frame = await camera.grab();
+        const file = new File([frame], `live-${run.frames + 1}.${extensionForType(frame.type)}`, { type: frame.type });
+        const data = await api.predict(file, { topK: state.maxTopK, maxTopK: state.maxTopK });
+        if (state.live !== run) break;
+        showLiveFrame(run, frame, data);
+      } catch (error) {
+        if (state.live !== run) break;
+        if (error?.code !== 'too_many_requests') {
+          stopLive();
+          if (error?.code?.startsWith('camera_')) showCameraError(error);
+          else view.showError(error);
+          break;
+        }
+        pause = 5000; // the server asked us to slow down
+        view.setStatus('Live: the server asked for a pause; carrying on in a few seconds.');
+      }
+      await sleep(Math.max(0, pause - (now() - started)));
+    }
+  }
+
+  function showLiveFrame(run, frame, data) {
+    run.frames += 1;
+    const url = createObjectUrl(frame);
+    const entry = {
+      id: `live-${run.frames}`,
+      name: 'Live camera',
+      url,
+      predictions: sortPredictions(data.predictions),
+      modelVersion: data.model_version,
+      elapsedMs: data.elapsed_ms,
+    };
+    state.current = entry;
+    state.previewUrl = url;
+    view.showPrediction(entry, state.topK);
+    view.showCrop(null, { enabled: false });
+    releaseUnusedUrls(); // the previous frame
+    // Screen readers hear the answer only when it changes, not several times a second.
+    const label = entry.predictions[0]?.label;
+    if (label !== run.label) {
+      run.label = label;
+      view.setStatus(`Live: ${summarizePrediction(entry.predictions)}`);
+    }
+  }
+
+  function stopLive(message = null) {
+    if (!state.live) return;
+    state.live = null;
+    view.setLive(false);
+    refreshCameraControls();
+    if (message) view.setStatus(message);
+  }
+
+  function toggleLive() {
+    if (state.live) {
+      stopLive('Live mode stopped; the last answer stays on screen.');
+      return Promise.resolve();
+    }
+    return startLive();
   }
 
   function camerasChanged() {
@@ -429,6 +526,7 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
       state.maxBytes = positiveNumber(limits.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
       state.maxBatch = positiveNumber(limits.max_batch_files, DEFAULT_MAX_BATCH);
       state.maxTopK = positiveNumber(limits.top_k?.max, MAX_TOP_K);
+      state.liveFramesPerSecond = positiveNumber(limits.live_frames_per_second, DEFAULT_LIVE_FRAMES_PER_SECOND);
       view.setTopKRange(state.maxTopK);
       if (!state.topKChosenByUser && Number.isFinite(limits.top_k?.default)) {
         state.topK = clampTopK(limits.top_k.default, DEFAULT_TOP_K, state.maxTopK);
@@ -476,9 +574,14 @@ export function createController({ api, view, camera, urls = defaultUrls(), now 
     retake,
     switchCamera,
     stopCamera,
+    toggleLive,
     pageHidden,
     camerasChanged,
   };
+}
+
+function defaultSleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function defaultUrls() {

@@ -7,6 +7,8 @@ export const DEFAULT_TOP_K = 5;
 export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_BATCH = 64;
 export const LOW_CONFIDENCE_THRESHOLD = 0.5;
+// Live webcam frames a second until /api/model publishes the rate its limits allow.
+export const DEFAULT_LIVE_FRAMES_PER_SECOND = 2;
 
 // Browsers report an empty type for files they cannot identify, and some
 // platforms label images as octet-stream. The server sniffs the bytes, so these

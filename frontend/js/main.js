@@ -29,6 +29,7 @@ view.bindCamera({
   retake: controller.retake,
   switchCamera: controller.switchCamera,
   stop: controller.stopCamera,
+  live: controller.toggleLive,
   pageHidden: controller.pageHidden,
   camerasChanged: controller.camerasChanged,
 });

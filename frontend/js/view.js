@@ -82,6 +82,8 @@ export function createView(doc = document) {
     cameraRetake: byId('camera-retake'),
     cameraSwitch: byId('camera-switch'),
     cameraStop: byId('camera-stop'),
+    cameraLive: byId('camera-live'),
+    cameraBadge: byId('camera-badge'),
     fileInput: byId('file-input'),
     captureInput: byId('capture-input'),
     chooseButton: byId('choose-button'),
@@ -195,7 +197,11 @@ export function createView(doc = document) {
     });
     el.resultsEmpty.hidden = true;
     el.lowConfidence.textContent = lowConfidenceMessage(classCount);
-    el.lowConfidence.hidden = !isLowConfidence(entry.predictions, notSureThreshold);
+    // In live mode the note keeps its space while invisible, so the chart does not jump.
+    const notSure = isLowConfidence(entry.predictions, notSureThreshold);
+    const live = el.resultSection.classList.contains('is-live');
+    el.lowConfidence.hidden = !notSure && !live;
+    el.lowConfidence.classList.toggle('is-invisible', live && !notSure);
     const meta = [];
     if (entry.modelVersion) meta.push(`Model ${entry.modelVersion}`);
     if (Number.isFinite(entry.elapsedMs)) meta.push(`${entry.elapsedMs.toFixed(1)} ms on the server`);
@@ -478,8 +484,9 @@ export function createView(doc = document) {
   }
 
   /** Camera buttons, plus the page being hidden or closed and cameras coming and going. */
-  function bindCamera({ start, snap, retake, switchCamera, stop, pageHidden, camerasChanged }) {
+  function bindCamera({ start, snap, retake, switchCamera, stop, live, pageHidden, camerasChanged }) {
     el.cameraStart.addEventListener('click', start);
+    el.cameraLive.addEventListener('click', live);
     el.cameraSnap.addEventListener('click', snap);
     el.cameraRetake.addEventListener('click', retake);
     el.cameraSwitch.addEventListener('click', switchCamera);
@@ -692,8 +699,21 @@ export function createView(doc = document) {
     el.seenWhy.addEventListener('change', showOverlays);
   }
 
-  /** Camera controls: Snap/Stop only while live, Retake only on a frozen frame. */
-  function setCameraState({ active, frozen = false, canSwitch = false, starting = false }) {
+  /**
+   * Live mode on or off: the chart is redrawn in place several times a second, so the "Not sure"
+   * note keeps its space (no jumps) and the preview shows the frame each answer is for.
+   */
+  function setLive(on) {
+    el.resultSection.classList.toggle('is-live', on);
+    if (!on && el.lowConfidence.classList.contains('is-invisible')) {
+      el.lowConfidence.classList.remove('is-invisible');
+      el.lowConfidence.hidden = true;
+    }
+    el.cameraBadge.textContent = on ? 'Live' : 'Snapshot';
+  }
+
+  /** Camera controls: Snap/Live/Stop only while on, Retake only on a frozen frame. */
+  function setCameraState({ active, frozen = false, canSwitch = false, starting = false, live = false }) {
     el.cameraStage.hidden = !active;
     el.cameraStart.hidden = active;
     el.cameraStart.disabled = starting;
@@ -702,7 +722,10 @@ export function createView(doc = document) {
     el.cameraRetake.hidden = !active || !frozen;
     el.cameraSwitch.hidden = !active || !canSwitch;
     el.cameraStop.hidden = !active;
+    el.cameraLive.hidden = !active || frozen;
+    el.cameraLive.setAttribute('aria-pressed', String(live));
     el.cameraStage.classList.toggle('is-frozen', frozen);
+    el.cameraStage.classList.toggle('is-live', live);
   }
 
   return {
@@ -738,5 +761,6 @@ export function createView(doc = document) {
     showModelNotice,
     renderModelInfo,
     setCameraState,
+    setLive,
   };
 }

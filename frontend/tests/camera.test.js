@@ -139,6 +139,21 @@ describe('Camera', () => {
     assert.equal(camera.frozen, false);
   });
 
+  test('grab sends the centre square of the frame, shrunk, and leaves the preview live', async () => {
+    const video = fakeVideo();
+    const canvas = fakeCanvas();
+    const camera = new Camera(video, { mediaDevices: fakeMediaDevices(), createCanvas: () => canvas });
+    await assert.rejects(camera.grab(), { code: 'camera_not_ready' });
+    await camera.start();
+    const blob = await camera.grab();
+    assert.equal(blob.type, 'image/jpeg');
+    assert.deepEqual([canvas.width, canvas.height], [256, 256]);
+    // source: the 480 × 480 square in the middle of the 640 × 480 frame
+    assert.deepEqual(canvas.drawn[0].slice(1), [80, 0, 480, 480, 0, 0, 256, 256]);
+    assert.equal(video.paused, false);
+    assert.equal(camera.frozen, false);
+  });
+
   test('snap before start or before the first frame is camera_not_ready', async () => {
     const video = fakeVideo();
     const camera = new Camera(video, { mediaDevices: fakeMediaDevices(), createCanvas: fakeCanvas });

@@ -63,6 +63,11 @@ function fakeUrls() {
 const fakeCamera = () => ({
   isActive: false,
   frozen: false,
+  grabbed: 0,
+  async grab() {
+    this.grabbed += 1;
+    return new Blob(['frame'], { type: 'image/jpeg' });
+  },
   async start() {
     this.isActive = true;
   },
@@ -97,8 +102,14 @@ function setup(options = {}) {
     view.calls.push(['cropPicture', square]);
     return new Blob(['png'], { type: 'image/png' });
   };
-  const controller = createController({ api, view, camera, urls, now: () => 1700000000000 });
-  return { view, api, urls, camera, controller };
+  // Live mode's pauses, recorded; options.onSleep can stop the run from inside.
+  const sleeps = [];
+  const sleep = async (ms) => {
+    sleeps.push(ms);
+    options.onSleep?.(controller, sleeps.length);
+  };
+  const controller = createController({ api, view, camera, urls, now: () => 1700000000000, sleep });
+  return { view, api, urls, camera, controller, sleeps };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -218,7 +229,7 @@ describe('controller', () => {
     const { view, api, camera, controller } = setup();
     await controller.startCamera();
     assert.equal(camera.isActive, true);
-    assert.deepEqual(view.called('setCameraState').at(-1), [{ active: true, frozen: false, canSwitch: true }]);
+    assert.deepEqual(view.called('setCameraState').at(-1), [{ active: true, frozen: false, canSwitch: true, live: false }]);
     await controller.snap();
     assert.match(api.requests[0][1], /^webcam-.*\.jpg$/);
     assert.deepEqual(view.called('focusCameraControl').at(-1), ['retake']);
@@ -279,5 +290,49 @@ describe('controller', () => {
     assert.equal(view.called('renderExplanation').at(-1)[0].label, 'dog');
     assert.equal(view.called('showPrediction').at(-1)[0].explanation.label, 'dog');
     assert.match(view.called('setStatus').at(-1)[0], /dog/);
+  });
+
+  test('live mode classifies frame after frame at the published pace until toggled off', async () => {
+    const { view, api, urls, camera, controller, sleeps } = setup({
+      model: { classes: ['cat', 'dog'], limits: { live_frames_per_second: 2.5 } },
+      onSleep: (live, count) => count === 3 && live.toggleLive(),
+    });
+    await controller.loadModelInfo();
+    await controller.startCamera();
+    await controller.toggleLive();
+    assert.equal(camera.grabbed, 3);
+    assert.deepEqual(predictions(api).map(([, name]) => name), ['live-1.jpg', 'live-2.jpg', 'live-3.jpg']);
+    assert.deepEqual(sleeps, [400, 400, 400]); // 2.5 frames a second, each after its answer
+    assert.equal(view.called('showPrediction').length, 3);
+    assert.deepEqual(view.called('setLive'), [[true], [false]]);
+    assert.equal(controller.state.history.length, 0, 'frames are not kept');
+    assert.equal(urls.revoked.length, 2, 'each frame releases the one before');
+    // the answer is announced once, not once per frame
+    assert.equal(view.called('setStatus').filter(([text]) => /^Live: Top prediction/.test(text)).length, 1);
+    assert.equal(view.called('setCameraState').at(-1)[0].live, false);
+  });
+
+  test('live mode waits when the server says 429, and stops on any other failure', async () => {
+    let calls = 0;
+    const { view, controller, sleeps } = setup({
+      predict: () => {
+        calls += 1;
+        throw new ApiError(calls === 1 ? 'too_many_requests' : 'server_error', 'no', { status: 500 });
+      },
+    });
+    await controller.startCamera();
+    await controller.toggleLive();
+    assert.deepEqual(sleeps, [5000]);
+    assert.equal(controller.state.live, null);
+    assert.equal(view.called('showError').at(-1)[0].code, 'server_error');
+  });
+
+  test('hiding the page stops live mode and the camera', async () => {
+    const { camera, controller } = setup({ onSleep: (live) => live.pageHidden() });
+    await controller.startCamera();
+    await controller.toggleLive();
+    assert.equal(controller.state.live, null);
+    assert.equal(camera.isActive, false);
+    assert.equal(camera.grabbed, 1);
   });
 });
