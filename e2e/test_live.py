@@ -49,7 +49,7 @@ def test_live_mode_stops_when_the_page_is_hidden(page):
     page.click("[data-testid=camera-start]")
     page.wait_for_function("() => document.querySelector('[data-testid=camera-video]').videoWidth > 0")
     page.click("[data-testid=camera-live]")
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=results] [data-testid=bar]').length > 0")
+    page.wait_for_selector("[data-testid=results] [data-testid=bar]")
     # as when the user switches tabs: the page is told it is hidden
     page.evaluate("""() => {
       Object.defineProperty(document, 'hidden', {value: true, configurable: true});
