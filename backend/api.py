@@ -19,6 +19,7 @@ from backend.limits import live_frames_per_second, rate_limited
 from backend.observability import count_images
 from backend.schemas import (
     BatchResponseSchema,
+    ExamplesSchema,
     ExplainResponseSchema,
     HealthSchema,
     ModelInfoSchema,
@@ -26,6 +27,7 @@ from backend.schemas import (
     PredictResponseSchema,
 )
 from backend.uploads import decode_upload
+from ml.examples import read_manifest
 from ml.explain import occlusion_map
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -163,6 +165,55 @@ def report(name):
               schema: ErrorSchema
     """
     return send_from_directory(_reports_dir(), name, max_age=3600)
+
+
+@bp.get("/examples")
+def examples():
+    """Example pictures to try, one per class.
+    ---
+    get:
+      summary: One example picture per class (from CIFAR-10's validation split), for a first
+        visitor with no picture at hand. The page sends them to /api/predict like any upload.
+      responses:
+        200:
+          description: The examples this server has (none where it was deployed without them)
+          content:
+            application/json:
+              schema: ExamplesSchema
+    """
+    entries = read_manifest(current_app.config["EXAMPLES_DIR"])
+    return ExamplesSchema().dump({"examples": [
+        {"label": entry["label"], "url": url_for("api.example", name=entry["file"]),
+         "source": entry.get("source"), "credit": entry.get("credit")} for entry in entries]})
+
+
+@bp.get("/examples/<name>")
+def example(name):
+    """One example picture.
+    ---
+    get:
+      summary: An example picture listed by /api/examples.
+      parameters:
+        - in: path
+          name: name
+          required: true
+          schema: {type: string}
+      responses:
+        200:
+          description: The picture
+          content:
+            image/jpeg: {}
+        404:
+          description: No such example
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    folder = current_app.config["EXAMPLES_DIR"]
+    # Only the files the manifest lists: nothing else in that folder is served.
+    if name not in {entry["file"] for entry in read_manifest(folder)}:
+        raise APIError("not_found", "No such example picture. See /api/examples.")
+    return send_from_directory(folder, name, max_age=86400)
 
 
 def _reports_dir() -> Path:

@@ -72,4 +72,7 @@ def from_env() -> dict:
         "CORS_ORIGINS": [o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()],
         "FRONTEND_DIR": os.environ.get("FRONTEND_DIR", str(ROOT / "frontend")),
         "REPORTS_DIR": os.environ.get("REPORTS_DIR", ""),  # default: the model file's folder
+        # One example picture per class (python -m ml.examples writes them; make run does it when
+        # the CIFAR-10 archive is there). Without them /api/examples lists none.
+        "EXAMPLES_DIR": os.environ.get("EXAMPLES_DIR", str(ROOT / "frontend" / "examples")),
     }

@@ -11,7 +11,7 @@ from backend import schemas
 
 bp = Blueprint("docs", __name__, url_prefix="/api")
 DOCUMENTED_VIEWS = ("api.health", "api.ready", "api.model_info", "api.report", "api.predict",
-                    "api.predict_batch", "api.explain")
+                    "api.predict_batch", "api.explain", "api.examples", "api.example")
 
 
 ERROR_RESPONSES = {
@@ -54,7 +54,7 @@ def build_spec(app) -> dict:
     for name in ("PredictUploadSchema", "BatchUploadSchema", "ExplainUploadSchema",
                  "PredictionSchema", "ErrorBodySchema", "ReportsSchema", "ErrorSchema",
                  "PredictResponseSchema", "BatchItemSchema", "BatchResponseSchema", "HealthSchema",
-                 "ModelInfoSchema", "ExplainResponseSchema"):
+                 "ModelInfoSchema", "ExplainResponseSchema", "ExampleSchema", "ExamplesSchema"):
         spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
     # Error answers, shared by the endpoints' docs (which name them, e.g. "413: PayloadTooLarge").
     for name, description in ERROR_RESPONSES.items():

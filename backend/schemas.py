@@ -85,6 +85,18 @@ class ReportsSchema(Schema):
     reliability = fields.String(allow_none=True, metadata={"description": "URL of a PNG."})
 
 
+class ExampleSchema(Schema):
+    label = fields.String(required=True, metadata={"description": "The class it shows."})
+    url = fields.String(required=True, metadata={"description": "The picture, to send to /api/predict."})
+    source = fields.String(allow_none=True, metadata={"description": "Where it comes from."})
+    credit = fields.String(allow_none=True)
+
+
+class ExamplesSchema(Schema):
+    examples = fields.List(fields.Nested(ExampleSchema), required=True, metadata={
+        "description": "One per class, or none where this server has no example pictures."})
+
+
 class TopKSchema(Schema):
     min = fields.Integer(required=True)
     max = fields.Integer(required=True, metadata={"description": "The number of classes."})

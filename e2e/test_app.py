@@ -229,3 +229,18 @@ def test_what_the_model_saw_and_why(page):
     page.focus("[data-testid=seen-why]")
     page.keyboard.press("Space")
     assert not overlay.is_visible()
+
+
+def test_an_example_is_classified_with_one_keypress(page):
+    examples = page.locator("[data-testid=example]")
+    examples.first.wait_for()
+    assert examples.count() == 10
+    names = [examples.nth(i).inner_text().strip() for i in range(10)]
+    assert set(names) == CLASSES
+    cat = examples.nth(names.index("cat"))
+    with page.expect_response(lambda r: r.url.endswith("/api/predict")) as answer:
+        cat.focus()
+        page.keyboard.press("Enter")
+    assert answer.value.status == 200
+    assert_chart(page)
+    assert page.locator("#preview-caption").inner_text() == "example-cat.jpg"

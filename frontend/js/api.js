@@ -1,7 +1,7 @@
 // API client for the Flask JSON API. `fetch` is injected so the request
 // building and error parsing can be unit-tested in Node with a fake fetch.
 
-import { MAX_TOP_K, clampTopK } from './format.js';
+import { MAX_TOP_K, clampTopK, extensionForType } from './format.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -151,6 +151,26 @@ export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_T
     getHealth: (options = {}) => request('/api/health', { signal: options.signal }),
 
     getModel: (options = {}) => request('/api/model', { signal: options.signal }),
+
+    /** Example pictures ({label, url, ...}), one per class; [] where the server has none. */
+    async getExamples(options = {}) {
+      const data = await request('/api/examples', { signal: options.signal });
+      return Array.isArray(data?.examples) ? data.examples.filter((e) => e && typeof e.url === 'string') : [];
+    },
+
+    /** An example picture's bytes, to send like any upload. */
+    async fetchExample(example, { signal } = {}) {
+      let response;
+      try {
+        response = await doFetch(`${baseUrl}${example.url}`, { signal, credentials: 'same-origin' });
+      } catch (error) {
+        throw new ApiError('example_unavailable', 'The example could not be downloaded.', { cause: error });
+      }
+      if (!response.ok) throw await parseErrorResponse(response);
+      const blob = await response.blob();
+      const type = blob.type || 'image/jpeg';
+      return new File([blob], `example-${example.label}.${extensionForType(type)}`, { type });
+    },
 
     /** Classify one image; resolves to {predictions, top_k, model_version, elapsed_ms}. */
     /** Why this answer: {label, probability, heatmap (32x32), input_png, ...} for one image. */

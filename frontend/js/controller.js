@@ -55,6 +55,7 @@ export function createController({
     // The live webcam run in progress ({frames, label}), or null; its pace comes from /api/model.
     live: null,
     liveFramesPerSecond: DEFAULT_LIVE_FRAMES_PER_SECOND,
+    examples: [],
     nextId: 1,
     liveUrls: new Set(),
   };
@@ -545,7 +546,32 @@ export function createController({
     }
   }
 
-  /** The page's first render, then the model's details. */
+  // ------------------------------------------------------------ examples
+
+  async function loadExamples() {
+    try {
+      state.examples = await api.getExamples();
+    } catch {
+      state.examples = []; // optional: the page works without them
+    }
+    view.renderExamples(state.examples);
+  }
+
+  /** An example picture: downloaded, then classified like any upload (it appears in the history). */
+  async function tryExample(index) {
+    const example = state.examples[index];
+    if (!example || state.busy) return;
+    let file;
+    try {
+      file = await api.fetchExample(example);
+    } catch (error) {
+      view.showError({ code: 'example_unavailable', message: error?.message });
+      return;
+    }
+    await handleFiles([file]);
+  }
+
+  /** The page's first render, then the model's details and the examples. */
   function start() {
     view.setTopK(state.topK);
     view.setLimits({ maxBytes: state.maxBytes, maxBatch: state.maxBatch });
@@ -553,7 +579,7 @@ export function createController({
     view.renderHistory(state.history, null);
     view.clearPreview();
     view.clearResult('Add an image to see the model’s top predictions here.');
-    return loadModelInfo();
+    return Promise.all([loadModelInfo(), loadExamples()]);
   }
 
   return {
@@ -564,6 +590,7 @@ export function createController({
     handlePaste,
     selectEntry,
     explainClass,
+    tryExample,
     cropChanged,
     resetCrop,
     setTopK,

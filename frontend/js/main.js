@@ -23,6 +23,7 @@ view.bindDismissError();
 view.bindExplanationToggle();
 view.bindCrop(controller.cropChanged, controller.resetCrop);
 view.bindExplainClass(controller.explainClass);
+view.bindExamples(controller.tryExample);
 view.bindCamera({
   start: controller.startCamera,
   snap: controller.snap,

@@ -83,6 +83,8 @@ export function createView(doc = document) {
     cameraSwitch: byId('camera-switch'),
     cameraStop: byId('camera-stop'),
     cameraLive: byId('camera-live'),
+    examples: byId('examples'),
+    examplesList: byId('examples-list'),
     cameraBadge: byId('camera-badge'),
     fileInput: byId('file-input'),
     captureInput: byId('capture-input'),
@@ -687,6 +689,37 @@ export function createView(doc = document) {
     showOverlays();
   }
 
+  /** One button per example picture (its thumbnail and class); none hides the row. */
+  function renderExamples(examples) {
+    el.examplesList.replaceChildren(
+      ...examples.map((example, index) => {
+        const li = doc.createElement('li');
+        const button = doc.createElement('button');
+        button.type = 'button';
+        button.className = 'example';
+        button.dataset.testid = 'example';
+        button.dataset.index = String(index);
+        button.title = example.source ? `${example.label}: ${example.source}` : example.label;
+        const image = thumbnail(example.url);
+        image.classList.add('is-pixelated');
+        const label = doc.createElement('span');
+        label.textContent = example.label;
+        button.append(image, label);
+        li.append(button);
+        return li;
+      }),
+    );
+    el.examples.hidden = examples.length === 0;
+  }
+
+  /** An example clicked (or chosen with Enter/Space): ``handler(index)``. */
+  function bindExamples(handler) {
+    el.examplesList.addEventListener('click', (event) => {
+      const button = event.target.closest('[data-index]');
+      if (button) handler(Number(button.dataset.index));
+    });
+  }
+
   /** A class name picked in the chart: ``handler(label)``. */
   function bindExplainClass(handler) {
     el.results.addEventListener('click', (event) => {
@@ -732,6 +765,8 @@ export function createView(doc = document) {
     bindExplanationToggle,
     bindExplainClass,
     renderExplanation,
+    renderExamples,
+    bindExamples,
     bindCrop,
     showCrop,
     cropPicture,

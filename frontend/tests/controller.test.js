@@ -47,6 +47,13 @@ function fakeApi({ predict, predictBatch, model } = {}) {
       requests.push(['explain', file.name, options]);
       return { label: options?.label ?? 'cat', heatmap: [[0.1]], input_png: 'data:image/png;base64,AA==' };
     },
+    async getExamples() {
+      return [{ label: 'cat', url: '/api/examples/cat.jpg' }, { label: 'dog', url: '/api/examples/dog.jpg' }];
+    },
+    async fetchExample(example) {
+      requests.push(['fetchExample', example.url]);
+      return new File([new Uint8Array(10)], `example-${example.label}.jpg`, { type: 'image/jpeg' });
+    },
     async getModel() {
       if (model instanceof Error) throw model;
       return model ?? { classes: ['cat', 'dog', 'frog', 'ship'], limits: {} };
@@ -334,5 +341,17 @@ describe('controller', () => {
     assert.equal(controller.state.live, null);
     assert.equal(camera.isActive, false);
     assert.equal(camera.grabbed, 1);
+  });
+
+  test('examples are listed at start and one click classifies one like any upload', async () => {
+    const { view, api, controller } = setup();
+    await controller.start();
+    assert.deepEqual(view.called('renderExamples')[0][0].map((example) => example.label), ['cat', 'dog']);
+    await controller.tryExample(1);
+    assert.deepEqual(api.requests.slice(0, 2).map(([kind, name]) => [kind, name]),
+      [['fetchExample', '/api/examples/dog.jpg'], ['predict', 'example-dog.jpg']]);
+    assert.equal(controller.state.history[0].name, 'example-dog.jpg');
+    await controller.tryExample(7); // not an example: nothing happens
+    assert.equal(predictions(api).length, 1);
   });
 });
