@@ -127,6 +127,28 @@ describe('createApiClient', () => {
     assert.equal(calls[0].init.headers.Accept, 'application/json');
   });
 
+  test('getExamples lists the examples, dropping malformed entries', async () => {
+    const examples = [{ label: 'cat', url: '/api/examples/cat.jpg' }, { label: 'dog' }, null];
+    const { calls, fetchImpl } = fakeFetch(() => jsonResponse({ examples }));
+    const api = createApiClient({ fetchImpl });
+    assert.deepEqual(await api.getExamples(), [examples[0]]);
+    assert.equal(calls[0].url, '/api/examples');
+  });
+
+  test('fetchExample downloads a picture as a named File; a 404 is an ApiError', async () => {
+    const { calls, fetchImpl } = fakeFetch((url) => (url.endsWith('cat.jpg')
+      ? new Response(new Uint8Array([255, 216, 255]), { headers: { 'Content-Type': 'image/jpeg' } })
+      : jsonResponse({ error: { code: 'not_found', message: 'No such example picture.' } }, 404)));
+    const api = createApiClient({ fetchImpl });
+    const file = await api.fetchExample({ label: 'cat', url: '/api/examples/cat.jpg' });
+    assert.equal(file.name, 'example-cat.jpg');
+    assert.equal(file.type, 'image/jpeg');
+    assert.equal(file.size, 3);
+    assert.equal(calls[0].url, '/api/examples/cat.jpg');
+    await assert.rejects(api.fetchExample({ label: 'dog', url: '/api/examples/dog.jpg' }),
+      (error) => error instanceof ApiError && error.code === 'not_found' && error.status === 404);
+  });
+
   test('getHealth honours baseUrl', async () => {
     const { calls, fetchImpl } = fakeFetch(() => jsonResponse({ status: 'ok', model_loaded: true }));
     const api = createApiClient({ fetchImpl, baseUrl: 'http://example.test' });
