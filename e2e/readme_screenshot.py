@@ -43,7 +43,8 @@ def take(photo: Path, out: Path, crop_keys: list[str]) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("photo", type=Path)
     parser.add_argument("--out", type=Path, default=Path("docs/screenshot.png"))
     # For Chelsea (451 x 300): a square of 80 % of the height in the top right corner, on the cat.
