@@ -197,7 +197,7 @@ def example(name):
         - in: path
           name: name
           required: true
-          schema: {type: string}
+          schema: {type: string, pattern: '^[A-Za-z0-9_-]+[.][a-z]+$'}
       responses:
         200:
           description: The picture

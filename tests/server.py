@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The servers' output goes to files here, never to a pipe: a pipe nobody reads fills up (64 KB of
+# JSON access logs is a few dozen page loads) and then blocks every thread that logs, the
+# worker's I/O loop included, until gunicorn kills it as hung.
+_LOGS = tempfile.TemporaryDirectory(prefix="test-servers-")
+atexit.register(_LOGS.cleanup)
 
 
 def free_port() -> int:
@@ -24,9 +31,17 @@ def spawn(model_path, **env) -> tuple[subprocess.Popen, str]:
     port = free_port()
     variables = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1",
                  "MODEL_PATH": str(model_path), **{k: str(v) for k, v in env.items()}}
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "backend/gunicorn.conf.py"],
-                               cwd=ROOT, env=variables, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log_path = Path(_LOGS.name) / f"server-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "backend/gunicorn.conf.py"],
+                                   cwd=ROOT, env=variables, stdout=log, stderr=subprocess.STDOUT)
+    process.log_path = log_path
     return process, f"http://127.0.0.1:{port}"
+
+
+def output(process: subprocess.Popen) -> str:
+    """Everything the server has printed so far."""
+    return process.log_path.read_text(errors="replace")
 
 
 def wait_ready(process: subprocess.Popen, url: str, timeout: float = 60) -> None:
@@ -39,8 +54,7 @@ def wait_ready(process: subprocess.Popen, url: str, timeout: float = 60) -> None
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 stop(process)
-                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                raise RuntimeError(f"server did not start:\n{output[-3000:]}") from None
+                raise RuntimeError(f"server did not start:\n{output(process)[-3000:]}") from None
             time.sleep(0.2)
 
 

@@ -12,7 +12,7 @@ import requests
 
 from bench import attacks
 from tests.imagegen import encode, gradient
-from tests.server import running_server, spawn, stop, wait_ready
+from tests.server import output, running_server, spawn, stop, wait_ready
 
 PNG = encode(gradient(32, 32), "PNG")
 
@@ -24,11 +24,11 @@ def predict(url, timeout=10):
 def start_up_failure(model_path) -> str:
     process, _ = spawn(model_path)
     try:
-        output, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
     finally:
         stop(process)
     assert process.returncode != 0
-    return output.decode(errors="replace")
+    return output(process)
 
 
 def test_missing_model_stops_start_up_with_a_clear_message(tmp_path):
