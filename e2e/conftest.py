@@ -92,6 +92,20 @@ def console():
 
 
 @pytest.fixture()
+def phone(browser, server_url, console):
+    """The page on a 375 px touch screen, with the same console check as ``page``."""
+    context = browser.new_context(viewport={"width": 375, "height": 740}, base_url=server_url,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    console.attach(page)
+    page.goto("/")
+    page.wait_for_selector("[data-testid=dropzone]")
+    yield page
+    context.close()
+    assert console.unexpected() == [], console.unexpected()
+
+
+@pytest.fixture()
 def page(browser, server_url, console, request):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server_url)
     context.grant_permissions(["camera", "clipboard-read"], origin=server_url)

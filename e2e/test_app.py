@@ -175,18 +175,14 @@ def test_keyboard_only_flow(page):
         "() => document.querySelectorAll('[data-testid=results] [data-testid=bar]').length == 6")
 
 
-def test_phone_width_has_no_sideways_scroll(browser, server_url, console):
-    context = browser.new_context(viewport={"width": 375, "height": 740}, base_url=server_url,
-                                  is_mobile=True, has_touch=True)
-    page = context.new_page()
-    console.attach(page)
-    page.goto("/")
-    page.set_input_files("[data-testid=file-input]", file_payload())
-    assert_chart(page)
-    width = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
-    assert width <= 375
-    context.close()
-    assert console.unexpected() == []
+def test_phone_width_has_no_sideways_scroll(phone):
+    phone.set_input_files("[data-testid=file-input]", file_payload())
+    assert_chart(phone)
+    assert no_sideways_scroll(phone)
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)") <= 375
 
 
 def test_about_the_model(page):
