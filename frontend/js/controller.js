@@ -102,6 +102,7 @@ export function createController({
     view.showError(null);
     showEntry(entry);
     view.setStatus(`Showing ${entry.name}. ${summarizePrediction(entry.predictions)}`);
+    if (!entry.explanation) explain(entry); // batch results are explained when first shown
   }
 
   function remember(entries) {
@@ -180,6 +181,7 @@ export function createController({
    * the answer; kept per class with the entry. A failure only leaves the answer without it.
    */
   async function explain(entry, label = null) {
+    if (!entry.upload) return;
     const key = label ?? entry.predictions[0]?.label;
     entry.explanations ??= {};
     try {
@@ -298,6 +300,7 @@ export function createController({
     view.renderBatch(cards, successes[0]?.id ?? null);
     if (successes.length > 0) {
       showEntry(successes[0]);
+      explain(successes[0]);
       remember(successes);
       view.setStatus(
         `${successes.length} of ${cards.length} images classified. First: ${summarizePrediction(successes[0].predictions)}`,

@@ -286,7 +286,9 @@ export function createView(doc = document) {
       button.dataset.testid = 'history-item';
       button.dataset.entryId = String(entry.id);
       if (entry.id === activeId) button.setAttribute('aria-current', 'true');
-      button.append(thumbnail(entry.url), topLine(entry.predictions), fileNameLine(entry.name));
+      // Crops of one picture share its thumbnail: the name line says which is a crop.
+      button.append(thumbnail(entry.url), topLine(entry.predictions),
+        fileNameLine(entry.crop ? `${entry.name} (crop)` : entry.name));
       li.append(button);
       return li;
     });

@@ -354,4 +354,19 @@ describe('controller', () => {
     await controller.tryExample(7); // not an example: nothing happens
     assert.equal(predictions(api).length, 1);
   });
+
+  test('batch results are explained when shown: the first at once, the others when picked', async () => {
+    const { api, controller } = setup();
+    await controller.handleFiles([png('a.png'), png('b.png')]);
+    await settle();
+    const explained = () => api.requests.filter(([kind]) => kind === 'explain').map(([, name]) => name);
+    assert.deepEqual(explained(), ['a.png']);
+    const second = controller.state.batchCards[1];
+    controller.selectEntry(second.id);
+    await settle();
+    assert.deepEqual(explained(), ['a.png', 'b.png']);
+    controller.selectEntry(second.id); // already explained: no new request
+    await settle();
+    assert.deepEqual(explained(), ['a.png', 'b.png']);
+  });
 });
