@@ -6,18 +6,7 @@
 // filenames and server messages are untrusted text.
 
 import { clearChart, renderChart } from './chart.js';
-import {
-  centreSquare,
-  clampSquare,
-  containedRect,
-  describeSquare,
-  moveSquare,
-  outputSide,
-  resizeFromCorner,
-  sameSquare,
-  squareAfterKey,
-  squareInBox,
-} from './crop.js';
+import { createCropView } from './crop-view.js';
 import {
   LOW_CONFIDENCE_THRESHOLD,
   calibrationSummary,
@@ -109,19 +98,16 @@ export function createView(doc = document) {
   // "Not sure" below this top-1 probability: the model's own threshold once /api/model answers.
   let notSureThreshold = LOW_CONFIDENCE_THRESHOLD;
 
-  // The crop square, in the shown picture's pixels (null until that picture has loaded), and
-  // what the controller asked for (null: the centre square) for the picture being loaded.
-  const crop = { enabled: false, wanted: null, square: null, loadedSrc: null, commitTimer: null };
+  const crop = createCropView({
+    doc, win, preview: el.preview, box: el.crop, handle: el.cropHandle, controls: el.cropControls,
+    position: el.cropPosition, resetButton: el.cropReset, overlay: el.previewOverlay,
+  });
 
   // CIFAR-10 images are 32×32: scale tiny images with crisp pixels instead of blur.
   el.preview.addEventListener('load', () => {
     el.preview.classList.toggle('is-pixelated', el.preview.naturalWidth > 0 && el.preview.naturalWidth <= 64);
     el.previewPlaceholder.hidden = true;
-    crop.loadedSrc = el.preview.getAttribute('src');
-    placeCrop();
   });
-  // The square follows the picture when the layout changes (rotation, resizing the window).
-  if (typeof win.ResizeObserver === 'function') new win.ResizeObserver(() => placeCrop()).observe(el.preview);
   // A file the browser cannot decode (the server may still accept it) should not
   // leave a broken-image icon behind.
   el.preview.addEventListener('error', () => {
@@ -180,7 +166,7 @@ export function createView(doc = document) {
   }
 
   function clearPreview() {
-    showCrop(null, { enabled: false });
+    crop.show(null, { enabled: false });
     el.preview.hidden = true;
     el.preview.removeAttribute('src');
     el.preview.alt = '';
@@ -520,132 +506,6 @@ export function createView(doc = document) {
     section.scrollIntoView({ behavior: reduceMotion ? 'auto' : 'smooth', block: 'start' });
   }
 
-  // ------------------------------------------------------------ crop square
-
-  function pictureSize() {
-    return { width: el.preview.naturalWidth, height: el.preview.naturalHeight };
-  }
-
-  /** Put the square where it belongs on the picture as it is drawn now (or hide it). */
-  function placeCrop() {
-    const { width, height } = pictureSize();
-    const ready = crop.enabled && !el.preview.hidden && width > 0 && height > 0 &&
-      crop.loadedSrc === el.preview.getAttribute('src');
-    el.crop.hidden = !ready;
-    el.cropControls.hidden = !ready;
-    if (!ready) return;
-    crop.square ??= clampSquare(crop.wanted ?? centreSquare(width, height), width, height);
-    const box = squareInBox(crop.square, containedRect(width, height, el.preview.clientWidth, el.preview.clientHeight));
-    el.crop.style.left = `${el.preview.offsetLeft + box.left}px`;
-    el.crop.style.top = `${el.preview.offsetTop + box.top}px`;
-    el.crop.style.width = el.crop.style.height = `${box.size}px`;
-    el.cropPosition.textContent = describeSquare(crop.square, width, height);
-    el.cropReset.hidden = sameSquare(crop.square, centreSquare(width, height));
-  }
-
-  /**
-   * Show the crop square on the preview at `square` (picture pixels; null: the centre square), or
-   * no square at all with `enabled: false` (a live camera frame, no picture).
-   */
-  function showCrop(square, { enabled = true } = {}) {
-    clearTimeout(crop.commitTimer);
-    crop.enabled = enabled;
-    crop.wanted = square;
-    crop.square = null;
-    el.crop.classList.remove('is-adjusting');
-    placeCrop();
-  }
-
-  /** The chosen square of the shown picture as a PNG (at most 512 × 512: the network sees 32 × 32). */
-  function cropPicture(square) {
-    const side = outputSide(square);
-    const canvas = doc.createElement('canvas');
-    canvas.width = canvas.height = side;
-    const context = canvas.getContext('2d');
-    context.imageSmoothingQuality = 'high';
-    context.drawImage(el.preview, square.x, square.y, square.side, square.side, 0, 0, side, side);
-    return new Promise((resolve, reject) => {
-      canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('The crop could not be encoded.'))), 'image/png');
-    });
-  }
-
-  /**
-   * The square moved by mouse, touch or pen (drag it; its corner handle resizes it) or by the keys
-   * (squareAfterKey): ``handler(square)`` on release, or once the keys have rested for a moment
-   * (Enter: at once). ``reset()`` for the Reset button.
-   */
-  function bindCrop(handler, reset) {
-    let drag = null;
-    const commit = (before) => {
-      clearTimeout(crop.commitTimer);
-      if (!crop.square || sameSquare(crop.square, before)) {
-        el.crop.classList.remove('is-adjusting');
-        return;
-      }
-      handler(crop.square);
-    };
-    const adjusting = () => {
-      el.crop.classList.add('is-adjusting');
-      el.previewOverlay.hidden = true; // the map belongs to the previous square
-    };
-
-    el.crop.addEventListener('pointerdown', (event) => {
-      if (!crop.square || event.button > 0 || drag) return;
-      event.preventDefault(); // no text selection or native image drag
-      el.crop.focus({ preventScroll: true });
-      el.crop.setPointerCapture?.(event.pointerId);
-      drag = { id: event.pointerId, x: event.clientX, y: event.clientY, start: crop.square,
-               resize: event.target === el.cropHandle };
-      adjusting();
-    });
-    el.crop.addEventListener('pointermove', (event) => {
-      if (!drag || event.pointerId !== drag.id) return;
-      const { width, height } = pictureSize();
-      const { scale } = containedRect(width, height, el.preview.clientWidth, el.preview.clientHeight);
-      const dx = (event.clientX - drag.x) / scale;
-      const dy = (event.clientY - drag.y) / scale;
-      crop.square = drag.resize
-        ? resizeFromCorner(drag.start, dx, dy, width, height)
-        : moveSquare(drag.start, dx, dy, width, height);
-      placeCrop();
-    });
-    for (const type of ['pointerup', 'pointercancel']) {
-      el.crop.addEventListener(type, (event) => {
-        if (!drag || event.pointerId !== drag.id) return;
-        const { start } = drag;
-        drag = null;
-        commit(start);
-      });
-    }
-
-    let keyStart = null;
-    el.crop.addEventListener('keydown', (event) => {
-      if (!crop.square) return;
-      if (event.key === 'Enter' && keyStart) {
-        event.preventDefault();
-        const before = keyStart;
-        keyStart = null;
-        commit(before);
-        return;
-      }
-      const { width, height } = pictureSize();
-      const next = squareAfterKey(crop.square, event.key, event, width, height);
-      if (!next) return;
-      event.preventDefault(); // arrows would scroll the page
-      keyStart ??= crop.square;
-      crop.square = next;
-      adjusting();
-      placeCrop();
-      clearTimeout(crop.commitTimer);
-      crop.commitTimer = win.setTimeout(() => {
-        const before = keyStart;
-        keyStart = null;
-        commit(before);
-      }, 700);
-    });
-    el.cropReset.addEventListener('click', reset);
-  }
-
   // ------------------------------------------------------------ why this answer
 
   /** Paint an occlusion map into a canvas of its size: red helped the class, blue hurt it. */
@@ -667,7 +527,7 @@ export function createView(doc = document) {
   function showOverlays() {
     const show = el.seenWhy.checked && !el.seen.hidden;
     el.seenOverlay.hidden = !show;
-    el.previewOverlay.hidden = !show || el.crop.classList.contains('is-adjusting');
+    el.previewOverlay.hidden = !show || crop.isAdjusting();
   }
 
   /**
@@ -687,7 +547,7 @@ export function createView(doc = document) {
     el.seenLegend.textContent = describeHeatmap(heatmap, label) +
       ' Blue: covering that part made the answer more likely.';
     el.seen.hidden = false;
-    el.crop.classList.remove('is-adjusting');
+    crop.settle();
     showOverlays();
   }
 
@@ -769,9 +629,9 @@ export function createView(doc = document) {
     renderExplanation,
     renderExamples,
     bindExamples,
-    bindCrop,
-    showCrop,
-    cropPicture,
+    bindCrop: crop.bind,
+    showCrop: crop.show,
+    cropPicture: crop.cropPicture,
     bindFiles,
     bindPaste,
     bindTopK,
