@@ -9,7 +9,7 @@ import pickle
 import tarfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -119,6 +119,17 @@ def _decode_files(paths, image_size: int) -> np.ndarray:
     return out
 
 
+def member_class(member: tarfile.TarInfo) -> str | None:
+    """The class of an image in a tar archive's class-folder tree (its folder's name), or None for
+    anything else (folders, other files, hidden paths). ml.examples picks files by the same rule."""
+    path = PurePosixPath(member.name)
+    if not member.isfile() or path.suffix.lower() not in IMAGE_SUFFIXES:
+        return None
+    if len(path.parts) < 2 or any(part.startswith(".") for part in path.parts):
+        return None
+    return path.parts[-2]
+
+
 def load_tar_archive(path, image_size: int = 32) -> Dataset:
     """Read a class-folder tree straight out of a tar archive: ``<top>/<class>/<image>``.
 
@@ -127,15 +138,13 @@ def load_tar_archive(path, image_size: int = 32) -> Dataset:
     by_class: dict[str, list[np.ndarray]] = {}
     with tarfile.open(path) as archive:
         for member in archive:
-            parts = Path(member.name).parts
-            if not member.isfile() or Path(member.name).suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            if len(parts) < 2 or any(part.startswith(".") for part in parts):
+            name = member_class(member)
+            if name is None:
                 continue
             data = archive.extractfile(member).read()
             try:
                 image = decode_image(data)
-                by_class.setdefault(parts[-2], []).append(image_to_array(image, image_size))
+                by_class.setdefault(name, []).append(image_to_array(image, image_size))
             except (OSError, ValueError) as error:
                 raise DataError(f"cannot read image {member.name} in {path}: {error}") from error
     if not by_class:

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ml.data import IMAGE_SUFFIXES, SPLIT_SEED, VALIDATION_SIZE, stratified_split
+from ml.data import SPLIT_SEED, VALIDATION_SIZE, member_class, stratified_split
 
 MANIFEST = "examples.json"
 CREDIT = ("CIFAR-10 (Alex Krizhevsky, Learning Multiple Layers of Features from Tiny Images, 2009), "
@@ -30,12 +30,9 @@ def archive_members(archive: tarfile.TarFile) -> list[tuple[str, tarfile.TarInfo
     sorted, files in archive order), so that indices of its validation split point at them."""
     by_class: dict[str, list[tarfile.TarInfo]] = {}
     for member in archive:
-        path = PurePosixPath(member.name)
-        if not member.isfile() or path.suffix.lower() not in IMAGE_SUFFIXES:
-            continue
-        if len(path.parts) < 2 or any(part.startswith(".") for part in path.parts):
-            continue
-        by_class.setdefault(path.parts[-2], []).append(member)
+        name = member_class(member)
+        if name is not None:
+            by_class.setdefault(name, []).append(member)
     return [(name, member) for name in sorted(by_class) for member in by_class[name]]
 
 
@@ -59,14 +56,15 @@ def write_examples(archive_path, out_dir, validation_size: int = VALIDATION_SIZE
     entries = []
     with tarfile.open(archive_path) as archive:
         picked = pick_examples(archive_members(archive), validation_size)
+    label_of = {member.name: label for label, member in picked.items()}
     with tarfile.open(archive_path) as archive:  # a second pass: gzip streams do not seek back
         for member in archive:
-            for label, chosen in picked.items():
-                if member.name == chosen.name:
-                    file = f"{label}{PurePosixPath(member.name).suffix.lower()}"
-                    (out / file).write_bytes(archive.extractfile(member).read())
-                    entries.append({"label": label, "file": file, "source": member.name,
-                                    "credit": CREDIT})
+            label = label_of.get(member.name)
+            if label is None:
+                continue
+            file = f"{label}{PurePosixPath(member.name).suffix.lower()}"
+            (out / file).write_bytes(archive.extractfile(member).read())
+            entries.append({"label": label, "file": file, "source": member.name, "credit": CREDIT})
     entries.sort(key=lambda entry: entry["label"])
     (out / MANIFEST).write_text(json.dumps(entries, indent=2) + "\n")
     return entries
