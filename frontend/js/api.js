@@ -100,7 +100,8 @@ export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_T
   // "Illegal invocation" when called as a method of another object.
   const doFetch = (...args) => (fetchImpl ?? globalThis.fetch)(...args);
 
-  async function request(path, init = {}) {
+  /** One request with the timeout, cancellation and error envelope handled: the 2xx Response. */
+  async function send(path, init = {}) {
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -130,6 +131,12 @@ export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_T
     }
 
     if (!response.ok) throw await parseErrorResponse(response);
+    return response;
+  }
+
+  /** send(), then the JSON body. */
+  async function request(path, init = {}) {
+    const response = await send(path, init);
     try {
       return await response.json();
     } catch (error) {
@@ -160,13 +167,7 @@ export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_T
 
     /** An example picture's bytes, to send like any upload. */
     async fetchExample(example, { signal } = {}) {
-      let response;
-      try {
-        response = await doFetch(`${baseUrl}${example.url}`, { signal, credentials: 'same-origin' });
-      } catch (error) {
-        throw new ApiError('example_unavailable', 'The example could not be downloaded.', { cause: error });
-      }
-      if (!response.ok) throw await parseErrorResponse(response);
+      const response = await send(example.url, { signal, headers: { Accept: 'image/*' } });
       const blob = await response.blob();
       const type = blob.type || 'image/jpeg';
       return new File([blob], `example-${example.label}.${extensionForType(type)}`, { type });
