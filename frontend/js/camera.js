@@ -119,17 +119,8 @@ export class Camera {
 
   /** Capture the current frame, freeze the preview on it, and resolve to a Blob. */
   async snap({ type = 'image/jpeg', quality = 0.92 } = {}) {
-    if (!this.isActive) throw new CameraError('camera_not_ready', 'The camera is not running.');
-    const width = this.video.videoWidth;
-    const height = this.video.videoHeight;
-    if (!width || !height) throw new CameraError('camera_not_ready', 'No video frame is available yet.');
-    const canvas = this.createCanvas();
-    canvas.width = width;
-    canvas.height = height;
-    const context = canvas.getContext('2d');
-    context.drawImage(this.video, 0, 0, width, height);
-    const blob = await new Promise((resolve) => canvas.toBlob(resolve, type, quality));
-    if (!blob) throw new CameraError('camera_error', 'The frame could not be encoded.');
+    const { width, height } = this.frameSize();
+    const blob = await this.encode([0, 0, width, height], width, height, type, quality);
     this.video.pause(); // frozen frame shows what was sent; retake() resumes
     this.frozen = true;
     return blob;
@@ -141,16 +132,27 @@ export class Camera {
    * and keeps each upload far under a megabyte).
    */
   async grab({ maxSide = 256, type = 'image/jpeg', quality = 0.9 } = {}) {
+    const { width, height } = this.frameSize();
+    const square = Math.min(width, height);
+    const side = Math.min(square, maxSide);
+    return this.encode([(width - square) / 2, (height - square) / 2, square, square], side, side, type, quality);
+  }
+
+  /** The current frame's size; camera_not_ready before the camera runs or has a frame. */
+  frameSize() {
     if (!this.isActive) throw new CameraError('camera_not_ready', 'The camera is not running.');
     const width = this.video.videoWidth;
     const height = this.video.videoHeight;
     if (!width || !height) throw new CameraError('camera_not_ready', 'No video frame is available yet.');
-    const square = Math.min(width, height);
-    const side = Math.min(square, maxSide);
+    return { width, height };
+  }
+
+  /** The frame's region [sx, sy, sw, sh] drawn at width × height and encoded as `type`. */
+  async encode([sx, sy, sw, sh], width, height, type, quality) {
     const canvas = this.createCanvas();
-    canvas.width = canvas.height = side;
-    const context = canvas.getContext('2d');
-    context.drawImage(this.video, (width - square) / 2, (height - square) / 2, square, square, 0, 0, side, side);
+    canvas.width = width;
+    canvas.height = height;
+    canvas.getContext('2d').drawImage(this.video, sx, sy, sw, sh, 0, 0, width, height);
     const blob = await new Promise((resolve) => canvas.toBlob(resolve, type, quality));
     if (!blob) throw new CameraError('camera_error', 'The frame could not be encoded.');
     return blob;
