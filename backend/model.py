@@ -26,7 +26,7 @@ class ModelService:
 
     def warm_up(self) -> None:
         """Build the ONNX Runtime session now, not on the first user's request: a graph that
-        cannot run (e.g. one that references external data files) raises ArtifactError."""
+        cannot run (e.g. weights that do not fit its network) raises ArtifactError."""
         try:
             self.model.predict_proba([np.zeros(self.model.input_size, dtype=np.uint8)])
         except Exception as error:

@@ -2,8 +2,8 @@
 
 A plain Flask app that imports TensorFlow/Keras at start-up, rebuilds the Keras network from the
 artifact's weights, decodes each upload with ``Image.open(...).convert("RGB")``, preprocesses it
-with the model's own ``ImagePreprocessor`` and classifies it with ``model.predict`` on the image
-and its mirror (the shipped model's flip test-time augmentation), softmax, top-k. The endpoints
+with the model's own ``ImagePreprocessor`` and classifies it with ``model.predict`` on the model's
+test-time views (the image and its mirror, shared among an ensemble's nets), softmax, top-k. The endpoints
 and JSON shapes are those of the real API, so the same client measures both.
 
     MODEL_PATH=models/cifar10_cnn.pkl .venv/bin/gunicorn -w 1 -k gthread --threads 4 \\
@@ -22,38 +22,35 @@ from flask import Flask, jsonify, request
 from PIL import Image
 
 from ml import artifact
-from ml.cnn import softmax
+from ml.cnn import softmax, tta_logits
 
 DEFAULT_TOP_K = 5
 MAX_BATCH_FILES = 64
 
 
 class KerasClassifier:
-    """The artifact's network rebuilt in Keras (TensorFlow backend) with its trained weights."""
+    """The artifact's network(s) rebuilt in Keras (TensorFlow backend) with the trained weights."""
 
     def __init__(self, model_path: str):
         loaded = artifact.load(model_path)
-        cnn = loaded.cnn
-        if cnn.tta not in ("none", "flip"):
-            raise ValueError(f"the baseline implements tta 'none' and 'flip', not {cnn.tta!r}")
+        self.cnn = loaded.cnn
         self.preprocess = loaded.pipeline.named_steps["preprocess"]
         self.artifact = loaded  # classes, version, top_k
         self.classes, self.version = loaded.classes, loaded.version
-        self.flip = cnn.tta == "flip"
-        self.temperature = cnn.temperature_
-        self.model = self._build_keras_model(cnn)
+        self.runs = self._build_keras_models(self.cnn)
 
     @staticmethod
-    def _build_keras_model(cnn):
+    def _build_keras_models(cnn):
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-        return cnn.keras_network()  # imports Keras, and with it TensorFlow
+        from bench.model import keras_runs
+
+        return keras_runs(cnn)  # imports Keras, and with it TensorFlow
 
     def predict_proba(self, images: list[Image.Image]) -> np.ndarray:
-        """Class probabilities: logits averaged over each image and its mirror, one predict call."""
+        """Class probabilities: logits averaged over the model's test-time views (one predict call
+        per net), softmax at the model's temperature."""
         x = self.preprocess.transform(images)
-        views = [x, x[:, :, ::-1, :]] if self.flip else [x]
-        logits = self.model.predict(np.concatenate(views), verbose=0)
-        return softmax(logits.reshape(len(views), len(x), -1).mean(axis=0) / self.temperature)
+        return softmax(tta_logits(x, self.cnn.tta, self.runs) / self.cnn.temperature_)
 
     def top_k(self, probabilities: np.ndarray, k: int) -> list[dict]:
         return self.artifact.top_k(probabilities, k)

@@ -52,10 +52,16 @@ def keras_probabilities(pipeline, images: np.ndarray) -> np.ndarray:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     cnn = pipeline.named_steps["cnn"]
-    model = cnn.keras_network()
     x = pipeline.named_steps["preprocess"].transform(images)
-    logits = tta_logits(x, cnn.tta, lambda views: model.predict(views, batch_size=256, verbose=0))
+    logits = tta_logits(x, cnn.tta, keras_runs(cnn))
     return softmax(logits / cnn.temperature_)
+
+
+def keras_runs(cnn) -> list:
+    """One Keras ``predict`` per net of the CNN step (one, or an ensemble's members)."""
+    networks = [net.keras_network() for net in getattr(cnn, "members_", [cnn])]
+    return [lambda views, network=network: network.predict(views, batch_size=256, verbose=0)
+            for network in networks]
 
 
 def measure_model(model_path, repeats: int = 1000, n_agreement: int = 1000) -> dict:

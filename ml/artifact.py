@@ -20,7 +20,7 @@ from ml.confidence import NOT_SURE_FALLBACK
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-    from ml.cnn import CNNClassifier
+    from ml.cnn import TemperatureScaledClassifier
 
 ARTIFACT_FORMAT = "cifar-cnn/1"
 
@@ -30,6 +30,7 @@ ALLOWED_GLOBALS = {
     ("sklearn.pipeline", "Pipeline"),
     ("ml.preprocessing", "ImagePreprocessor"),
     ("ml.cnn", "CNNClassifier"),
+    ("ml.ensemble", "CNNEnsemble"),
     # numpy arrays and scalars, as pickled by numpy 1.x (numpy.core) and 2.x (numpy._core)
     ("numpy", "dtype"),
     ("numpy", "ndarray"),
@@ -91,7 +92,8 @@ class Model:
     card: dict = field(default_factory=dict)
 
     @property
-    def cnn(self) -> CNNClassifier:
+    def cnn(self) -> TemperatureScaledClassifier:
+        """The network step: a CNNClassifier, or a CNNEnsemble of them."""
         return self.pipeline.named_steps["cnn"]
 
     @property

@@ -1,8 +1,9 @@
 """CNNClassifier: a scikit-learn estimator that trains a Keras 3 CNN and predicts with ONNX Runtime.
 
-``fit`` needs TensorFlow (the ``train`` extra). After fitting, the estimator holds the network as an
-ONNX graph (exported by Keras itself) and its weights as plain numpy arrays, so unpickling and
-predicting import neither TensorFlow nor Keras: the web server stays small and starts fast.
+``fit`` needs TensorFlow (the ``train`` extra). After fitting, the estimator holds the network's
+weights as plain numpy arrays (large ones float16) and runs them as an ONNX graph built from those
+weights (``ml.onnx_graph``), so unpickling and predicting import neither TensorFlow nor Keras: the
+web server stays small and starts fast.
 
 The training recipe follows airbench94: Nesterov SGD on the summed loss with a triangular learning
 rate, a 64x learning rate for BatchNorm biases, decoupled-scale weight decay, label smoothing,
@@ -16,7 +17,6 @@ import hashlib
 import inspect
 import json
 import os
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +26,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
+
+from ml.onnx_graph import build_onnx, compact_weights
 
 TTA_VIEWS = {"none": 1, "flip": 2, "flip_translate": 6}
 TRAINING_PRECISIONS = ("auto", "float32", "mixed_bfloat16")
@@ -37,7 +39,45 @@ PARAMETERS_SINCE_RECIPE_2 = {"outlier_weight": 0.0}
 _SESSION_LOCK = threading.Lock()
 
 
-class CNNClassifier(ClassifierMixin, BaseEstimator):
+class TemperatureScaledClassifier(ClassifierMixin, BaseEstimator):
+    """What the CNN and an ensemble of CNNs share: probabilities are
+    softmax(decision_function / temperature_), the temperature fitted by ``calibrate``. Subclasses
+    set ``classes_`` and ``input_shape_`` in ``fit`` and define ``decision_function`` (logits)."""
+
+    # 1 until ``calibrate`` fits it.
+    temperature_ = 1.0
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 4 or X.shape[1:] != self.input_shape_:
+            raise ValueError(f"expected input of shape (n, {', '.join(map(str, self.input_shape_))}),"
+                             f" got {X.shape}")
+        return softmax(self.decision_function(X) / self.temperature_)
+
+    def calibrate(self, X, y):
+        """Fit the temperature of the probabilities on held-out images (temperature scaling):
+        the predicted classes stay the same, their probabilities become honest."""
+        from ml.confidence import calibration_report
+
+        check_is_fitted(self)
+        labels = np.searchsorted(self.classes_, y)
+        self.calibration_ = calibration_report(self.decision_function(np.asarray(X, np.float32)), labels)
+        self.temperature_ = self.calibration_["temperature"]
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        probabilities = self.predict_proba(X)  # checks fitted-ness first
+        return self.classes_[np.argmax(probabilities, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.non_deterministic = False
+        return tags
+
+
+class CNNClassifier(TemperatureScaledClassifier):
     """Image classifier on normalised float32 NHWC input (the ImagePreprocessor's output).
 
     Parameters
@@ -154,9 +194,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         finally:
             keras.mixed_precision.set_global_policy("float32")
         # Inference runs a float32 copy of the network (under a mixed policy the weights are
-        # float32 already, only the arithmetic was not).
+        # float32 already, only the arithmetic was not), with the weights as stored.
         network = self.keras_network()
-        self.onnx_model_ = export_onnx(network, X.shape[1:])
         self._session = None
         self.onnx_max_abs_diff_ = self._check_onnx_parity(network, X[:64])
         keras.backend.clear_session()
@@ -180,7 +219,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = trainer.train(X, y_index, validation_data=self._encode(validation_data))
         self.training_seconds_ = time.perf_counter() - started
 
-        self.weights_ = [np.asarray(w, dtype=np.float32) for w in model.get_weights()]
+        # Rounded to what the artifact stores now, so that what is evaluated is what ships.
+        self.weights_ = compact_weights(model.get_weights())
 
     def _network_shape(self) -> dict:
         return {"widths": tuple(self.widths), "n_classes": len(self.classes_),
@@ -221,7 +261,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_onnx_parity(self, model, sample):
         keras_probs = softmax(np.asarray(model(sample, training=False)))
-        onnx_probs = softmax(self._logits(sample))
+        onnx_probs = softmax(self.logits(sample))
         diff = float(np.max(np.abs(keras_probs - onnx_probs)))
         if diff > ONNX_PARITY_TOLERANCE:
             raise RuntimeError(f"ONNX export disagrees with Keras: max |dp| = {diff:.2e}")
@@ -229,37 +269,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ inference (ONNX Runtime)
 
-    # Probabilities are softmax(logits / temperature_): 1 until ``calibrate`` fits it.
-    temperature_ = 1.0
-
-    def predict_proba(self, X) -> np.ndarray:
-        check_is_fitted(self, "onnx_model_")
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 4 or X.shape[1:] != self.input_shape_:
-            raise ValueError(f"expected input of shape (n, {', '.join(map(str, self.input_shape_))}),"
-                             f" got {X.shape}")
-        return softmax(self.decision_function(X) / self.temperature_)
-
-    def calibrate(self, X, y) -> CNNClassifier:
-        """Fit the temperature of the probabilities on held-out images (temperature scaling):
-        the predicted classes stay the same, their probabilities become honest."""
-        from ml.confidence import calibration_report
-
-        check_is_fitted(self, "onnx_model_")
-        labels = np.searchsorted(self.classes_, y)
-        self.calibration_ = calibration_report(self.decision_function(np.asarray(X, np.float32)), labels)
-        self.temperature_ = self.calibration_["temperature"]
-        return self
-
-    def predict(self, X) -> np.ndarray:
-        probabilities = self.predict_proba(X)  # checks fitted-ness first
-        return self.classes_[np.argmax(probabilities, axis=1)]
-
     def decision_function(self, X) -> np.ndarray:
         """Logits averaged over the test-time-augmentation views."""
-        return tta_logits(np.asarray(X, dtype=np.float32), self.tta, self._logits)
+        return tta_logits(np.asarray(X, dtype=np.float32), self.tta, self.logits)
 
-    def _logits(self, X, chunk: int = 64) -> np.ndarray:
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "weights_")
+
+    def logits(self, X, chunk: int = 64) -> np.ndarray:
+        """The network's logits for exactly these inputs (no test-time augmentation)."""
         # Chunks of 64 views keep a batch's peak activation memory small (~30 MB, not ~250 MB for
         # 512) at no cost in speed: the convolutions are already compute-bound at 64. The chunks
         # of a big batch run on all cores at once (one session serves concurrent runs, and ONNX
@@ -294,16 +312,17 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     # No memory arena: a 64-image batch would grow the arena by ~100 MB that it
                     # keeps for ever; without it RSS stays flat and single images are as fast.
                     options.enable_cpu_mem_arena = False
-                    # The graph must carry all its weights. A graph loaded from bytes would read
-                    # "external data" files relative to the working directory; pointed at an
-                    # empty folder, ONNX Runtime refuses any such reference instead.
-                    with tempfile.TemporaryDirectory() as empty:
-                        options.add_session_config_entry(
-                            "session.model_external_initializers_file_folder_path", empty)
-                        session = onnxruntime.InferenceSession(
-                            self.onnx_model_, options, providers=["CPUExecutionProvider"])
+                    # The graph is built here from the weights and not kept: ONNX Runtime holds
+                    # its own copy, and a worker need not hold a third.
+                    session = onnxruntime.InferenceSession(
+                        self.onnx_graph(), options, providers=["CPUExecutionProvider"])
                     cached = self._session = (os.getpid(), session)
         return cached[1]
+
+    def onnx_graph(self) -> bytes:
+        """The fitted network as ONNX bytes (logits of NHWC float32 input), built from ``weights_``."""
+        check_is_fitted(self, "weights_")
+        return build_onnx(self.weights_, image_size=self.input_shape_[0], block_depth=self.block_depth)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -314,13 +333,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         # Artifacts pickled before a parameter existed get its default (which is what they used).
         defaults = {name: param.default for name, param in
                     inspect.signature(type(self).__init__).parameters.items() if name != "self"}
+        # Older artifacts also carried Keras' own ONNX export; the graph is now always built from
+        # the weights (the same network: they agree to ~1e-6), so a pickled graph is never run.
+        state = {k: v for k, v in state.items() if k != "onnx_model_"}
         super().__setstate__({**defaults, **state})
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.non_deterministic = False
-        return tags
 
 
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
@@ -338,7 +355,12 @@ def _chunk_pool() -> ThreadPoolExecutor:
 
 def tta_logits(X: np.ndarray, tta: str, logits_of) -> np.ndarray:
     """Logits of X averaged over the ``tta`` views, with ``logits_of(batch)`` running the network
-    (ONNX Runtime when serving; Keras when checking the export against it)."""
+    (ONNX Runtime when serving; Keras when checking the export against it).
+
+    ``logits_of`` may be a list, one per ensemble member: the views are then dealt out among the
+    members in turn (with flip and two members, one sees the picture and the other its mirror),
+    so an ensemble costs what one net with those views costs. With fewer views than members every
+    member sees every view."""
     views = [X]
     if tta in ("flip", "flip_translate"):
         views.append(X[:, :, ::-1, :])
@@ -347,7 +369,20 @@ def tta_logits(X: np.ndarray, tta: str, logits_of) -> np.ndarray:
         h, w = X.shape[1:3]
         for shifted in (padded[:, :h, :w], padded[:, 2:, 2:]):
             views += [shifted, shifted[:, :, ::-1, :]]
-    logits = np.asarray(logits_of(np.concatenate(views))).reshape(len(views), len(X), -1)
+    members = list(logits_of) if isinstance(logits_of, (list, tuple)) else [logits_of]
+    if len(members) == 1:
+        logits = np.asarray(members[0](np.concatenate(views))).reshape(len(views), len(X), -1)
+    elif len(views) < len(members):
+        logits = np.mean([np.asarray(run(np.concatenate(views))).reshape(len(views), len(X), -1)
+                          for run in members], axis=0)
+    else:
+        logits = [None] * len(views)
+        for m, run in enumerate(members):
+            share = list(range(m, len(views), len(members)))
+            out = np.asarray(run(np.concatenate([views[v] for v in share])))
+            for v, view_logits in zip(share, out.reshape(len(share), len(X), -1)):
+                logits[v] = view_logits
+        logits = np.stack(logits)
     if tta == "flip_translate":  # airbench: half untranslated, half translated views
         return 0.5 * logits[:2].mean(axis=0) + 0.5 * logits[2:].mean(axis=0)
     return logits.mean(axis=0)
@@ -377,14 +412,3 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=-1, keepdims=True)
-
-
-def export_onnx(model, input_shape) -> bytes:
-    """The network as ONNX bytes, through Keras' own exporter (tf2onnx under the TF backend)."""
-    import keras
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.onnx"
-        model.export(str(path), format="onnx", verbose=False,
-                     input_signature=[keras.InputSpec(shape=(None, *input_shape), dtype="float32")])
-        return path.read_bytes()

@@ -27,14 +27,46 @@ from ml.reports import plot_confusion_matrix, plot_reliability, write_model_card
 # 40 epochs 91.56 % in 43.1 min: the network has saturated, so 32 it is.
 # Grid-searched parameters (and --params) take precedence over these.
 FINAL_RECIPE = {"epochs": 32.0, "translate": 3, "cutout": 8, "training_precision": "mixed_bfloat16"}
-ARCHITECTURE = ("airbench94-style CNN: frozen 2x2 patch-whitening conv, 3 conv groups "
-                "(conv-pool-BN-GELU-conv-BN-GELU), global max pool, linear; ONNX for inference")
 LIMITS = (
     "Trained on CIFAR-10: 32x32 photos of 10 classes (airplane, automobile, bird, cat, deer, dog, "
     "frog, horse, ship, truck). Any other picture still gets one of these 10 labels, so a low "
     "top-1 probability means 'probably none of them'. Large photos are centre-cropped to a square "
     "and shrunk to 32x32, so small or off-centre objects are hard for it."
 )
+
+
+def architecture(params: dict) -> str:
+    """The model card's one-line description of the network these parameters build."""
+    depth = params.get("block_depth", 2)
+    group = ("conv-pool-BN-GELU-conv-BN-GELU" if depth == 2 else
+             "conv-pool-BN-GELU, then conv-BN-GELU-conv-BN with a residual, GELU")
+    widths = "/".join(map(str, params.get("widths", ())))
+    net = (f"airbench{94 if depth == 2 else 96}-style CNN: frozen 2x2 patch-whitening conv, 3 conv "
+           f"groups of widths {widths} ({group}), global max pool, linear; ONNX Runtime for inference")
+    members = params.get("n_members", 1)
+    if members == 1:
+        return net
+    return (f"ensemble of {members} nets from different seeds, logits averaged, the test-time views "
+            f"dealt out among them; each an {net}")
+
+
+def recipe_params(cnn) -> dict:
+    """The parameters ``make_pipeline`` rebuilds this CNN step from (what the model card records)."""
+    from ml.ensemble import CNNEnsemble
+
+    if isinstance(cnn, CNNEnsemble):
+        return {**recipe_params(cnn.estimator), "n_members": cnn.n_members, "tta": cnn.tta}
+    return {k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in cnn.get_params().items() if k not in ("verbose", "checkpoint_dir")}
+
+
+def member_params(cnn, **params) -> dict:
+    """``set_params`` arguments that set these parameters of each net: of the CNN itself, or of an
+    ensemble's members (its ``estimator``)."""
+    from ml.ensemble import CNNEnsemble
+
+    prefix = "estimator__" if isinstance(cnn, CNNEnsemble) else ""
+    return {prefix + k: v for k, v in params.items()}
 
 
 def hardware_description(precision: str) -> str:
@@ -102,7 +134,10 @@ def train_final(dataset: Dataset, out_path, *, params: dict | None = None, epoch
     params = {**FINAL_RECIPE, **(params or {})}
     if epochs is not None:
         params["epochs"] = epochs
-    params.update(random_state=seed, verbose=verbose, checkpoint_dir=checkpoint_dir)
+    # `seed` fixes the validation split; the network's own seed defaults to it, and a different
+    # random_state in params trains another member on the same split.
+    params.setdefault("random_state", seed)
+    params.update(verbose=verbose, checkpoint_dir=checkpoint_dir)
     train, validation = validation_split(dataset, validation_size, seed)
     pipeline = make_pipeline(**params)
     started = time.perf_counter()
@@ -129,7 +164,10 @@ def save_with_card(pipeline, dataset: Dataset, train, validation, validation_fea
     its model card, confusion matrix and reliability plot. Returns the card."""
     out_path = Path(out_path)
     cnn = pipeline.named_steps["cnn"]
-    cnn.verbose, cnn.checkpoint_dir = 0, None  # the shipped model carries no local paths
+    # The shipped model carries no local paths.
+    cnn.set_params(**member_params(cnn, verbose=0, checkpoint_dir=None))
+    for net in getattr(cnn, "members_", []):
+        net.set_params(verbose=0, checkpoint_dir=None)
     metrics = evaluate(pipeline, dataset.images[validation], dataset.labels[validation],
                        dataset.classes)
     folder = out_path.parent
@@ -138,8 +176,7 @@ def save_with_card(pipeline, dataset: Dataset, train, validation, validation_fea
                           folder / "confusion_matrix.png",
                           title=f"Validation confusion matrix ({metrics['accuracy'] * 100:.2f} %)")
     confidence = calibrate(pipeline, validation_features, dataset.images[validation], folder)
-    shipped_params = {k: (list(v) if isinstance(v, tuple) else v)
-                      for k, v in cnn.get_params().items() if k not in ("verbose", "checkpoint_dir")}
+    shipped_params = recipe_params(cnn)
     created = datetime.now(UTC).replace(microsecond=0)
     card = {
         "name": "CIFAR-10 CNN",
@@ -148,7 +185,7 @@ def save_with_card(pipeline, dataset: Dataset, train, validation, validation_fea
         "task": "image classification, 10 classes",
         "classes": list(dataset.classes),
         "input_size": [int(d) for d in cnn.input_shape_],
-        "architecture": ARCHITECTURE,
+        "architecture": architecture(shipped_params),
         "params": shipped_params,
         "metrics": {k: v for k, v in metrics.items() if k != "confusion_matrix"},
         "confusion_matrix": metrics["confusion_matrix"],
@@ -180,8 +217,9 @@ def fine_tune_with_outliers(model_path, dataset: Dataset, other_photos, out_path
     preprocess = model.pipeline.named_steps["preprocess"]
     train, validation = validation_split(dataset, validation_size, seed)
     outliers = outlier_images(other_photos, seed=seed)
-    cnn = clone(model.cnn).set_params(epochs=epochs, learning_rate=learning_rate, outlier_weight=weight,
-                                      lr_schedule="triangle", verbose=verbose, checkpoint_dir=None)
+    cnn = clone(model.cnn).set_params(**member_params(
+        model.cnn, epochs=epochs, learning_rate=learning_rate, outlier_weight=weight,
+        lr_schedule="triangle", verbose=verbose, checkpoint_dir=None))
     validation_features = (preprocess.transform(dataset.images[validation]),
                            named_labels(dataset, validation))
     started = time.perf_counter()

@@ -19,7 +19,8 @@ import keras
 import numpy as np
 from keras import layers
 
-LOGIT_SCALE = 1 / 9
+from ml.onnx_graph import BATCHNORM_EPSILON, LOGIT_SCALE
+
 WHITEN_KERNEL = 2
 
 
@@ -40,7 +41,7 @@ def conv_group(x, width: int, bn_momentum: float, name: str, depth: int = 2):
         if i == 1:
             x = layers.MaxPooling2D(2, name=f"{name}_pool")(x)
         # Keras momentum weighs the running average: PyTorch's 0.4 is Keras' 0.6.
-        return layers.BatchNormalization(momentum=bn_momentum, epsilon=1e-12, scale=False,
+        return layers.BatchNormalization(momentum=bn_momentum, epsilon=BATCHNORM_EPSILON, scale=False,
                                          name=f"{name}_norm{i}")(x)
 
     x = layers.Activation(gelu, name=f"{name}_gelu1")(conv_norm(x, 1))

@@ -3,12 +3,14 @@
 import pickle
 
 import numpy as np
+import onnx
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
 
 from ml.cnn import CNNClassifier
+from ml.onnx_graph import FLOAT16_MIN_SIZE
 from ml.pipeline import make_pipeline
 from tests.conftest import TINY_CNN
 
@@ -157,7 +159,11 @@ def test_bfloat16_training_exports_a_float32_network(patterns):
     X, y, X_test, y_test = patterns
     pipeline = make_pipeline(**dict(TINY_CNN, training_precision="mixed_bfloat16")).fit(X, y)
     cnn = pipeline.named_steps["cnn"]
-    assert all(w.dtype == np.float32 for w in cnn.weights_)
+    # Stored compactly (ml.onnx_graph.compact_weights), run in float32.
+    assert {w.dtype for w in cnn.weights_} <= {np.dtype(np.float16), np.dtype(np.float32)}
+    assert all(w.dtype == np.float16 for w in cnn.weights_ if w.size > FLOAT16_MIN_SIZE)
+    graph = onnx.load_from_string(cnn.onnx_graph()).graph
+    assert {tensor.data_type for tensor in graph.initializer} == {onnx.TensorProto.FLOAT}
     assert np.mean(pipeline.predict(X_test) == y_test) > 0.5  # chance is 0.25
     with pytest.raises(ValueError, match="training_precision"):
         CNNClassifier(training_precision="float8").fit(np.zeros((4, 32, 32, 3), np.float32), [0, 1, 0, 1])

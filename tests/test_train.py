@@ -104,3 +104,39 @@ def test_outlier_exposure_fine_tune_writes_a_calibrated_artifact(dataset, tmp_pa
     assert tuned.calibration["temperature"] > 0
     assert {"model_card.md", "reliability.png", "confusion_matrix.png"} <= {
         p.name for p in (tmp_path / "tuned").iterdir()}
+
+
+def test_an_ensemble_trains_resumes_its_members_and_takes_outlier_exposure(dataset, tmp_path):
+    """`ml train --params '{"n_members": 2, ...}'`: each member has its own seed and checkpoint, so
+    a member trained before (here: the single net of the same recipe) is resumed, not retrained;
+    the card describes the ensemble; outlier exposure tunes every member."""
+    from ml.final_fit import fine_tune_with_outliers
+    from tests.imagegen import encode, gradient
+
+    params = {k: v for k, v in TINY_CNN.items() if k not in ("epochs", "verbose")}
+    checkpoints = str(tmp_path / "ckpt")
+    single = train_final(dataset, tmp_path / "single" / "model.pkl", params=params, epochs=2,
+                         validation_size=40, verbose=0, checkpoint_dir=checkpoints)
+    second = train_final(dataset, tmp_path / "seed1" / "model.pkl", params={**params, "random_state": 1},
+                         epochs=2, validation_size=40, verbose=0, checkpoint_dir=checkpoints)
+    assert second["params"]["random_state"] == 1 and second["data"]["split_seed"] == 0
+    card = train_final(dataset, tmp_path / "ensemble" / "model.pkl", params={**params, "n_members": 2},
+                       epochs=2, validation_size=40, verbose=0, checkpoint_dir=checkpoints)
+    assert card["params"]["n_members"] == 2 and card["architecture"].startswith("ensemble of 2")
+    assert len(list((tmp_path / "ckpt").iterdir())) == 2  # the members' checkpoints are the two runs'
+    assert [h["val_accuracy"] for h in card["epoch_history"]] == [
+        single["epoch_history"]["val_accuracy"], second["epoch_history"]["val_accuracy"]]
+    ensemble = artifact.load(tmp_path / "ensemble" / "model.pkl").cnn
+    assert [m.checkpoint_dir for m in ensemble.members_] == [None, None]  # no local paths shipped
+    assert ensemble.estimator.checkpoint_dir is None
+
+    other = tmp_path / "photos" / "other"
+    for name in ("kettle", "violin", "tractor", "lamp"):
+        (other / name).mkdir(parents=True)
+        (other / name / "a.jpg").write_bytes(encode(gradient(120, 90, seed=len(name)), "JPEG"))
+    tuned = fine_tune_with_outliers(tmp_path / "ensemble" / "model.pkl", dataset, other,
+                                    tmp_path / "tuned" / "model.pkl", epochs=1, validation_size=40,
+                                    verbose=0)
+    assert tuned["params"]["outlier_weight"] == 0.5 and tuned["params"]["n_members"] == 2
+    members = artifact.load(tmp_path / "tuned" / "model.pkl").cnn.members_
+    assert all(m.outlier_weight == 0.5 for m in members)

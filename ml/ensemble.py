@@ -1,0 +1,73 @@
+"""CNNEnsemble: several CNNs trained alike from different seeds, their logits averaged.
+
+Two nets of the same recipe make different mistakes, so their average is right more often and
+less sure of pictures that look like neither's training data. The test-time views are dealt out
+among the members (with flip TTA and two members, one sees the picture and the other its mirror),
+so a two-net ensemble costs at inference what one net with flip TTA costs.
+
+Each member is an ordinary ``CNNClassifier`` fitted on its own (its own checkpoint, so members
+can be trained in separate runs and sessions: the ensemble's fit resumes each one).
+"""
+
+from __future__ import annotations
+
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
+
+from ml.cnn import TTA_VIEWS, CNNClassifier, TemperatureScaledClassifier, tta_logits
+
+
+class CNNEnsemble(TemperatureScaledClassifier):
+    """Parameters
+    ----------
+    estimator : CNNClassifier
+        The members' recipe; member ``i`` is a clone with ``random_state`` increased by ``i``.
+    n_members : int
+    tta : {"none", "flip", "flip_translate"}
+        The views of each picture, dealt out among the members (see ``ml.cnn.tta_logits``); the
+        members' own ``tta`` is not used.
+    """
+
+    def __init__(self, estimator=None, n_members=2, tta="flip"):
+        self.estimator = estimator
+        self.n_members = n_members
+        self.tta = tta
+
+    def fit(self, X, y, validation_data=None, initial_weights=None, outliers=None):
+        """Fit each member in turn (arguments as ``CNNClassifier.fit``; ``initial_weights`` is one
+        entry per member, e.g. a fitted ensemble's ``weights_``)."""
+        if self.tta not in TTA_VIEWS:
+            raise ValueError(f"tta must be one of {sorted(TTA_VIEWS)}, got {self.tta!r}")
+        if int(self.n_members) < 1:
+            raise ValueError(f"n_members must be at least 1, got {self.n_members!r}")
+        if initial_weights is not None and len(initial_weights) != self.n_members:
+            raise ValueError(f"initial_weights has {len(initial_weights)} entries for "
+                             f"{self.n_members} members")
+        base = self.estimator if self.estimator is not None else CNNClassifier()
+        self.members_ = [
+            clone(base).set_params(random_state=base.random_state + i).fit(
+                X, y, validation_data=validation_data, outliers=outliers,
+                initial_weights=None if initial_weights is None else initial_weights[i])
+            for i in range(int(self.n_members))
+        ]
+        first = self.members_[0]
+        self.classes_, self.input_shape_ = first.classes_, first.input_shape_
+        self.training_precision_ = first.training_precision_
+        self.history_ = [member.history_ for member in self.members_]
+        self.training_seconds_ = sum(member.training_seconds_ for member in self.members_)
+        self.onnx_max_abs_diff_ = max(member.onnx_max_abs_diff_ for member in self.members_)
+        return self
+
+    @property
+    def weights_(self) -> list:
+        """Each member's weights (what ``fit(initial_weights=...)`` takes)."""
+        check_is_fitted(self)
+        return [member.weights_ for member in self.members_]
+
+    def decision_function(self, X):
+        """Logits averaged over the members, each running its share of the views."""
+        check_is_fitted(self)
+        return tta_logits(X, self.tta, [member.logits for member in self.members_])
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "members_")
