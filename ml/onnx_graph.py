@@ -52,7 +52,8 @@ def save_onnx(weights, folder, *, image_size: int, block_depth: int) -> Path:
 
 
 def onnx_model(weights, *, image_size: int, block_depth: int):
-    """The ONNX model (``onnx.ModelProto``) computing the logits of NHWC float32 images ``(n, image_size, image_size, 3)``.
+    """The ONNX model (``onnx.ModelProto``) computing the logits of NHWC float32 images
+    ``(n, image_size, image_size, 3)``.
 
     ``weights`` in Keras' order (``model.get_weights()``): whitening kernel and bias, then for each
     conv its kernel and its BatchNorm's beta, moving mean and moving variance, then the head."""
