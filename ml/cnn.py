@@ -36,7 +36,7 @@ ONNX_PARITY_TOLERANCE = 1e-4
 # Part of the checkpoint key: bump it when the training code changes what a fit produces, so that
 # an old checkpoint is never resumed as if it were the new recipe's.
 RECIPE_VERSION = 2
-PARAMETERS_SINCE_RECIPE_2 = {"outlier_weight": 0.0}
+PARAMETERS_SINCE_RECIPE_2 = {"outlier_weight": 0.0, "zoom_out": 0.0}
 _SESSION_LOCK = threading.Lock()
 
 
@@ -105,6 +105,10 @@ class CNNClassifier(TemperatureScaledClassifier):
         Maximum random shift in pixels (reflection padding) during training.
     cutout : int
         Side of a random square blanked (set to the mean colour) in every training image; 0 for none.
+    zoom_out : float
+        Each epoch, half of the training images are shrunk to between ``1 - zoom_out`` and all of
+        their size at a random place, the rest of the frame filled by reflection (subjects smaller
+        and off-centre, as in real photos); 0 for none.
     whiten_bias_epochs : float
         Epochs during which the whitening layer's bias trains; frozen afterwards.
     whiten_eps : float
@@ -134,7 +138,7 @@ class CNNClassifier(TemperatureScaledClassifier):
 
     def __init__(self, widths=(64, 256, 256), block_depth=2, bn_momentum=0.6, epochs=10.0,
                  batch_size=1024, learning_rate=11.5, momentum=0.85, weight_decay=0.0153,
-                 bias_scaler=64.0, label_smoothing=0.2, translate=2, cutout=0,
+                 bias_scaler=64.0, label_smoothing=0.2, translate=2, cutout=0, zoom_out=0.0,
                  whiten_bias_epochs=3.0, whiten_eps=5e-4, lr_schedule="triangle",
                  outlier_weight=0.0, training_precision="float32", tta="flip", random_state=0,
                  verbose=1, checkpoint_dir=None, inference_threads=1):
@@ -150,6 +154,7 @@ class CNNClassifier(TemperatureScaledClassifier):
         self.label_smoothing = label_smoothing
         self.translate = translate
         self.cutout = cutout
+        self.zoom_out = zoom_out
         self.whiten_bias_epochs = whiten_bias_epochs
         self.whiten_eps = whiten_eps
         self.lr_schedule = lr_schedule
