@@ -1,7 +1,7 @@
 """The training loop behind CNNClassifier.fit (TensorFlow backend), airbench94's recipe:
 
-data (alternating flips + random translation, optionally zoom-out) -> Nesterov SGD on the summed, label-smoothed loss
-with per-group learning rates -> triangular LR schedule -> lookahead averaging every 5 steps ->
+data (alternating flips + random translation, optionally zoom-out) -> Nesterov SGD on the summed,
+label-smoothed loss with per-group learning rates -> triangular LR schedule -> lookahead averaging every 5 steps ->
 a checkpoint after every epoch, from which an interrupted fit resumes.
 """
 
@@ -42,8 +42,7 @@ def zoom_out(images: np.ndarray, max_shrink: float, rng: np.random.Generator, sh
     CIFAR-10 photos are framed tightly round their subject; photos people take often are not (a
     deer far off in a field, a bird small against the sky), and those are what the model got wrong
     on real photos. Bilinear sampling; the fill repeats the subject, so the label still holds."""
-    n, size = len(images), images.shape[1]
-    chosen = np.flatnonzero(rng.random(n) < share)
+    chosen = np.flatnonzero(rng.random(len(images)) < share)
     scale = rng.uniform(1 - max_shrink, 1.0, size=len(chosen))
     # Where the picture lands in the frame, as a share of the free space (top, left).
     place = rng.uniform(0, 1, size=(len(chosen), 2))
