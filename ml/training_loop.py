@@ -1,8 +1,8 @@
 """The training loop behind CNNClassifier.fit (TensorFlow backend), airbench94's recipe:
 
 data (alternating flips + random translation, optionally zoom-out) -> Nesterov SGD on the summed,
-label-smoothed loss with per-group learning rates -> triangular LR schedule -> lookahead averaging every 5 steps ->
-a checkpoint after every epoch, from which an interrupted fit resumes.
+label-smoothed loss with per-group learning rates -> triangular LR schedule -> lookahead averaging
+every 5 steps -> a checkpoint after every epoch, from which an interrupted fit resumes.
 """
 
 from __future__ import annotations
