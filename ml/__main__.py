@@ -218,7 +218,8 @@ def _outliers(args) -> int:
 
     card = fine_tune_with_outliers(args.model, load_dataset(args.data), args.photos, args.out,
                                    epochs=args.epochs, learning_rate=args.learning_rate,
-                                   weight=args.weight, verbose=0 if args.quiet else 1)
+                                   weight=args.weight, checkpoint_dir=str(DEFAULT_CHECKPOINTS),
+                                   verbose=0 if args.quiet else 1)
     print(json.dumps({"accuracy": card["metrics"]["accuracy"], "model": args.out,
                       "not_sure_threshold": card["not_sure_threshold"]}))
     return 0

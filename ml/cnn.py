@@ -219,7 +219,7 @@ class CNNClassifier(TemperatureScaledClassifier):
             # first 5,000 images (all airplanes, say) would whiten for skies, not for CIFAR-10.
             sample = np.random.default_rng(self.random_state).permutation(len(X))[:5000]
             init_whitening(model, X[np.sort(sample)], eps=self.whiten_eps)
-        checkpoint = self._checkpoint_path(X, y_index, outliers) if initial_weights is None else None
+        checkpoint = self._checkpoint_path(X, y_index, outliers, initial_weights)
         trainer = Trainer(model, self, n_train=len(X), checkpoint=checkpoint, outliers=outliers)
         started = time.perf_counter()
         self.history_ = trainer.train(X, y_index, validation_data=self._encode(validation_data))
@@ -250,7 +250,7 @@ class CNNClassifier(TemperatureScaledClassifier):
         X_val, y_val = validation_data
         return np.asarray(X_val, np.float32), np.searchsorted(self.classes_, y_val).astype(np.int32)
 
-    def _checkpoint_path(self, X, y_index, outliers=None):
+    def _checkpoint_path(self, X, y_index, outliers=None, initial_weights=None):
         if not self.checkpoint_dir:
             return None
         # The checkpoint belongs to these parameters and this data; anything else starts afresh.
@@ -263,6 +263,9 @@ class CNNClassifier(TemperatureScaledClassifier):
         digest.update(y_index.tobytes())
         if outliers is not None and self.outlier_weight:
             digest.update(np.ascontiguousarray(outliers[::97]).tobytes())
+        if initial_weights is not None:  # continued training (outlier exposure) resumes too
+            for weight in initial_weights:
+                digest.update(np.ascontiguousarray(weight).tobytes())
         return Path(self.checkpoint_dir) / f"cnn-{digest.hexdigest()[:16]}.npz"
 
     def _check_onnx_parity(self, model, sample):

@@ -204,7 +204,7 @@ def save_with_card(pipeline, dataset: Dataset, train, validation, validation_fea
 
 def fine_tune_with_outliers(model_path, dataset: Dataset, other_photos, out_path, *, epochs=2.0,
                             learning_rate=2.0, weight=0.5, validation_size=VALIDATION_SIZE,
-                            seed=SPLIT_SEED, verbose=1) -> dict:
+                            seed=SPLIT_SEED, checkpoint_dir=None, verbose=1) -> dict:
     """Continue training a shipped model for a few epochs with outlier exposure: the training
     images as before, plus crops of photos of other things (the training categories of
     ``other_photos``) pushed towards uniform probabilities. Writes a new artifact."""
@@ -219,7 +219,7 @@ def fine_tune_with_outliers(model_path, dataset: Dataset, other_photos, out_path
     outliers = outlier_images(other_photos, seed=seed)
     cnn = clone(model.cnn).set_params(**member_params(
         model.cnn, epochs=epochs, learning_rate=learning_rate, outlier_weight=weight,
-        lr_schedule="triangle", verbose=verbose, checkpoint_dir=None))
+        lr_schedule="triangle", verbose=verbose, checkpoint_dir=checkpoint_dir))
     validation_features = (preprocess.transform(dataset.images[validation]),
                            named_labels(dataset, validation))
     started = time.perf_counter()

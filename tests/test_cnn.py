@@ -218,3 +218,8 @@ def test_checkpoint_key_follows_outlier_exposure_only_when_it_is_on(tmp_path):
     assert keys[0.0] != keys[0.5]
     off = CNNClassifier(checkpoint_dir=str(tmp_path))._checkpoint_path(X, y)
     assert off == keys[0.0]  # outliers without exposure do not change what is trained
+    weights = [np.ones((3, 3), np.float32)]
+    continued = CNNClassifier(checkpoint_dir=str(tmp_path))._checkpoint_path(X, y, initial_weights=weights)
+    other_start = CNNClassifier(checkpoint_dir=str(tmp_path))._checkpoint_path(
+        X, y, initial_weights=[2 * weights[0]])
+    assert len({off, continued, other_start}) == 3  # training from other weights is another run
