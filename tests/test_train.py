@@ -15,6 +15,19 @@ from tests.imagegen import CLASSES, pattern_dataset
 pytestmark = pytest.mark.slow
 
 
+OTHER_THINGS = ("kettle", "violin", "tractor", "lamp")
+
+
+def other_photos(folder):
+    """other/<thing>/a.jpg for a few things: photos for outlier exposure."""
+    from tests.imagegen import encode, gradient
+
+    for name in OTHER_THINGS:
+        (folder / name).mkdir(parents=True)
+        (folder / name / "a.jpg").write_bytes(encode(gradient(120, 90, seed=len(name)), "JPEG"))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def dataset():
     images, labels = pattern_dataset(n_per_class=40, seed=1)
@@ -84,20 +97,16 @@ def test_search_runs_on_a_real_dask_cluster_with_the_local_result_shape(dataset,
 def test_outlier_exposure_fine_tune_writes_a_calibrated_artifact(dataset, tmp_path):
     from ml.final_fit import fine_tune_with_outliers
     from ml.outliers import is_held_out
-    from tests.imagegen import encode, gradient
 
     params = {k: v for k, v in TINY_CNN.items() if k not in ("epochs", "verbose")}
     train_final(dataset, tmp_path / "base" / "model.pkl", params=params, epochs=2, validation_size=40,
                 verbose=0)
-    other = tmp_path / "photos" / "other"
-    for name in ("kettle", "violin", "tractor", "lamp"):
-        (other / name).mkdir(parents=True)
-        (other / name / "a.jpg").write_bytes(encode(gradient(120, 90, seed=len(name)), "JPEG"))
+    other = other_photos(tmp_path / "photos" / "other")
     card = fine_tune_with_outliers(tmp_path / "base" / "model.pkl", dataset, other,
                                    tmp_path / "tuned" / "model.pkl", epochs=1, validation_size=40,
                                    verbose=0)
     exposure = card["outlier_exposure"]
-    trained = sum(not is_held_out(name) for name in ("kettle", "violin", "tractor", "lamp"))
+    trained = sum(not is_held_out(name) for name in OTHER_THINGS)
     assert exposure["images"] == 16 * trained and exposure["source"] == "photos/other"
     tuned = artifact.load(tmp_path / "tuned" / "model.pkl")
     assert tuned.cnn.outlier_weight == 0.5 and 0 < tuned.not_sure_threshold < 1
@@ -111,7 +120,6 @@ def test_an_ensemble_trains_resumes_its_members_and_takes_outlier_exposure(datas
     a member trained before (here: the single net of the same recipe) is resumed, not retrained;
     the card describes the ensemble; outlier exposure tunes every member."""
     from ml.final_fit import fine_tune_with_outliers
-    from tests.imagegen import encode, gradient
 
     params = {k: v for k, v in TINY_CNN.items() if k not in ("epochs", "verbose")}
     checkpoints = str(tmp_path / "ckpt")
@@ -130,10 +138,7 @@ def test_an_ensemble_trains_resumes_its_members_and_takes_outlier_exposure(datas
     assert [m.checkpoint_dir for m in ensemble.members_] == [None, None]  # no local paths shipped
     assert ensemble.estimator.checkpoint_dir is None
 
-    other = tmp_path / "photos" / "other"
-    for name in ("kettle", "violin", "tractor", "lamp"):
-        (other / name).mkdir(parents=True)
-        (other / name / "a.jpg").write_bytes(encode(gradient(120, 90, seed=len(name)), "JPEG"))
+    other = other_photos(tmp_path / "photos" / "other")
     tuned = fine_tune_with_outliers(tmp_path / "ensemble" / "model.pkl", dataset, other,
                                     tmp_path / "tuned" / "model.pkl", epochs=1, validation_size=40,
                                     verbose=0)
