@@ -120,16 +120,20 @@ def absolute(key: tuple[str, ...], limit: float, unit: str, digits: int = 1) -> 
     return check
 
 
+# The model may cost up to this multiple of the model shipped before it, in-process, measured side
+# by side (issue #12: accuracy first; absolute times differ ~3x between the CPUs here).
+COST_VS_PREVIOUS_TARGET = 4.0
+
 TARGETS = (
     Target("p50 latency 32×32 PNG vs baseline", "≥ 5× lower", relative(("latency_png_32", "p50_ms"), 1 / 5)),
     Target("RSS after {requests} requests vs baseline", "≤ ½",
            relative(("memory_after_requests", "rss_mb"), 1 / 2)),
     Target("Start to first prediction vs baseline", "≥ 5× faster",
            relative(("start_to_first_prediction_s",), 1 / 5)),
-    Target("p50 latency 32×32 PNG", "≤ 10 ms", absolute(("latency_png_32", "p50_ms"), 10, "ms", 2)),
-    Target("p50 latency 12 MP JPEG", "≤ 60 ms", absolute(("latency_jpeg_12mp", "p50_ms"), 60, "ms")),
-    Target("RSS after {requests} requests", "≤ 250 MB",
-           absolute(("memory_after_requests", "rss_mb"), 250, "MB")),
+    # Issue #12's memory budget: 300 MB per worker (the bench runs one worker; this counts the
+    # master too). Latency is judged against the previous model instead (previous_model_section).
+    Target("RSS after {requests} requests", "≤ 300 MB",
+           absolute(("memory_after_requests", "rss_mb"), 300, "MB")),
     Target("Load test failures", "0", absolute(("load", "failures"), 0, "", 0)),
     Target("Load test RSS growth", "≤ 60 MB", absolute(("load", "rss_growth_mb"), 60, "MB")),
 )
@@ -296,10 +300,14 @@ def previous_model_section(results: dict, servers: dict, settings: dict) -> list
     new_p50 = results["model_benchmark"]["predict_proba_32x32"]["p50_ms"]
     old_p50 = previous["model_benchmark"]["predict_proba_32x32"]["p50_ms"]
     cost = describe_ratio(ratio(new_p50, old_p50))
+    within = new_p50 <= COST_VS_PREVIOUS_TARGET * old_p50
     return ["## This model vs the previous one (both in our server)", "",
             f"Previous model: `{model['path']}` (sha256 {str(model['sha256'])[:12]}…, "
             f"{model['bytes'] / 2**20:.1f} MB). In-process `predict_proba`, one 32×32 image, p50: "
             f"{new_p50:.2f} ms vs {old_p50:.2f} ms = **{cost}**.",
+            "", *targets_table([{"target": "In-process cost vs the previous model",
+                                 "goal": f"≤ {COST_VS_PREVIOUS_TARGET:g}×",
+                                 "measured": f"{new_p50 / old_p50:.2f}×", "met": within}]),
             "", *figures_table({"ours": servers.get("ours"), "baseline": previous["server"]}, settings,
                                names=("This model", "Previous")), ""]
 
