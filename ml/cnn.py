@@ -36,6 +36,8 @@ ONNX_PARITY_TOLERANCE = 1e-4
 # Part of the checkpoint key: bump it when the training code changes what a fit produces, so that
 # an old checkpoint is never resumed as if it were the new recipe's.
 RECIPE_VERSION = 2
+# Part of the key of runs with outlier exposure only: bump it when that step changes.
+OUTLIER_EXPOSURE_VERSION = 2
 PARAMETERS_SINCE_RECIPE_2 = {"outlier_weight": 0.0, "zoom_out": 0.0}
 _SESSION_LOCK = threading.Lock()
 
@@ -263,6 +265,8 @@ class CNNClassifier(TemperatureScaledClassifier):
         digest.update(y_index.tobytes())
         if outliers is not None and self.outlier_weight:
             digest.update(np.ascontiguousarray(outliers[::97]).tobytes())
+            # Outliers through inference-mode BatchNorm (not in the class batch) since then.
+            digest.update(f"outlier-exposure-{OUTLIER_EXPOSURE_VERSION}".encode())
         if initial_weights is not None:  # continued training (outlier exposure) resumes too
             for weight in initial_weights:
                 digest.update(np.ascontiguousarray(weight).tobytes())

@@ -128,13 +128,16 @@ class Trainer:
     def _step_with_outliers(self, images, labels, lr_factor, whiten_bias_on, outlier_images):
         """Outlier exposure (Hendrycks et al., 2019): the same step, plus a batch of pictures of
         none of the classes whose cross-entropy to the uniform distribution is minimised, weighted
-        ``outlier_weight`` per in-class picture. One forward pass for both (shared BatchNorm)."""
+        ``outlier_weight`` per in-class picture.
+
+        The outliers go through the network as it serves (BatchNorm with its running statistics),
+        not in the class images' batch: a shared batch would mix their colour and texture
+        statistics into the running averages every class picture is normalised with later."""
         n_in = tf.shape(images)[0]
         n_out = tf.cast(tf.shape(outlier_images)[0], tf.float32)
         with tf.GradientTape() as tape:
-            all_logits = tf.cast(self.model(tf.concat([images, outlier_images], 0), training=True),
-                                 tf.float32)
-            logits, outlier_logits = all_logits[:n_in], all_logits[n_in:]
+            logits = tf.cast(self.model(images, training=True), tf.float32)
+            outlier_logits = tf.cast(self.model(outlier_images, training=False), tf.float32)
             to_uniform = -tf.reduce_mean(tf.nn.log_softmax(outlier_logits), axis=-1)
             scale = self.p.outlier_weight * tf.cast(n_in, tf.float32) / n_out
             loss = self._class_loss(logits, labels) + scale * tf.reduce_sum(to_uniform)
