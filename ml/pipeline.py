@@ -9,6 +9,15 @@ from ml.cnn import CNNClassifier
 from ml.ensemble import CNNEnsemble
 from ml.preprocessing import ImagePreprocessor
 
+# The recipe the grid search and the final fit share: airbench96-style nets (three convs per group,
+# the last two with a residual; widths 128/384/512, the widest whose two flip views fit the
+# inference budget of 4x the airbench94-style model before it), airbench96's BatchNorm momentum,
+# augmentation (translate 4, cutout 12) and warm-up-then-linear schedule; bfloat16 where native.
+# The search tunes the learning rate and weight decay over it, in budget mode; the final fit trains
+# it longer, as an ensemble (ml/final_fit.py FINAL_RECIPE).
+RECIPE = {"widths": (128, 384, 512), "block_depth": 3, "bn_momentum": 0.9, "translate": 4,
+          "cutout": 12, "lr_schedule": "warmup_linear", "training_precision": "auto", "tta": "flip"}
+
 
 def make_pipeline(n_members: int = 1, **cnn_params) -> Pipeline:
     """``n_members`` > 1: an ensemble of that many CNNs of these parameters (``ml.ensemble``),
