@@ -121,6 +121,7 @@ def model_info():
         "accuracy": model.metrics.get("accuracy"),
         "metrics": {k: v for k, v in model.metrics.items() if k != "confusion_matrix"},
         "params": model.params,
+        "architecture": model.card.get("architecture"),
         "trained_at": model.card.get("created"),
         "reports": reports,
         "not_sure_threshold": model.not_sure_threshold,

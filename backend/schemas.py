@@ -127,6 +127,8 @@ class ModelInfoSchema(Schema):
     accuracy = fields.Float(allow_none=True, metadata={"description": "Validation top-1 accuracy."})
     metrics = fields.Dict(required=True)
     params = fields.Dict(required=True)
+    architecture = fields.String(allow_none=True, metadata={
+        "description": "The network in one line, from the model card (e.g. an ensemble of two nets)."})
     trained_at = fields.String(allow_none=True)
     reports = fields.Nested(ReportsSchema, required=True)
     not_sure_threshold = fields.Float(required=True, metadata={

@@ -193,6 +193,7 @@ def test_about_the_model(page):
     expect(info).to_contain_text("truck", timeout=20000)
     text = info.inner_text()
     assert "airplane" in text and "%" in text
+    expect(page.get_by_test_id("model-architecture")).to_contain_text("CNN")
 
 
 def test_every_url_the_model_lists_is_served(server_url):

@@ -387,9 +387,7 @@ def tta_logits(X: np.ndarray, tta: str, logits_of) -> np.ndarray:
         for shifted in (padded[:, :h, :w], padded[:, 2:, 2:]):
             views += [shifted, shifted[:, :, ::-1, :]]
     members = list(logits_of) if isinstance(logits_of, (list, tuple)) else [logits_of]
-    if len(members) == 1:
-        logits = np.asarray(members[0](np.concatenate(views))).reshape(len(views), len(X), -1)
-    elif len(views) < len(members):
+    if len(views) < len(members):
         logits = np.mean([np.asarray(run(np.concatenate(views))).reshape(len(views), len(X), -1)
                           for run in members], axis=0)
     else:

@@ -46,6 +46,7 @@ def test_model_info(client):
     assert len(body["sha256"]) == 64 and body["version"]
     assert body["accuracy"] is None or 0 <= body["accuracy"] <= 1
     assert isinstance(body["params"], dict)
+    assert "CNN" in body["architecture"]  # the model card's one-line description
     for url in body["reports"].values():
         if url:
             image = client.get(url)

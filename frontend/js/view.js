@@ -58,6 +58,7 @@ export function createView(doc = document) {
     modelVersion: byId('model-version'),
     modelSha: byId('model-sha'),
     modelInput: byId('model-input'),
+    modelArchitecture: byId('model-architecture'),
     modelClasses: byId('model-classes'),
     modelParams: byId('model-params'),
     modelParamsWrap: byId('model-params-wrap'),
@@ -346,6 +347,9 @@ export function createView(doc = document) {
     el.modelSha.textContent = sha ? `${sha.slice(0, 12)}…` : '—';
     el.modelSha.title = sha;
     el.modelInput.textContent = Array.isArray(model?.input_size) ? model.input_size.join(' × ') : '—';
+    const architecture = typeof model?.architecture === 'string' ? model.architecture : '';
+    el.modelArchitecture.textContent = architecture ? `Network: ${architecture}.` : '';
+    el.modelArchitecture.hidden = !architecture;
 
     el.modelClasses.replaceChildren(
       ...classes.map((name) => {
