@@ -60,6 +60,9 @@ def main(argv=None) -> int:
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--confusion-matrix", default="confusion_matrix_eval.png",
                           help="PNG to write (default: %(default)s)")
+    evaluate.add_argument("--shifts", action="store_true",
+                          help="also accuracy and mean confidence with the images framed as real "
+                          "photos are: small and anywhere, close up, blurred (ml/shifts.py)")
 
     photos = commands.add_parser("photos", help="real-photo figures: accuracy, AUROC, 'Not sure' rates",
                                  description="Evaluates an artifact on a folder laid out like "
@@ -166,14 +169,22 @@ def _evaluate(args) -> int:
     metrics = evaluate(model.pipeline, dataset.images, labels, classes)
     plot_confusion_matrix(np.array(metrics["confusion_matrix"]), classes, args.confusion_matrix,
                           title=f"Confusion matrix ({metrics['accuracy'] * 100:.2f} %)")
+    report = {k: metrics[k] for k in ("accuracy", "n", "per_class")}
+    if args.shifts:
+        from ml.shifts import shifted_scores
+
+        report["shifts"] = shifted_scores(model.pipeline, dataset.images, labels)
     if args.json:
-        print(json.dumps({k: metrics[k] for k in ("accuracy", "n", "per_class")}))
-    else:
-        print(f"accuracy {metrics['accuracy'] * 100:.2f} % on {metrics['n']} images")
-        for name, scores in metrics["per_class"].items():
-            print(f"  {name:>12}  precision {scores['precision'] * 100:5.1f} %  "
-                  f"recall {scores['recall'] * 100:5.1f} %")
-        print(f"confusion matrix: {args.confusion_matrix}")
+        print(json.dumps(report))
+        return 0
+    print(f"accuracy {metrics['accuracy'] * 100:.2f} % on {metrics['n']} images")
+    for name, scores in metrics["per_class"].items():
+        print(f"  {name:>12}  precision {scores['precision'] * 100:5.1f} %  "
+              f"recall {scores['recall'] * 100:5.1f} %")
+    print(f"confusion matrix: {args.confusion_matrix}")
+    for name, scores in report.get("shifts", {}).items():
+        print(f"  {name:<40} accuracy {scores['accuracy'] * 100:5.1f} %   "
+              f"mean confidence {scores['confidence'] * 100:5.1f} %")
     return 0
 
 

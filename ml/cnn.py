@@ -37,7 +37,7 @@ ONNX_PARITY_TOLERANCE = 1e-4
 RECIPE_VERSION = 2
 # Part of the key of runs with outlier exposure only: bump it when that step changes.
 OUTLIER_EXPOSURE_VERSION = 2
-PARAMETERS_SINCE_RECIPE_2 = {"outlier_weight": 0.0, "zoom_out": 0.0}
+PARAMETERS_SINCE_RECIPE_2 = {"outlier_weight": 0.0, "zoom_out": 0.0, "zoom_in": 0.0}
 _SESSION_LOCK = threading.Lock()
 
 
@@ -106,10 +106,11 @@ class CNNClassifier(TemperatureScaledClassifier):
         Maximum random shift in pixels (reflection padding) during training.
     cutout : int
         Side of a random square blanked (set to the mean colour) in every training image; 0 for none.
-    zoom_out : float
-        Each epoch, half of the training images are shrunk to between ``1 - zoom_out`` and all of
-        their size at a random place, the rest of the frame filled by reflection (subjects smaller
-        and off-centre, as in real photos); 0 for none.
+    zoom_out, zoom_in : float
+        Each epoch, half of the training images are rescaled by a random factor between
+        ``1 - zoom_out`` and ``1 + zoom_in``: shrunk ones at a random place, the rest of the frame
+        filled by reflection (subjects small and off-centre, as in real photos), enlarged ones
+        cropped to a random part (close-ups); 0 and 0 for none.
     whiten_bias_epochs : float
         Epochs during which the whitening layer's bias trains; frozen afterwards.
     whiten_eps : float
@@ -140,7 +141,7 @@ class CNNClassifier(TemperatureScaledClassifier):
     def __init__(self, widths=(64, 256, 256), block_depth=2, bn_momentum=0.6, epochs=10.0,
                  batch_size=1024, learning_rate=11.5, momentum=0.85, weight_decay=0.0153,
                  bias_scaler=64.0, label_smoothing=0.2, translate=2, cutout=0, zoom_out=0.0,
-                 whiten_bias_epochs=3.0, whiten_eps=5e-4, lr_schedule="triangle",
+                 zoom_in=0.0, whiten_bias_epochs=3.0, whiten_eps=5e-4, lr_schedule="triangle",
                  outlier_weight=0.0, training_precision="float32", tta="flip", random_state=0,
                  verbose=1, checkpoint_dir=None, inference_threads=1):
         self.widths = widths
@@ -156,6 +157,7 @@ class CNNClassifier(TemperatureScaledClassifier):
         self.translate = translate
         self.cutout = cutout
         self.zoom_out = zoom_out
+        self.zoom_in = zoom_in
         self.whiten_bias_epochs = whiten_bias_epochs
         self.whiten_eps = whiten_eps
         self.lr_schedule = lr_schedule

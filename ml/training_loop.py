@@ -34,28 +34,32 @@ LR_SCHEDULES = {
 }
 
 
-def zoom_out(images: np.ndarray, max_shrink: float, rng: np.random.Generator, share: float = 0.5,
-             chunk: int = 4096) -> None:
-    """Shrink a random ``share`` of the images, in place, to between ``1 - max_shrink`` and all of
-    their size, each at a random place, the space around it filled by reflecting the picture.
+def zoom(images: np.ndarray, max_shrink: float, max_enlarge: float, rng: np.random.Generator,
+         share: float = 0.5, chunk: int = 4096) -> None:
+    """Rescale a random ``share`` of the images, in place, by a factor between ``1 - max_shrink``
+    and ``1 + max_enlarge``, each at a random place; the space around a shrunk picture is filled
+    by reflecting it, an enlarged one shows a random part of itself.
 
     CIFAR-10 photos are framed tightly round their subject; photos people take often are not (a
-    deer far off in a field, a bird small against the sky), and those are what the model got wrong
-    on real photos. Bilinear sampling; the fill repeats the subject, so the label still holds."""
+    deer far off in a field, a bird small against the sky, a horse's face filling the frame), and
+    those are what the model got wrong on real photos. Bilinear sampling; the fill repeats the
+    subject, so the label still holds."""
     chosen = np.flatnonzero(rng.random(len(images)) < share)
-    scale = rng.uniform(1 - max_shrink, 1.0, size=len(chosen))
-    # Where the picture lands in the frame, as a share of the free space (top, left).
+    scale = rng.uniform(1 - max_shrink, 1 + max_enlarge, size=len(chosen))
+    # Where the picture lands in the frame, as a share of the free space (top, left); for an
+    # enlarged picture, which part of it the frame shows.
     place = rng.uniform(0, 1, size=(len(chosen), 2))
     for begin in range(0, len(chosen), chunk):
         part = slice(begin, begin + chunk)
-        images[chosen[part]] = shrunk(images[chosen[part]], scale[part], place[part])
+        images[chosen[part]] = rescaled(images[chosen[part]], scale[part], place[part])
 
 
-def shrunk(images: np.ndarray, scale: np.ndarray, place: np.ndarray) -> np.ndarray:
-    """Each image shrunk by its ``scale`` (<= 1) and put at ``place`` (top, left: 0 to 1 of the
-    free space) in a frame of its own size, the rest filled by reflection; bilinear."""
+def rescaled(images: np.ndarray, scale: np.ndarray, place: np.ndarray) -> np.ndarray:
+    """Each image rescaled by its ``scale`` in a frame of its own size, bilinear. Shrunk (< 1), it
+    is put at ``place`` (top, left: 0 to 1 of the free space) and the rest filled by reflection;
+    enlarged (> 1), the frame shows its part at ``place`` (0 to 1 of the part it cannot show)."""
     size = images.shape[1]
-    window = size / scale  # the input span (reflected beyond the picture) that the frame shows
+    window = size / scale  # the input span that the frame shows (reflected beyond the picture)
     start = -place * (window - size)[:, None]
     grid = (np.arange(size) + 0.5)[None, :] * (window / size)[:, None] - 0.5
     ys, xs = start[:, 0, None] + grid, start[:, 1, None] + grid
@@ -193,8 +197,8 @@ class Trainer:
         for epoch in range(first_epoch, n_epochs):
             started = time.perf_counter()
             images = self._augment(padded, X.shape[1], flip_mask, epoch, pad, rng)
-            if p.zoom_out:
-                zoom_out(images, float(p.zoom_out), rng)
+            if p.zoom_out or p.zoom_in:
+                zoom(images, float(p.zoom_out), float(p.zoom_in), rng)
             if p.cutout:
                 self._cutout(images, int(p.cutout), rng)
             order = rng.permutation(len(X))

@@ -106,6 +106,13 @@ def test_cli_evaluate_json_and_predict(tiny_artifact, tmp_path):
     assert set(report["per_class"]["cat"]) >= {"precision", "recall"}
     assert png.read_bytes().startswith(b"\x89PNG")
 
+    out = subprocess.run([sys.executable, "-m", "ml", "evaluate", "--data", str(root), "--model",
+                          str(tiny_artifact), "--json", "--confusion-matrix", str(png), "--shifts"],
+                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    shifts = json.loads(out.stdout)["shifts"]
+    assert len(shifts) > 1 and all(0 <= s["accuracy"] <= 1 for s in shifts.values())
+
     out = subprocess.run([sys.executable, "-m", "ml", "predict", str(root / "cat" / "0.png"),
                           "--model", str(tiny_artifact)], capture_output=True, text=True, cwd=ROOT,
                          env=env, timeout=120)

@@ -134,24 +134,30 @@ def test_cutout_blanks_one_square_per_image():
     assert len(corners) > 20  # placed at random, inside the image
 
 
-def test_zoom_out_shrinks_the_picture_into_a_reflected_frame():
-    from ml.training_loop import shrunk, zoom_out
+def test_zoom_shrinks_the_picture_into_a_reflected_frame_or_enlarges_a_part_of_it():
+    from ml.training_loop import rescaled, zoom
 
     ramp = np.broadcast_to(np.arange(32, dtype=np.float32)[None, None, :, None], (1, 32, 32, 3)).copy()
     # Half size, centred: the picture spans columns 8..23, sampled every 2 input pixels.
-    half = shrunk(ramp, np.array([0.5]), np.array([[0.5, 0.5]]))
+    half = rescaled(ramp, np.array([0.5]), np.array([[0.5, 0.5]]))
     np.testing.assert_allclose(half[0, 5, 8:24, 0], 2 * np.arange(8, 24) - 15.5, atol=1e-5)
     np.testing.assert_allclose(half[0, 5, :8, 0], np.abs(2 * np.arange(8) - 15.5), atol=1e-5)  # mirrored
-    left = shrunk(ramp, np.array([0.5]), np.array([[0.0, 0.0]]))  # top-left corner
+    left = rescaled(ramp, np.array([0.5]), np.array([[0.0, 0.0]]))  # top-left corner
     np.testing.assert_allclose(left[0, 0, :16, 0], 2 * np.arange(16) + 0.5, atol=1e-5)
-    same = shrunk(ramp, np.array([1.0]), np.array([[0.3, 0.7]]))  # full size: unchanged
+    same = rescaled(ramp, np.array([1.0]), np.array([[0.3, 0.7]]))  # full size: unchanged
     np.testing.assert_allclose(same, ramp, atol=1e-5)
+    # Twice the size: the frame shows half the picture, its left or its right half.
+    big_left = rescaled(ramp, np.array([2.0]), np.array([[0.5, 0.0]]))
+    np.testing.assert_allclose(big_left[0, 7, 1:31, 0], np.arange(1, 31) / 2 - 0.25, atol=1e-5)
+    big_right = rescaled(ramp, np.array([2.0]), np.array([[0.5, 1.0]]))
+    np.testing.assert_allclose(big_right[0, 7, 1:31, 0], 16 + np.arange(1, 31) / 2 - 0.25, atol=1e-5)
 
     images = np.random.default_rng(0).normal(size=(400, 32, 32, 3)).astype(np.float32)
-    zoomed = images.copy()
-    zoom_out(zoomed, 0.4, np.random.default_rng(1))
-    changed = ~np.isclose(zoomed, images, atol=1e-6).all(axis=(1, 2, 3))
-    assert 0.4 < changed.mean() < 0.6  # about half of them
+    for max_shrink, max_enlarge in ((0.4, 0.0), (0.0, 0.5), (0.4, 0.5)):
+        zoomed = images.copy()
+        zoom(zoomed, max_shrink, max_enlarge, np.random.default_rng(1))
+        changed = ~np.isclose(zoomed, images, atol=1e-6).all(axis=(1, 2, 3))
+        assert 0.4 < changed.mean() < 0.6  # about half of them
 
 
 def test_whitening_layer_whitens_image_patches():
