@@ -17,11 +17,11 @@ from ml.evaluate import evaluate
 from ml.pipeline import RECIPE, make_pipeline
 from ml.reports import plot_confusion_matrix, plot_reliability, write_model_card
 
-# The final fit trains RECIPE (ml/pipeline.py) far longer than a search candidate (31 epochs on
-# 45,000 images, not 4 on 15,000), as two nets from different seeds whose test-time views are
-# dealt out between them (ml/ensemble.py): the same inference cost as one net with flip TTA.
-# One such net: 92.48 % on the validation split with flip TTA, in 124.8 min of bfloat16 training
-# on 2 AVX-512 cores (the airbench94-style net before it: 91.54 % in 34.2 min).
+# The final fit trains RECIPE (ml/pipeline.py) far longer than a search candidate (31 epochs, not
+# 4), as two nets from different seeds whose test-time views are dealt out between them
+# (ml/ensemble.py): the same inference cost as one net with flip TTA. One such net: 92.48 % on
+# the validation split with flip TTA, in ~200 min of bfloat16 training on 2 AVX-512 cores (the
+# airbench94-style net before it: 91.54 % in 34.2 min).
 # Grid-searched parameters (and --params) take precedence over these.
 FINAL_RECIPE = {**RECIPE, "epochs": 31.0, "n_members": 2}
 LIMITS = (
