@@ -182,6 +182,8 @@ def _evaluate(args) -> int:
         print(f"  {name:>12}  precision {scores['precision'] * 100:5.1f} %  "
               f"recall {scores['recall'] * 100:5.1f} %")
     print(f"confusion matrix: {args.confusion_matrix}")
+    if "shifts" in report:
+        print("framed as photos people take (ml/shifts.py):")
     for name, scores in report.get("shifts", {}).items():
         print(f"  {name:<40} accuracy {scores['accuracy'] * 100:5.1f} %   "
               f"mean confidence {scores['confidence'] * 100:5.1f} %")
