@@ -134,9 +134,10 @@ def write_model_card(card: dict, folder, stem="model_card") -> tuple[Path, Path]
         lines.append(f"| {name} | {scores['precision'] * 100:.1f} % | {scores['recall'] * 100:.1f} % |")
     calibration = card.get("calibration")
     if calibration:
+        fitted_on = calibration.get("fitted_on", "the validation split")
         lines += ["", "## Confidence", "",
-                  f"- Temperature scaling: T = {calibration['temperature']:.3f}, fitted on the "
-                  f"validation split; expected calibration error {calibration['ece_before'] * 100:.2f} % "
+                  f"- Temperature scaling: T = {calibration['temperature']:.3f}, fitted on "
+                  f"{fitted_on}; expected calibration error {calibration['ece_before'] * 100:.2f} % "
                   f"before, **{calibration['ece'] * 100:.2f} %** after (cross-fitted, "
                   f"{ECE_BINS} bins; [reliability plot](reliability.png))"]
         exposure = card.get("outlier_exposure")

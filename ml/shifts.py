@@ -25,6 +25,16 @@ SHIFTS = {
 }
 
 
+# The framings proper: all but "as a photo", which only changes the size.
+FRAMINGS = [framing for framing in SHIFTS.values() if framing]
+
+
+def framed(images: np.ndarray, seed: int = 0) -> list[Image.Image]:
+    """Each image as a photo framed one of the ``FRAMINGS`` ways, taking them in turn."""
+    rng = np.random.default_rng(seed)
+    return [as_photo(image, rng, **FRAMINGS[i % len(FRAMINGS)]) for i, image in enumerate(images)]
+
+
 def as_photo(image: np.ndarray, rng: np.random.Generator, *, subject: float = 1.0,
              crop: float = 1.0, detail: int | None = None) -> Image.Image:
     """A 32x32 uint8 ``image`` as a ``PHOTO_SIZE``-pixel photo: its centre ``crop`` share (of the

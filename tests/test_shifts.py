@@ -64,3 +64,16 @@ def test_shifted_scores_frame_the_same_photos_for_the_same_seed(tiny_pipeline, p
         assert 0 <= score["accuracy"] <= 1 and 0.25 <= score["confidence"] <= 1  # 4 classes
     assert shifted_scores(tiny_pipeline, images, labels, batch_size=16) == scores
     assert shifted_scores(tiny_pipeline, images, labels, seed=1, batch_size=16) != scores
+
+
+def test_framed_takes_the_framings_in_turn():
+    from ml.shifts import FRAMINGS, framed
+
+    images = np.stack([noise(seed) for seed in range(2 * len(FRAMINGS))])
+    photos = framed(images)
+    assert len(photos) == len(images) and {p.size for p in photos} == {(PHOTO_SIZE, PHOTO_SIZE)}
+    assert [np.asarray(p).tobytes() for p in framed(images)] == [np.asarray(p).tobytes() for p in photos]
+    for i, framing in enumerate(FRAMINGS):
+        if "subject" not in framing:  # the framings that place nothing at random
+            expected = as_photo(images[i], None, **framing)
+            assert np.array_equal(np.asarray(photos[i]), np.asarray(expected))

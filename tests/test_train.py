@@ -66,6 +66,9 @@ def test_final_fit_writes_artifact_card_and_figures(dataset, tmp_path):
     assert [m.checkpoint_dir for m in loaded.cnn.members_] == [None, None]  # no local paths shipped
     assert "Top-1 accuracy" in (tmp_path / "model_card.md").read_text()
     assert np.array(card["confusion_matrix"]).sum() == 40
+    # The temperature is fitted on the 40 validation images as they are and framed as photos.
+    assert card["calibration"]["n"] == 80 and "framed" in card["calibration"]["fitted_on"]
+    assert card["calibration"]["fitted_on"] in (tmp_path / "model_card.md").read_text()
 
 
 def test_search_runs_on_a_real_dask_cluster_with_the_local_result_shape(dataset, tmp_path):
