@@ -38,6 +38,9 @@ RECIPE_VERSION = 2
 # Part of the key of runs with outlier exposure only: bump it when that step changes.
 OUTLIER_EXPOSURE_VERSION = 2
 PARAMETERS_SINCE_RECIPE_2 = {"outlier_weight": 0.0, "zoom_out": 0.0, "zoom_in": 0.0}
+# Part of the key of runs with zoom only: 2 is a blurred surround and shares of the images (1 was
+# a reflected fill and the largest rescaling).
+ZOOM_VERSION = 2
 _SESSION_LOCK = threading.Lock()
 
 
@@ -107,10 +110,10 @@ class CNNClassifier(TemperatureScaledClassifier):
     cutout : int
         Side of a random square blanked (set to the mean colour) in every training image; 0 for none.
     zoom_out, zoom_in : float
-        Each epoch, half of the training images are rescaled by a random factor between
-        ``1 - zoom_out`` and ``1 + zoom_in``: shrunk ones at a random place, the rest of the frame
-        filled by reflection (subjects small and off-centre, as in real photos), enlarged ones
-        cropped to a random part (close-ups); 0 and 0 for none.
+        Each epoch, a share ``zoom_out`` of the training images is reframed as a photo with a
+        smaller subject (40 to 100 % of the frame's side, anywhere, on its own blurred surround)
+        and a share ``zoom_in`` as a close-up (a random 60 to 100 % of the picture, enlarged):
+        real photos are framed so, CIFAR-10's are not (``ml.training_loop.zoom``). 0 for none.
     whiten_bias_epochs : float
         Epochs during which the whitening layer's bias trains; frozen afterwards.
     whiten_eps : float
@@ -269,6 +272,8 @@ class CNNClassifier(TemperatureScaledClassifier):
             digest.update(np.ascontiguousarray(outliers[::97]).tobytes())
             # Outliers through inference-mode BatchNorm (not in the class batch) since then.
             digest.update(f"outlier-exposure-{OUTLIER_EXPOSURE_VERSION}".encode())
+        if self.zoom_out or self.zoom_in:
+            digest.update(f"zoom-{ZOOM_VERSION}".encode())
         if initial_weights is not None:  # continued training (outlier exposure) resumes too
             for weight in initial_weights:
                 digest.update(np.ascontiguousarray(weight).tobytes())
