@@ -415,11 +415,22 @@ def resolve_precision(precision: str) -> str:
     float32 elsewhere: emulated bfloat16 is several times slower than float32."""
     if precision != "auto":
         return precision
+    return "mixed_bfloat16" if accelerator() or cpu_has_native_bfloat16() else "float32"
+
+
+def accelerator() -> str | None:
+    """The GPU Keras' backend (TensorFlow or JAX) trains on, or None where it has only the CPU."""
+    import keras
+
+    if keras.config.backend() == "jax":
+        import jax
+
+        gpus = [device for device in jax.devices() if device.platform == "gpu"]
+        return gpus[0].device_kind if gpus else None
     import tensorflow as tf
 
-    if tf.config.list_physical_devices("GPU"):
-        return "mixed_bfloat16"
-    return "mixed_bfloat16" if cpu_has_native_bfloat16() else "float32"
+    gpus = tf.config.list_physical_devices("GPU")
+    return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") if gpus else None
 
 
 def cpu_has_native_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool:

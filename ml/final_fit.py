@@ -68,8 +68,11 @@ def member_params(cnn, **params) -> dict:
 
 
 def hardware_description(precision: str) -> str:
-    """CPU model, whether it has native bfloat16, and the arithmetic training used."""
-    from ml.cnn import cpu_has_native_bfloat16
+    """CPU model, whether it has native bfloat16, the GPU if one trained the net, and the arithmetic
+    training used."""
+    import keras
+
+    from ml.cnn import accelerator, cpu_has_native_bfloat16
 
     name = platform.processor() or platform.machine()
     try:
@@ -79,7 +82,9 @@ def hardware_description(precision: str) -> str:
     except OSError:
         cores = None
     native = "native bfloat16" if cpu_has_native_bfloat16() else "no native bfloat16"
-    return f"{name}{f' x{cores}' if cores else ''} ({native}), CPU only; training arithmetic {precision}"
+    gpu = accelerator()
+    where = f"GPU {gpu} (Keras on {keras.config.backend()})" if gpu else "CPU only"
+    return f"{name}{f' x{cores}' if cores else ''} ({native}), {where}; training arithmetic {precision}"
 
 
 def best_params(search_json: Path | None) -> dict:

@@ -1,9 +1,13 @@
-"""The training loop behind CNNClassifier.fit (TensorFlow backend), airbench94's recipe:
+"""The training loop behind CNNClassifier.fit, airbench94's recipe:
 
 data (alternating flips + random translation, optionally reframing as photos: ``zoom``) ->
 Nesterov SGD on the summed, label-smoothed loss with per-group learning rates -> triangular LR
 schedule -> lookahead averaging every 5 steps -> a checkpoint after every epoch, from which an
 interrupted fit resumes.
+
+It runs on Keras' TensorFlow backend (the default, CPU or GPU) or its JAX backend
+(``KERAS_BACKEND=jax``: for a GPU where TensorFlow has none, e.g. JAX's CUDA build). Everything but
+taking the gradient is written once in ``keras.ops``; a checkpoint from either resumes on the other.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 from scipy.ndimage import gaussian_filter
 
 LOOKAHEAD_EVERY = 5
@@ -163,60 +167,122 @@ class Trainer:
                 self.decays.append(wd / group_lr)  # torch SGD's weight_decay: decay = lr * this
         self.whiten_bias_index = next(
             i for i, v in enumerate(self.variables) if v is model.get_layer("whiten").bias)
-        self.momenta = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
-        self.lookahead = [tf.Variable(tf.identity(v), trainable=False) for v in model.weights]
-        self._train_step = tf.function(self._step, reduce_retracing=True)
-        self._outlier_step = tf.function(self._step_with_outliers, reduce_retracing=True)
-        self._lookahead_step = tf.function(self._lookahead_update)
+        self.momenta = [keras.Variable(np.zeros(v.shape, "float32"), trainable=False, autocast=False)
+                        for v in self.variables]
+        self.lookahead = [keras.Variable(np.asarray(v), trainable=False, autocast=False)
+                          for v in model.weights]
+        self.backend = keras.config.backend()
+        if self.backend == "tensorflow":
+            import tensorflow as tf
+
+            self._train_step = tf.function(self._tf_step, reduce_retracing=True)
+            self._lookahead_step = tf.function(self._lookahead_update)
+        elif self.backend == "jax":
+            self._train_step = self._jax_train_step()
+            self._lookahead_step = self._lookahead_update
+        else:
+            raise RuntimeError(f"training needs Keras' tensorflow or jax backend, not {self.backend}")
 
     # ------------------------------------------------------------------ one step
 
-    def _step(self, images, labels, lr_factor, whiten_bias_on):
-        with tf.GradientTape() as tape:
-            logits = tf.cast(self.model(images, training=True), tf.float32)
-            loss = self._class_loss(logits, labels)
-        self._apply(tape.gradient(loss, self.variables), lr_factor, whiten_bias_on)
-        return loss, self._correct(logits, labels)
+    def _loss(self, images, labels, outlier_images=None, forward=None):
+        """The summed, label-smoothed cross-entropy of one batch, its number of correct answers, and
+        ``forward``'s extra result (the JAX step's BatchNorm statistics). ``forward(images,
+        training)`` runs the network: the model itself, or its stateless call under JAX.
 
-    def _step_with_outliers(self, images, labels, lr_factor, whiten_bias_on, outlier_images):
-        """Outlier exposure (Hendrycks et al., 2019): the same step, plus a batch of pictures of
-        none of the classes whose cross-entropy to the uniform distribution is minimised, weighted
-        ``outlier_weight`` per in-class picture.
-
-        The outliers go through the network as it serves (BatchNorm with its running statistics),
-        not in the class images' batch: a shared batch would mix their colour and texture
-        statistics into the running averages every class picture is normalised with later."""
-        n_in = tf.shape(images)[0]
-        n_out = tf.cast(tf.shape(outlier_images)[0], tf.float32)
-        with tf.GradientTape() as tape:
-            logits = tf.cast(self.model(images, training=True), tf.float32)
-            outlier_logits = tf.cast(self.model(outlier_images, training=False), tf.float32)
-            to_uniform = -tf.reduce_mean(tf.nn.log_softmax(outlier_logits), axis=-1)
-            scale = self.p.outlier_weight * tf.cast(n_in, tf.float32) / n_out
-            loss = self._class_loss(logits, labels) + scale * tf.reduce_sum(to_uniform)
-        self._apply(tape.gradient(loss, self.variables), lr_factor, whiten_bias_on)
-        return loss, self._correct(logits, labels)
-
-    def _class_loss(self, logits, labels):
+        With ``outlier_images``, outlier exposure (Hendrycks et al., 2019): plus the cross-entropy
+        to the uniform distribution of a batch of pictures of none of the classes, weighted
+        ``outlier_weight`` per in-class picture. The outliers go through the network as it serves
+        (BatchNorm with its running statistics), not in the class images' batch: a shared batch
+        would mix their colour and texture statistics into the running averages every class
+        picture is normalised with later."""
+        forward = forward or (lambda x, training: (self.model(x, training=training), None))
+        logits, state = forward(images, True)
+        logits = ops.cast(logits, "float32")
         n_classes = self.model.output_shape[-1]
         smoothing = self.p.label_smoothing
-        targets = tf.one_hot(labels, n_classes) * (1 - smoothing) + smoothing / n_classes
-        return -tf.reduce_sum(targets * tf.nn.log_softmax(logits))
+        targets = ops.one_hot(labels, n_classes) * (1 - smoothing) + smoothing / n_classes
+        loss = -ops.sum(targets * ops.log_softmax(logits))
+        if outlier_images is not None:
+            outlier_logits = ops.cast(forward(outlier_images, False)[0], "float32")
+            to_uniform = -ops.mean(ops.log_softmax(outlier_logits), axis=-1)
+            scale = self.p.outlier_weight * (ops.cast(ops.shape(images)[0], "float32")
+                                             / ops.cast(ops.shape(outlier_images)[0], "float32"))
+            loss = loss + scale * ops.sum(to_uniform)
+        correct = ops.sum(ops.cast(ops.equal(ops.argmax(logits, -1), ops.cast(labels, "int32")),
+                                   "float32"))
+        return loss, correct, state
 
-    @staticmethod
-    def _correct(logits, labels):
-        return tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels),
-                                     tf.float32))
+    def _sgd(self, i, variable, grad, buffer, lr_factor, whiten_bias_on):
+        """Nesterov SGD with decoupled weight decay, per-group learning rates: variable ``i``'s new
+        value and momentum buffer."""
+        grad = grad + self.decays[i] * variable
+        buffer = self.p.momentum * buffer + grad
+        step = self.lrs[i] * lr_factor * (grad + self.p.momentum * buffer)
+        if i == self.whiten_bias_index:
+            step = step * whiten_bias_on
+        return variable - step, buffer
 
-    def _apply(self, grads, lr_factor, whiten_bias_on):
-        """Nesterov SGD with decoupled weight decay, per-group learning rates."""
+    def _tf_step(self, images, labels, lr_factor, whiten_bias_on, outlier_images=None):
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss, correct, _ = self._loss(images, labels, outlier_images)
+        grads = tape.gradient(loss, self.variables)
         for i, (variable, grad, buffer) in enumerate(zip(self.variables, grads, self.momenta)):
-            grad = grad + self.decays[i] * variable
-            buffer.assign(self.p.momentum * buffer + grad)
-            step = self.lrs[i] * lr_factor * (grad + self.p.momentum * buffer)
-            if i == self.whiten_bias_index:
-                step = step * whiten_bias_on
-            variable.assign_sub(step)
+            value, momentum = self._sgd(i, variable, grad, buffer, lr_factor, whiten_bias_on)
+            buffer.assign(momentum)
+            variable.assign(value)
+        return loss, correct
+
+    def _jax_train_step(self):
+        """The step as one compiled JAX function of the network's values, which are read from and
+        written back to the Keras variables around it (so lookahead and checkpoints see them)."""
+        import jax
+
+        model = self.model
+        trainable, frozen = model.trainable_variables, model.non_trainable_variables
+        # Which optimizer slot each trainable variable has (None: the whitening filters, fixed).
+        slot = [next((i for i, v in enumerate(self.variables) if v is t), None) for t in trainable]
+
+        def compute(trainable_values, frozen_values, momenta, images, labels, lr_factor,
+                    whiten_bias_on, outlier_images):
+            def loss_of(trainable_values):
+                # As under TensorFlow, the outliers' forward pass sees the BatchNorm statistics
+                # the class images' pass has just updated, as constants (no gradient through them).
+                latest = [frozen_values]
+
+                def forward(x, training):
+                    outputs, updated = model.stateless_call(trainable_values, latest[0], x,
+                                                            training=training)
+                    latest[0] = [ops.stop_gradient(value) for value in updated]
+                    return outputs, updated
+                loss, correct, new_frozen = self._loss(images, labels, outlier_images, forward)
+                return loss, (correct, new_frozen)
+
+            (loss, (correct, new_frozen)), grads = jax.value_and_grad(loss_of, has_aux=True)(
+                trainable_values)
+            new_trainable, new_momenta = list(trainable_values), list(momenta)
+            for j, i in enumerate(slot):
+                if i is not None:
+                    new_trainable[j], new_momenta[i] = self._sgd(
+                        i, trainable_values[j], grads[j], momenta[i], lr_factor, whiten_bias_on)
+            return new_trainable, new_frozen, new_momenta, loss, correct
+
+        compiled = jax.jit(compute)
+
+        def step(images, labels, lr_factor, whiten_bias_on, outlier_images=None):
+            new_trainable, new_frozen, new_momenta, loss, correct = compiled(
+                [v.value for v in trainable], [v.value for v in frozen],
+                [m.value for m in self.momenta], images, labels, lr_factor, whiten_bias_on,
+                outlier_images)
+            for variables, values in ((trainable, new_trainable), (frozen, new_frozen),
+                                      (self.momenta, new_momenta)):
+                for variable, value in zip(variables, values):
+                    variable.assign(value)
+            return loss, correct
+
+        return step
 
     def _lookahead_update(self, decay):
         for average, weight in zip(self.lookahead, self.model.weights):
@@ -259,22 +325,22 @@ class Trainer:
             loss_sum = correct_sum = seen = 0.0
             for i in range(steps):
                 batch = order[i * self.batch_size:(i + 1) * self.batch_size]
-                inputs = (tf.constant(images[batch]), tf.constant(y[batch]),
-                          tf.constant(self.schedule(step, self.total_steps), tf.float32),
-                          tf.constant(1.0 if step < self.whiten_bias_steps else 0.0, tf.float32))
-                if self.outliers is None:
-                    loss, correct = self._train_step(*inputs)
-                else:
-                    loss, correct = self._outlier_step(*inputs, tf.constant(self._outlier_batch(len(batch))))
+                inputs = (images[batch], y[batch],
+                          np.float32(self.schedule(step, self.total_steps)),
+                          np.float32(1.0 if step < self.whiten_bias_steps else 0.0))
+                if self.outliers is not None:
+                    inputs += (self._outlier_batch(len(batch)),)
+                loss, correct = self._train_step(*map(ops.convert_to_tensor, inputs))
                 step += 1
                 if step % LOOKAHEAD_EVERY == 0:
-                    self._lookahead_step(tf.constant(0.95**5 * (step / self.total_steps) ** 3))
+                    self._lookahead_step(ops.convert_to_tensor(
+                        np.float32(0.95**5 * (step / self.total_steps) ** 3)))
                 loss_sum += float(loss)
                 correct_sum += float(correct)
                 seen += len(batch)
                 bar.update(i + 1, [("loss", loss_sum / seen), ("accuracy", correct_sum / seen)])
             if step >= self.total_steps:
-                self._lookahead_step(tf.constant(1.0))  # end on the averaged weights
+                self._lookahead_step(ops.convert_to_tensor(np.float32(1.0)))  # end on the averaged weights
             history["epoch"].append(epoch + 1)
             history["loss"].append(loss_sum / max(seen, 1))
             history["accuracy"].append(correct_sum / max(seen, 1))
@@ -339,8 +405,8 @@ class Trainer:
             return
         self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"w{i}": np.asarray(w) for i, w in enumerate(self.model.get_weights())}
-        arrays |= {f"m{i}": m.numpy() for i, m in enumerate(self.momenta)}
-        arrays |= {f"a{i}": a.numpy() for i, a in enumerate(self.lookahead)}
+        arrays |= {f"m{i}": ops.convert_to_numpy(m) for i, m in enumerate(self.momenta)}
+        arrays |= {f"a{i}": ops.convert_to_numpy(a) for i, a in enumerate(self.lookahead)}
         meta = {"step": step, "epoch": epoch, "history": history, "rng": rng.bit_generator.state}
         if self.outliers is not None:
             meta["outlier_rng"] = self.outlier_rng.bit_generator.state
