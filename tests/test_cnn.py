@@ -255,3 +255,57 @@ def test_checkpoint_key_follows_outlier_exposure_only_when_it_is_on(tmp_path):
     other_start = CNNClassifier(checkpoint_dir=str(tmp_path))._checkpoint_path(
         X, y, initial_weights=[2 * weights[0]])
     assert len({off, continued, other_start}) == 3  # training from other weights is another run
+
+
+# Three training steps with outlier exposure, on weights given in a file: run in a fresh process per
+# Keras backend (the backend is fixed when Keras is first imported).
+_STEPS = """
+import sys
+import numpy as np
+from keras import ops
+from ml.cnn import CNNClassifier
+from ml.network import build_network
+from ml.training_loop import Trainer
+
+rng = np.random.default_rng(0)
+images = rng.random((64, 32, 32, 3), dtype=np.float32)
+labels = rng.integers(0, 4, 64).astype(np.int32)
+outliers = rng.random((32, 32, 32, 3), dtype=np.float32)
+network = build_network(widths=(16, 32, 32), n_classes=4, block_depth=3)
+with np.load(sys.argv[1]) as saved:
+    network.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
+params = CNNClassifier(widths=(16, 32, 32), block_depth=3, batch_size=64, epochs=1,
+                       outlier_weight=0.5, training_precision="float32")
+trainer = Trainer(network, params, n_train=64, outliers=outliers)
+losses = [float(trainer._train_step(*map(ops.convert_to_tensor, (
+    images, labels, np.float32(1.0), np.float32(1.0), outliers)))[0]) for _ in range(3)]
+np.savez(sys.argv[2], losses, *network.get_weights())
+"""
+
+
+def test_jax_backend_takes_the_same_training_steps_as_tensorflow(tmp_path):
+    """A GPU without TensorFlow trains with KERAS_BACKEND=jax: its steps (loss, gradients, the
+    optimizer, BatchNorm statistics, outlier exposure) must be TensorFlow's to round-off."""
+    import os
+    import subprocess
+    import sys
+
+    from ml.network import build_network
+
+    start = tmp_path / "start.npz"
+    np.savez(start, *build_network(widths=(16, 32, 32), n_classes=4, block_depth=3, seed=0).get_weights())
+    results = {}
+    for backend in ("tensorflow", "jax"):
+        results[backend] = tmp_path / f"{backend}.npz"
+        subprocess.run([sys.executable, "-c", _STEPS, str(start), str(results[backend])], check=True,
+                       env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    with np.load(results["tensorflow"]) as tf_run, np.load(results["jax"]) as jax_run:
+        assert len(tf_run.files) == len(jax_run.files) > 10
+        np.testing.assert_allclose(jax_run["arr_0"], tf_run["arr_0"], rtol=1e-5)  # the losses
+        assert tf_run["arr_0"][2] < tf_run["arr_0"][0]
+        for name in tf_run.files[1:]:
+            scale = np.abs(tf_run[name]).max() + 1e-6
+            assert np.abs(jax_run[name] - tf_run[name]).max() <= 1e-4 * scale, name
+        moved = [not np.array_equal(tf_run[name], np.load(start)[f"arr_{int(name[4:]) - 1}"])
+                 for name in tf_run.files[1:]]
+        assert sum(moved) > 10  # the steps changed the weights
