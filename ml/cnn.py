@@ -35,8 +35,10 @@ ONNX_PARITY_TOLERANCE = 1e-4
 # Part of the checkpoint key: bump it when the training code changes what a fit produces, so that
 # an old checkpoint is never resumed as if it were the new recipe's.
 RECIPE_VERSION = 2
-# Part of the key of runs with outlier exposure only: bump it when that step changes.
-OUTLIER_EXPOSURE_VERSION = 2
+# Part of the key of runs with outlier exposure only: bump it when that step changes. 1 (no key
+# entry): outliers in the class images' batch; 2: through inference-mode BatchNorm; 3: in the
+# class images' batch again (ml/training_loop.py Trainer._loss says why).
+OUTLIER_EXPOSURE_VERSION = 3
 PARAMETERS_SINCE_RECIPE_2 = {"outlier_weight": 0.0, "zoom_out": 0.0, "zoom_in": 0.0}
 # Part of the key of runs with zoom only: 2 is a blurred surround and shares of the images (1 was
 # a reflected fill and the largest rescaling).
@@ -270,7 +272,6 @@ class CNNClassifier(TemperatureScaledClassifier):
         digest.update(y_index.tobytes())
         if outliers is not None and self.outlier_weight:
             digest.update(np.ascontiguousarray(outliers[::97]).tobytes())
-            # Outliers through inference-mode BatchNorm (not in the class batch) since then.
             digest.update(f"outlier-exposure-{OUTLIER_EXPOSURE_VERSION}".encode())
         if self.zoom_out or self.zoom_in:
             digest.update(f"zoom-{ZOOM_VERSION}".encode())
