@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from ml import artifact
-from ml.data import Dataset
+from ml.data import Dataset, validation_split
 from ml.final_fit import best_params, train_final
 from ml.search import run_search, save_results
+from ml.shifts import framed
 from tests.conftest import TINY_CNN
 from tests.imagegen import CLASSES, pattern_dataset
 
@@ -69,6 +70,12 @@ def test_final_fit_writes_artifact_card_and_figures(dataset, tmp_path):
     # The temperature is fitted on the 40 validation images as they are and framed as photos.
     assert card["calibration"]["n"] == 80 and "framed" in card["calibration"]["fitted_on"]
     assert card["calibration"]["fitted_on"] in (tmp_path / "model_card.md").read_text()
+    # "Not sure" is set on the framed images (class pictures as photos show them): at most 15 % of
+    # them fall below the threshold, which is one of their confidences.
+    validation = validation_split(dataset, 40)[1]
+    confidence = loaded.predict_proba(framed(dataset.images[validation])).max(axis=1)
+    assert np.mean(confidence < loaded.not_sure_threshold) <= 0.15
+    assert np.isclose(confidence, loaded.not_sure_threshold, atol=1e-6).any()
 
 
 def test_search_runs_on_a_real_dask_cluster_with_the_local_result_shape(dataset, tmp_path):
