@@ -246,6 +246,9 @@ def fine_tune_with_outliers(model_path, dataset: Dataset, other_photos, out_path
     return save_with_card(pipeline, dataset, train, validation, validation_features, out_path, {
         **{k: model.card[k] for k in ("data", "grid_search") if k in model.card},
         "training_seconds": round(model.card.get("training_seconds", 0) + cnn.training_seconds_, 1),
+        # The nets may have been trained elsewhere (a GPU, say) than this fine-tuning.
+        "hardware": f"{model.card.get('hardware')}; outlier exposure: "
+                    f"{hardware_description(cnn.training_precision_)}",
         "outlier_exposure": {"base_model": model.version, "epochs": epochs,
                              "learning_rate": learning_rate, "weight": weight,
                              "images": len(outliers),
