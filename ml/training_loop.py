@@ -171,17 +171,17 @@ class Trainer:
                         for v in self.variables]
         self.lookahead = [keras.Variable(np.asarray(v), trainable=False, autocast=False)
                           for v in model.weights]
-        self.backend = keras.config.backend()
-        if self.backend == "tensorflow":
+        backend = keras.config.backend()
+        if backend == "tensorflow":
             import tensorflow as tf
 
             self._train_step = tf.function(self._tf_step, reduce_retracing=True)
             self._lookahead_step = tf.function(self._lookahead_update)
-        elif self.backend == "jax":
+        elif backend == "jax":
             self._train_step = self._jax_train_step()
             self._lookahead_step = self._lookahead_update
         else:
-            raise RuntimeError(f"training needs Keras' tensorflow or jax backend, not {self.backend}")
+            raise RuntimeError(f"training needs Keras' tensorflow or jax backend, not {backend}")
 
     # ------------------------------------------------------------------ one step
 

@@ -299,13 +299,14 @@ def test_jax_backend_takes_the_same_training_steps_as_tensorflow(tmp_path):
         results[backend] = tmp_path / f"{backend}.npz"
         subprocess.run([sys.executable, "-c", _STEPS, str(start), str(results[backend])], check=True,
                        env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    with np.load(results["tensorflow"]) as tf_run, np.load(results["jax"]) as jax_run:
+    with (np.load(start) as before, np.load(results["tensorflow"]) as tf_run,
+          np.load(results["jax"]) as jax_run):
         assert len(tf_run.files) == len(jax_run.files) > 10
         np.testing.assert_allclose(jax_run["arr_0"], tf_run["arr_0"], rtol=1e-5)  # the losses
         assert tf_run["arr_0"][2] < tf_run["arr_0"][0]
         for name in tf_run.files[1:]:
             scale = np.abs(tf_run[name]).max() + 1e-6
             assert np.abs(jax_run[name] - tf_run[name]).max() <= 1e-4 * scale, name
-        moved = [not np.array_equal(tf_run[name], np.load(start)[f"arr_{int(name[4:]) - 1}"])
+        moved = [not np.array_equal(tf_run[name], before[f"arr_{int(name[4:]) - 1}"])
                  for name in tf_run.files[1:]]
         assert sum(moved) > 10  # the steps changed the weights
