@@ -77,8 +77,7 @@ train: $(VENV)/.dev
 	$(BIN)/python -m ml search --out models
 	$(BIN)/python -m ml train --model $(MODEL_PATH)
 	@test -d $(REAL_PHOTOS) || { mkdir -p $(dir $(REAL_PHOTOS)) && tar -xzf $(REAL_PHOTOS_ARCHIVE) -C $(dir $(REAL_PHOTOS)); }
-	$(BIN)/python -m ml outliers --model $(MODEL_PATH) --photos $(REAL_PHOTOS)/other --out $(MODEL_PATH) \
-	  --epochs 2 --learning-rate 1.0 --weight 0.5
+	$(BIN)/python -m ml outliers --model $(MODEL_PATH) --photos $(REAL_PHOTOS)/other --out $(MODEL_PATH)
 	@echo "update MODEL_SHA256 in render.yaml: $$(cut -d' ' -f1 $(MODEL_PATH).sha256)"
 
 # PREVIOUS_MODEL=path/to/old.pkl also measures the model shipped before, side by side.

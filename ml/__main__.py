@@ -20,6 +20,8 @@ def _data_arg(parser, default=DEFAULT_DATA):
 
 
 def main(argv=None) -> int:
+    from ml.outliers import OUTLIER_EXPOSURE
+
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -82,9 +84,12 @@ def main(argv=None) -> int:
     outliers.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
     outliers.add_argument("--photos", required=True, help="folder of other/<category>/*.jpg")
     outliers.add_argument("--out", required=True, help="new artifact path")
-    outliers.add_argument("--epochs", type=float, default=2.0)
-    outliers.add_argument("--learning-rate", type=float, default=2.0)
-    outliers.add_argument("--weight", type=float, default=0.5, help="outlier loss weight")
+    outliers.add_argument("--epochs", type=float, default=OUTLIER_EXPOSURE["epochs"],
+                          help="default: %(default)s")
+    outliers.add_argument("--learning-rate", type=float, default=OUTLIER_EXPOSURE["learning_rate"],
+                          help="peak of the triangular schedule (default: %(default)s)")
+    outliers.add_argument("--weight", type=float, default=OUTLIER_EXPOSURE["weight"],
+                          help="outlier loss weight (default: %(default)s)")
     outliers.add_argument("--quiet", action="store_true")
 
     calibrate = commands.add_parser("calibrate", help="fit temperature and 'Not sure' threshold",

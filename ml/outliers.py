@@ -19,6 +19,12 @@ from ml.preprocessing import image_to_array
 
 HELD_OUT_SHARE = 3  # one category in three is held out
 
+# Outlier exposure after the final fit (`python -m ml outliers`, `make train`): a short fine-tuning
+# whose learning rate rises to its peak and back. At a peak of 1.0 (weight 0.5) the shipped net
+# lost a point of validation accuracy (92.54 -> 91.58 %); at 0.3 it kept most of it (92.04 %), and
+# weight 1.0 at 0.3 gave 92.10 % and a slightly higher AUROC on unseen other things (0.785).
+OUTLIER_EXPOSURE = {"epochs": 2.0, "learning_rate": 0.3, "weight": 1.0}
+
 
 def is_held_out(category: str) -> bool:
     return int(hashlib.sha256(category.encode()).hexdigest(), 16) % HELD_OUT_SHARE == 0
