@@ -384,8 +384,9 @@ def tta_logits(X: np.ndarray, tta: str, logits_of) -> np.ndarray:
 
     ``logits_of`` may be a list, one per ensemble member: the views are then dealt out among the
     members in turn (with flip and two members, one sees the picture and the other its mirror),
-    so an ensemble costs what one net with those views costs. With fewer views than members every
-    member sees every view."""
+    so an ensemble does the arithmetic of one net with those views (though two batches of one
+    cost more than one batch of two: 4.40x against 4.07x the airbench94-style net, measured).
+    With fewer views than members every member sees every view."""
     views = [X]
     if tta in ("flip", "flip_translate"):
         views.append(X[:, :, ::-1, :])

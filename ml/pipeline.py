@@ -10,13 +10,13 @@ from ml.ensemble import CNNEnsemble
 from ml.preprocessing import ImagePreprocessor
 
 # The recipe the grid search and the final fit share: airbench96-style nets (three convs per group,
-# the last two with a residual; widths 128/384/512, the widest whose two flip views fit the
-# inference budget of 4x the airbench94-style model before it), airbench96's BatchNorm momentum,
+# the last two with a residual; widths 128/384/512, whose two flip views cost about the inference
+# budget of 4x the airbench94-style model before it: 3.8-4.1x measured), airbench96's BatchNorm momentum,
 # augmentation (translate 4, cutout 12) and warm-up-then-linear schedule; bfloat16 where native.
 # 15 % of the training images are reframed as photos with a smaller subject and 15 % as close-ups
 # (ml/training_loop.py zoom): real photos are framed so, CIFAR-10's are not.
 # The search tunes the learning rate and weight decay over it, in budget mode; the final fit trains
-# it longer, as an ensemble (ml/final_fit.py FINAL_RECIPE).
+# it longer, as one net (ml/final_fit.py FINAL_RECIPE).
 RECIPE = {"widths": (128, 384, 512), "block_depth": 3, "bn_momentum": 0.9, "translate": 4,
           "cutout": 12, "zoom_out": 0.15, "zoom_in": 0.15, "lr_schedule": "warmup_linear",
           "training_precision": "auto", "tta": "flip"}
