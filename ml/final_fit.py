@@ -23,7 +23,7 @@ from ml.reports import plot_confusion_matrix, plot_reliability, write_model_card
 # validation split (2.7 min on an H200; ~3.5 h of bfloat16 training on 2 AVX-512 cores). Two nets
 # from different seeds, one view each (`n_members=2`, ml/ensemble.py), reached 92.60 % for 4.4x
 # the inference cost of the airbench94-style model before them, over the 4x budget; one net with
-# both views costs ~3.8x.
+# both views costs 3.8-4.1x (two machines; `make bench`).
 # Grid-searched parameters (and --params) take precedence over these.
 FINAL_RECIPE = {**RECIPE, "epochs": 31.0, "n_members": 1}
 CALIBRATION_SET = "the validation images, as they are and framed as photos people take"
