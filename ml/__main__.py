@@ -99,6 +99,15 @@ def main(argv=None) -> int:
     _data_arg(calibrate)
     calibrate.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
 
+    quantize = commands.add_parser("quantize", help="serve int8 (ONNX Runtime quantization)",
+                                   description="Quantizes an artifact's network to int8 (activation "
+                                   "ranges from training images of --data), then evaluates and "
+                                   "calibrates it again on the validation split; writes a new "
+                                   "artifact with its card and figures.")
+    _data_arg(quantize)
+    quantize.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
+    quantize.add_argument("--out", required=True, help="new artifact path")
+
     predict = commands.add_parser("predict", help="classify image files",
                                   description="Prints the top classes of each image.")
     predict.add_argument("images", nargs="+", help="image files")
@@ -108,7 +117,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return {"search": _search, "train": _train, "evaluate": _evaluate, "photos": _photos,
-                "calibrate": _calibrate, "outliers": _outliers, "predict": _predict}[args.command](args)
+                "calibrate": _calibrate, "outliers": _outliers, "quantize": _quantize,
+                "predict": _predict}[args.command](args)
     except (ValueError, RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -239,6 +249,17 @@ def _outliers(args) -> int:
                                    weight=args.weight, checkpoint_dir=str(DEFAULT_CHECKPOINTS),
                                    verbose=0 if args.quiet else 1)
     print(json.dumps({"accuracy": card["metrics"]["accuracy"], "model": args.out,
+                      "not_sure_threshold": card["not_sure_threshold"]}))
+    return 0
+
+
+def _quantize(args) -> int:
+    from ml.data import load_dataset
+    from ml.final_fit import quantize_artifact
+
+    card = quantize_artifact(args.model, load_dataset(args.data), args.out)
+    print(json.dumps({"accuracy": card["metrics"]["accuracy"], "model": args.out,
+                      "float32_accuracy": card["quantization"]["validation_accuracy_before"],
                       "not_sure_threshold": card["not_sure_threshold"]}))
     return 0
 

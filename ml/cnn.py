@@ -211,6 +211,7 @@ class CNNClassifier(TemperatureScaledClassifier):
         # float32 already, only the arithmetic was not), with the weights as stored.
         network = self.keras_network()
         self._session = None
+        self.__dict__.pop("int8_graph_", None)  # new weights: an earlier quantization is stale
         self.onnx_max_abs_diff_ = self._check_onnx_parity(network, X[:64])
         keras.backend.clear_session()
         return self
@@ -337,12 +338,36 @@ class CNNClassifier(TemperatureScaledClassifier):
                     # its own copy, and a worker need not hold another. Read from files, it
                     # holds one copy; from bytes it would hold two (+40 MB per airbench96 net).
                     with tempfile.TemporaryDirectory(prefix="cifar-cnn-") as folder:
-                        path = save_onnx(self.weights_, folder, image_size=self.input_shape_[0],
-                                         block_depth=self.block_depth)
+                        if self.inference_precision == "int8":
+                            path = Path(folder) / "int8.onnx"
+                            path.write_bytes(self.int8_graph_)
+                        else:
+                            path = save_onnx(self.weights_, folder, image_size=self.input_shape_[0],
+                                             block_depth=self.block_depth)
                         session = onnxruntime.InferenceSession(
                             str(path), options, providers=["CPUExecutionProvider"])
                     cached = self._session = (os.getpid(), session)
         return cached[1]
+
+    def quantize(self, X):
+        """Serve int8 from now on: ONNX Runtime's static quantization of the network
+        (``ml.quantization``), its activation ranges calibrated on X (preprocessed images, e.g.
+        training ones). The float32 weights stay for export and further training; calibrate the
+        temperature again afterwards, since the logits move a little."""
+        from ml.quantization import quantize_graph
+
+        check_is_fitted(self, "weights_")
+        with tempfile.TemporaryDirectory(prefix="cifar-cnn-") as folder:
+            path = save_onnx(self.weights_, folder, image_size=self.input_shape_[0],
+                             block_depth=self.block_depth)
+            self.int8_graph_ = quantize_graph(path, X)
+        self._session = None
+        return self
+
+    @property
+    def inference_precision(self) -> str:
+        """What ONNX Runtime computes in: "int8" after ``quantize``, else "float32"."""
+        return "int8" if getattr(self, "int8_graph_", None) is not None else "float32"
 
     def onnx_graph(self) -> bytes:
         """The fitted network as ONNX bytes (logits of NHWC float32 input), built from ``weights_``."""

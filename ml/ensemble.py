@@ -64,6 +64,17 @@ class CNNEnsemble(TemperatureScaledClassifier):
         check_is_fitted(self)
         return [member.weights_ for member in self.members_]
 
+    def quantize(self, X):
+        """Each member serves int8 (``CNNClassifier.quantize``), calibrated on the same X."""
+        check_is_fitted(self)
+        for member in self.members_:
+            member.quantize(X)
+        return self
+
+    @property
+    def inference_precision(self) -> str:
+        return self.members_[0].inference_precision
+
     def decision_function(self, X):
         """Logits averaged over the members, each running its share of the views."""
         check_is_fitted(self)

@@ -205,6 +205,7 @@ def save_with_card(pipeline, dataset: Dataset, train, validation, validation_fea
         "classes": list(dataset.classes),
         "input_size": [int(d) for d in cnn.input_shape_],
         "architecture": architecture(shipped_params),
+        "inference_precision": cnn.inference_precision,
         "params": shipped_params,
         "metrics": {k: v for k, v in metrics.items() if k != "confusion_matrix"},
         "confusion_matrix": metrics["confusion_matrix"],
@@ -219,6 +220,30 @@ def save_with_card(pipeline, dataset: Dataset, train, validation, validation_fea
                                    params=shipped_params, metrics=card["metrics"], card=card)
     write_model_card(card, folder)
     return card
+
+
+def quantize_artifact(model_path, dataset: Dataset, out_path, *, validation_size=VALIDATION_SIZE,
+                      seed=SPLIT_SEED) -> dict:
+    """An artifact that serves int8 (``ml.quantization``): activation ranges from training
+    images, then evaluated and calibrated again on the validation split. Writes a new artifact."""
+    from ml.quantization import CALIBRATION_IMAGES
+
+    model = artifact.load(model_path)
+    pipeline = model.pipeline
+    train, validation = validation_split(dataset, validation_size, seed)
+    count = min(CALIBRATION_IMAGES, len(train))
+    sample = np.sort(np.random.default_rng(seed).choice(train, count, replace=False))
+    pipeline.named_steps["cnn"].quantize(pipeline[:-1].transform(dataset.images[sample]))
+    validation_features = (pipeline[:-1].transform(dataset.images[validation]),
+                           named_labels(dataset, validation))
+    kept = ("data", "grid_search", "training_seconds", "hardware", "outlier_exposure")
+    return save_with_card(pipeline, dataset, train, validation, validation_features, out_path, {
+        **{k: model.card[k] for k in kept if k in model.card},
+        "quantization": {"base_model": model.version, "calibration_images": count,
+                         "method": "ONNX Runtime static quantization (QDQ): int8 weights per "
+                                   "output channel, uint8 activations, min-max ranges",
+                         "validation_accuracy_before": model.metrics["accuracy"]},
+    })
 
 
 def fine_tune_with_outliers(model_path, dataset: Dataset, other_photos, out_path, *,

@@ -74,7 +74,7 @@ def onnx_model(weights, *, image_size: int, block_depth: int):
 
     def node(op: str, inputs: list[str], output: str | None = None, **attributes) -> str:
         output = output or f"t{next(counter)}"
-        nodes.append(helper.make_node(op, inputs, [output], **attributes))
+        nodes.append(helper.make_node(op, inputs, [output], name=output, **attributes))
         return output
 
     def conv(x, kernel, bias=None, padding: int = 1) -> str:

@@ -102,6 +102,15 @@ def _short(value) -> str:
     return str(value)
 
 
+def _inference(card: dict) -> str:
+    quantization = card.get("quantization")
+    if not quantization:
+        return card.get("inference_precision", "float32")
+    return (f"int8: {quantization['method']}, calibrated on {quantization['calibration_images']} "
+            f"training images (validation top-1 "
+            f"{quantization['validation_accuracy_before'] * 100:.2f} % in float32)")
+
+
 def write_model_card(card: dict, folder, stem="model_card") -> tuple[Path, Path]:
     folder = Path(folder)
     json_path = folder / f"{stem}.json"
@@ -114,6 +123,7 @@ def write_model_card(card: dict, folder, stem="model_card") -> tuple[Path, Path]
         f"- **Task**: {card.get('task', 'image classification')}; classes: "
         + ", ".join(card.get("classes", [])),
         f"- **Architecture**: {card.get('architecture')}",
+        f"- **Inference arithmetic**: {_inference(card)}",
         f"- **Data**: {card.get('data', {}).get('description')}",
         f"- **Training images**: {card.get('data', {}).get('n_train')}; "
         f"validation images: {card.get('data', {}).get('n_validation')} "

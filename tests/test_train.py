@@ -164,3 +164,24 @@ def test_an_ensemble_trains_resumes_its_members_and_takes_outlier_exposure(datas
     assert tuned["params"]["outlier_weight"] == 0.25 and tuned["params"]["n_members"] == 2
     members = artifact.load(tmp_path / "tuned" / "model.pkl").cnn.members_
     assert all(m.outlier_weight == 0.25 for m in members)
+
+
+def test_quantize_writes_an_int8_artifact_calibrated_again(dataset, tmp_path):
+    """`ml quantize`: the same net served in int8, evaluated and calibrated on the validation
+    split again, its card saying so."""
+    from ml.final_fit import quantize_artifact
+    from ml.quantization import CALIBRATION_IMAGES
+
+    params = {k: v for k, v in TINY_CNN.items() if k not in ("epochs", "verbose")}
+    base = train_final(dataset, tmp_path / "base" / "model.pkl", params=params, epochs=3,
+                       validation_size=40, verbose=0)
+    card = quantize_artifact(tmp_path / "base" / "model.pkl", dataset, tmp_path / "int8" / "model.pkl",
+                             validation_size=40)
+    model = artifact.load(tmp_path / "int8" / "model.pkl")
+    assert model.cnn.inference_precision == "int8" and card["inference_precision"] == "int8"
+    assert base["inference_precision"] == "float32"
+    assert card["quantization"]["calibration_images"] == min(CALIBRATION_IMAGES, 120)
+    assert card["quantization"]["validation_accuracy_before"] == base["metrics"]["accuracy"]
+    assert abs(card["metrics"]["accuracy"] - base["metrics"]["accuracy"]) <= 0.1
+    assert 0 < model.not_sure_threshold < 1 and card["calibration"]["temperature"] > 0
+    assert "int8" in (tmp_path / "int8" / "model_card.md").read_text()
