@@ -19,6 +19,17 @@ def _data_arg(parser, default=DEFAULT_DATA):
                              "batches, or keras:cifar10 (default: %(default)s)")
 
 
+def _artifact_command(commands, name: str, help: str, description: str, *, new_artifact=False):
+    """A command that reads an artifact (--model) and the training data (--data), and rewrites
+    it or (``new_artifact``) writes another (--out)."""
+    parser = commands.add_parser(name, help=help, description=description)
+    _data_arg(parser)
+    parser.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
+    if new_artifact:
+        parser.add_argument("--out", required=True, help="new artifact path")
+    return parser
+
+
 def main(argv=None) -> int:
     from ml.outliers import OUTLIER_EXPOSURE
 
@@ -75,15 +86,12 @@ def main(argv=None) -> int:
     photos.add_argument("--held-out", action="store_true",
                         help="of other/, only the categories outlier exposure never trains on")
 
-    outliers = commands.add_parser("outliers", help="fine-tune a model with outlier exposure",
-                                   description="Continues training an artifact for a few epochs "
-                                   "with crops of photos of other things (other/<category>/, "
-                                   "held-out categories excluded) pushed towards uniform "
-                                   "probabilities; writes a new, calibrated artifact.")
-    _data_arg(outliers)
-    outliers.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
+    outliers = _artifact_command(commands, "outliers", "fine-tune a model with outlier exposure",
+                                 "Continues training an artifact for a few epochs with crops of "
+                                 "photos of other things (other/<category>/, held-out categories "
+                                 "excluded) pushed towards uniform probabilities; writes a new, "
+                                 "calibrated artifact.", new_artifact=True)
     outliers.add_argument("--photos", required=True, help="folder of other/<category>/*.jpg")
-    outliers.add_argument("--out", required=True, help="new artifact path")
     outliers.add_argument("--epochs", type=float, default=OUTLIER_EXPOSURE["epochs"],
                           help="default: %(default)s")
     outliers.add_argument("--learning-rate", type=float, default=OUTLIER_EXPOSURE["learning_rate"],
@@ -92,21 +100,14 @@ def main(argv=None) -> int:
                           help="outlier loss weight (default: %(default)s)")
     outliers.add_argument("--quiet", action="store_true")
 
-    calibrate = commands.add_parser("calibrate", help="fit temperature and 'Not sure' threshold",
-                                    description="Temperature scaling and the 'Not sure' threshold "
-                                    "of an artifact, from the validation split of --data; rewrites "
-                                    "the artifact, its .sha256, model card and reliability plot.")
-    _data_arg(calibrate)
-    calibrate.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
-
-    quantize = commands.add_parser("quantize", help="serve int8 (ONNX Runtime quantization)",
-                                   description="Quantizes an artifact's network to int8 (activation "
-                                   "ranges from training images of --data), then evaluates and "
-                                   "calibrates it again on the validation split; writes a new "
-                                   "artifact with its card and figures.")
-    _data_arg(quantize)
-    quantize.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
-    quantize.add_argument("--out", required=True, help="new artifact path")
+    _artifact_command(commands, "calibrate", "fit temperature and 'Not sure' threshold",
+                      "Temperature scaling and the 'Not sure' threshold of an artifact, from the "
+                      "validation split of --data; rewrites the artifact, its .sha256, model card "
+                      "and reliability plot.")
+    _artifact_command(commands, "quantize", "serve int8 (ONNX Runtime quantization)",
+                      "Quantizes an artifact's network to int8 (activation ranges from training "
+                      "images of --data), then evaluates and calibrates it again on the validation "
+                      "split; writes a new artifact with its card and figures.", new_artifact=True)
 
     predict = commands.add_parser("predict", help="classify image files",
                                   description="Prints the top classes of each image.")
