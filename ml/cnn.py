@@ -337,6 +337,7 @@ class CNNClassifier(TemperatureScaledClassifier):
                     # The graph is built here from the weights and not kept: ONNX Runtime holds
                     # its own copy, and a worker need not hold another. Read from files, it
                     # holds one copy; from bytes it would hold two (+40 MB per airbench96 net).
+                    # An int8 graph (``quantize``) is kept, as the pickle must carry it (~10 MB).
                     with tempfile.TemporaryDirectory(prefix="cifar-cnn-") as folder:
                         if self.inference_precision == "int8":
                             path = Path(folder) / "int8.onnx"

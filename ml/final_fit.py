@@ -226,12 +226,12 @@ def quantize_artifact(model_path, dataset: Dataset, out_path, *, validation_size
                       seed=SPLIT_SEED) -> dict:
     """An artifact that serves int8 (``ml.quantization``): activation ranges from training
     images, then evaluated and calibrated again on the validation split. Writes a new artifact."""
-    from ml.quantization import CALIBRATION_IMAGES
+    from ml import quantization
 
     model = artifact.load(model_path)
     pipeline = model.pipeline
     train, validation = validation_split(dataset, validation_size, seed)
-    count = min(CALIBRATION_IMAGES, len(train))
+    count = min(quantization.CALIBRATION_IMAGES, len(train))
     sample = np.sort(np.random.default_rng(seed).choice(train, count, replace=False))
     pipeline.named_steps["cnn"].quantize(pipeline[:-1].transform(dataset.images[sample]))
     validation_features = (pipeline[:-1].transform(dataset.images[validation]),
@@ -240,8 +240,7 @@ def quantize_artifact(model_path, dataset: Dataset, out_path, *, validation_size
     return save_with_card(pipeline, dataset, train, validation, validation_features, out_path, {
         **{k: model.card[k] for k in kept if k in model.card},
         "quantization": {"base_model": model.version, "calibration_images": count,
-                         "method": "ONNX Runtime static quantization (QDQ): int8 weights per "
-                                   "output channel, uint8 activations, min-max ranges",
+                         "method": quantization.METHOD,
                          "validation_accuracy_before": model.metrics["accuracy"]},
     })
 

@@ -21,6 +21,8 @@ import numpy as np
 CALIBRATION_IMAGES = 512  # training images whose activations set the int8 ranges
 CALIBRATION_BATCH = 64
 FLOAT32_CONVS = 2  # the first convs, kept float32 with the head (see above)
+METHOD = (f"ONNX Runtime static quantization (QDQ): int8 weights per output channel, uint8 "
+          f"activations with min-max ranges; the first {FLOAT32_CONVS} convs and the head float32")
 
 
 def quantize_graph(float_graph: Path, calibration_inputs: np.ndarray) -> bytes:
