@@ -343,8 +343,7 @@ class CNNClassifier(TemperatureScaledClassifier):
                             path = Path(folder) / "int8.onnx"
                             path.write_bytes(self.int8_graph_)
                         else:
-                            path = save_onnx(self.weights_, folder, image_size=self.input_shape_[0],
-                                             block_depth=self.block_depth)
+                            path = self._save_float32_graph(folder)
                         session = onnxruntime.InferenceSession(
                             str(path), options, providers=["CPUExecutionProvider"])
                     cached = self._session = (os.getpid(), session)
@@ -359,11 +358,14 @@ class CNNClassifier(TemperatureScaledClassifier):
 
         check_is_fitted(self, "weights_")
         with tempfile.TemporaryDirectory(prefix="cifar-cnn-") as folder:
-            path = save_onnx(self.weights_, folder, image_size=self.input_shape_[0],
-                             block_depth=self.block_depth)
-            self.int8_graph_ = quantize_graph(path, X)
+            self.int8_graph_ = quantize_graph(self._save_float32_graph(folder), X)
         self._session = None
         return self
+
+    def _save_float32_graph(self, folder) -> Path:
+        """The network's float32 ONNX graph, built from ``weights_``, as a file in ``folder``."""
+        return save_onnx(self.weights_, folder, image_size=self.input_shape_[0],
+                         block_depth=self.block_depth)
 
     @property
     def inference_precision(self) -> str:
