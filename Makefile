@@ -71,15 +71,15 @@ test: lint pytest npm-test
 
 # The shipped model, end to end: grid search, final fit (calibrated), then outlier exposure on
 # crops of real-photos/other (held-out categories excluded), then int8 quantization for serving
-# (each step recalibrates it).
+# (each step recalibrates it; the "Not sure" threshold from the real photos of real-photos/known).
 REAL_PHOTOS_ARCHIVE ?= ../shared/data/real-photos/real-photos.tar.gz
 REAL_PHOTOS ?= $(HOME)/.cache/cifar-cnn/real-photos
 train: $(VENV)/.dev
 	$(BIN)/python -m ml search --out models
 	$(BIN)/python -m ml train --model $(MODEL_PATH)
 	@test -d $(REAL_PHOTOS) || { mkdir -p $(dir $(REAL_PHOTOS)) && tar -xzf $(REAL_PHOTOS_ARCHIVE) -C $(dir $(REAL_PHOTOS)); }
-	$(BIN)/python -m ml outliers --model $(MODEL_PATH) --photos $(REAL_PHOTOS)/other --out $(MODEL_PATH)
-	$(BIN)/python -m ml quantize --model $(MODEL_PATH) --out $(MODEL_PATH)
+	$(BIN)/python -m ml outliers --model $(MODEL_PATH) --photos $(REAL_PHOTOS)/other --out $(MODEL_PATH) --class-photos $(REAL_PHOTOS)/known
+	$(BIN)/python -m ml quantize --model $(MODEL_PATH) --out $(MODEL_PATH) --class-photos $(REAL_PHOTOS)/known
 	@echo "update MODEL_SHA256 in render.yaml: $$(cut -d' ' -f1 $(MODEL_PATH).sha256)"
 
 # PREVIOUS_MODEL=path/to/old.pkl also measures the model shipped before, side by side.

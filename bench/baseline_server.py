@@ -22,7 +22,7 @@ from flask import Flask, jsonify, request
 from PIL import Image
 
 from ml import artifact
-from ml.cnn import softmax, tta_logits
+from ml.cnn import softmax
 
 DEFAULT_TOP_K = 5
 MAX_BATCH_FILES = 64
@@ -50,7 +50,7 @@ class KerasClassifier:
         """Class probabilities: logits averaged over the model's test-time views (one predict call
         per net), softmax at the model's temperature."""
         x = self.preprocess.transform(images)
-        return softmax(tta_logits(x, self.cnn.tta, self.runs) / self.cnn.temperature_)
+        return softmax(self.cnn.views_logits(x, self.runs) / self.cnn.temperature_)
 
     def top_k(self, probabilities: np.ndarray, k: int) -> list[dict]:
         return self.artifact.top_k(probabilities, k)

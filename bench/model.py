@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from ml import artifact
-from ml.cnn import softmax, tta_logits
+from ml.cnn import softmax
 
 AGREEMENT_TARGET = 1e-4
 INT8_AGREEMENT_TARGET = 0.97
@@ -53,7 +53,7 @@ def keras_probabilities(pipeline, images: np.ndarray) -> np.ndarray:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     cnn = pipeline.named_steps["cnn"]
     x = pipeline.named_steps["preprocess"].transform(images)
-    logits = tta_logits(x, cnn.tta, keras_runs(cnn))
+    logits = cnn.views_logits(x, keras_runs(cnn))
     return softmax(logits / cnn.temperature_)
 
 

@@ -27,6 +27,10 @@ def _artifact_command(commands, name: str, help: str, description: str, *, new_a
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
     if new_artifact:
         parser.add_argument("--out", required=True, help="new artifact path")
+    parser.add_argument("--class-photos", default=None,
+                        help="folder of <class>/*.jpg real photos (e.g. real-photos/known) whose "
+                             "top-1 probabilities set the 'Not sure' threshold (default: the "
+                             "validation images framed as photos)")
     return parser
 
 
@@ -233,7 +237,7 @@ def _calibrate(args) -> int:
     from ml.data import load_dataset
     from ml.final_fit import recalibrate
 
-    card = recalibrate(args.model, load_dataset(args.data))
+    card = recalibrate(args.model, load_dataset(args.data), class_photos=args.class_photos)
     calibration = card["calibration"]
     print(json.dumps({"temperature": calibration["temperature"], "ece_before": calibration["ece_before"],
                       "ece": calibration["ece"], "not_sure_threshold": card["not_sure_threshold"],
@@ -247,7 +251,8 @@ def _outliers(args) -> int:
 
     card = fine_tune_with_outliers(args.model, load_dataset(args.data), args.photos, args.out,
                                    epochs=args.epochs, learning_rate=args.learning_rate,
-                                   weight=args.weight, checkpoint_dir=str(DEFAULT_CHECKPOINTS),
+                                   weight=args.weight, class_photos=args.class_photos,
+                                   checkpoint_dir=str(DEFAULT_CHECKPOINTS),
                                    verbose=0 if args.quiet else 1)
     print(json.dumps({"accuracy": card["metrics"]["accuracy"], "model": args.out,
                       "not_sure_threshold": card["not_sure_threshold"]}))
@@ -258,7 +263,8 @@ def _quantize(args) -> int:
     from ml.data import load_dataset
     from ml.final_fit import quantize_artifact
 
-    card = quantize_artifact(args.model, load_dataset(args.data), args.out)
+    card = quantize_artifact(args.model, load_dataset(args.data), args.out,
+                             class_photos=args.class_photos)
     print(json.dumps({"accuracy": card["metrics"]["accuracy"], "model": args.out,
                       "float32_accuracy": card["quantization"]["validation_accuracy_before"],
                       "not_sure_threshold": card["not_sure_threshold"]}))

@@ -1,9 +1,11 @@
 """CNNEnsemble: several CNNs trained alike from different seeds, their logits averaged.
 
 Two nets of the same recipe make different mistakes, so their average is right more often and
-less sure of pictures that look like neither's training data. The test-time views are dealt out
-among the members (with flip TTA and two members, one sees the picture and the other its mirror),
-so a two-net ensemble costs at inference what one net with flip TTA costs.
+less sure of pictures that look like neither's training data. Every member sees every test-time
+view (``views="every"``), or the views are dealt out among them (``"dealt"``: with flip TTA and two
+members, one sees the picture and the other its mirror, so that two nets cost what one costs).
+Measured with two int8 nets of the shipped recipe (validation split): dealt 92.28 %, every view
+92.66 %, against 92.10 % for the first net alone.
 
 Each member is an ordinary ``CNNClassifier`` fitted on its own (its own checkpoint, so members
 can be trained in separate runs and sessions: the ensemble's fit resumes each one).
@@ -11,10 +13,13 @@ can be trained in separate runs and sessions: the ensemble's fit resumes each on
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ml.cnn import TTA_VIEWS, CNNClassifier, TemperatureScaledClassifier, tta_logits
+
+ENSEMBLE_VIEWS = ("every", "dealt")
 
 
 class CNNEnsemble(TemperatureScaledClassifier):
@@ -24,20 +29,29 @@ class CNNEnsemble(TemperatureScaledClassifier):
         The members' recipe; member ``i`` is a clone with ``random_state`` increased by ``i``.
     n_members : int
     tta : {"none", "flip", "flip_translate"}
-        The views of each picture, dealt out among the members (see ``ml.cnn.tta_logits``); the
-        members' own ``tta`` is not used.
+        The views of each picture (see ``ml.cnn.tta_logits``); the members' own ``tta`` is not used.
+    views : {"every", "dealt"}
+        ``"every"``: each member runs every view; ``"dealt"``: the views are dealt out among the
+        members, for the cost of one net.
     """
 
-    def __init__(self, estimator=None, n_members=2, tta="flip"):
+    def __init__(self, estimator=None, n_members=2, tta="flip", views="every"):
         self.estimator = estimator
         self.n_members = n_members
         self.tta = tta
+        self.views = views
+
+    def __setstate__(self, state):
+        # Ensembles pickled before ``views`` existed dealt the views out.
+        super().__setstate__({"views": "dealt", **state})
 
     def fit(self, X, y, validation_data=None, initial_weights=None, outliers=None):
         """Fit each member in turn (arguments as ``CNNClassifier.fit``; ``initial_weights`` is one
         entry per member, e.g. a fitted ensemble's ``weights_``)."""
         if self.tta not in TTA_VIEWS:
             raise ValueError(f"tta must be one of {sorted(TTA_VIEWS)}, got {self.tta!r}")
+        if self.views not in ENSEMBLE_VIEWS:
+            raise ValueError(f"views must be one of {ENSEMBLE_VIEWS}, got {self.views!r}")
         if int(self.n_members) < 1:
             raise ValueError(f"n_members must be at least 1, got {self.n_members!r}")
         if initial_weights is not None and len(initial_weights) != self.n_members:
@@ -76,9 +90,13 @@ class CNNEnsemble(TemperatureScaledClassifier):
         return self.members_[0].inference_precision
 
     def decision_function(self, X):
-        """Logits averaged over the members, each running its share of the views."""
+        """Logits averaged over the members and the views."""
         check_is_fitted(self)
-        return tta_logits(X, self.tta, [member.logits for member in self.members_])
+        return self.views_logits(X, [member.logits for member in self.members_])
+
+    def views_logits(self, X, logits_of: list) -> np.ndarray:
+        """Logits of X over the views and members, ``logits_of`` running each member's net."""
+        return tta_logits(X, self.tta, logits_of, deal=self.views == "dealt")
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "members_")

@@ -1,4 +1,7 @@
-"""The ONNX graph built from the weights, and ensembles of CNNs (views dealt out among members)."""
+"""The ONNX graph built from the weights, and ensembles of CNNs (every view for every member, or
+the views dealt out among them)."""
+
+import copy
 
 import numpy as np
 import pytest
@@ -37,6 +40,23 @@ def test_views_are_dealt_out_among_members():
     both = tta_logits(X, "none", [member("a", 0.0), member("b", 100.0)])
     assert len(seen["a"][0]) == len(seen["b"][0]) == 2
     np.testing.assert_allclose(both, X.reshape(2, -1)[:, :3] + 50.0)
+
+
+def test_without_dealing_every_member_sees_every_view():
+    X = np.arange(2 * 4 * 4 * 3, dtype=np.float32).reshape(2, 4, 4, 3)
+    seen = {"a": [], "b": []}
+
+    def member(name, offset):
+        def run(batch):
+            seen[name].append(batch.copy())
+            return batch.reshape(len(batch), -1)[:, :3] + offset
+        return run
+
+    logits = tta_logits(X, "flip", [member("a", 0.0), member("b", 100.0)], deal=False)
+    for name in seen:  # one batch of both views each
+        np.testing.assert_array_equal(seen[name][0], np.concatenate([X, X[:, :, ::-1]]))
+    plain, mirrored = X.reshape(2, -1)[:, :3], X[:, :, ::-1].reshape(2, -1)[:, :3]
+    np.testing.assert_allclose(logits, (plain + mirrored) / 2 + 50.0)
 
 
 @pytest.mark.slow
@@ -85,8 +105,13 @@ def test_an_ensemble_averages_members_that_differ(tiny_ensemble, patterns):
     first, second = ensemble.members_
     assert not np.allclose(first.weights_[2], second.weights_[2])  # different seeds, different nets
     features = tiny_ensemble.named_steps["preprocess"].transform(X_test)
-    expected = (first.logits(features) + second.logits(features[:, :, ::-1])) / 2
+    mirrored = features[:, :, ::-1]
+    assert ensemble.views == "every"
+    expected = sum(net.logits(x) for net in (first, second) for x in (features, mirrored)) / 4
     np.testing.assert_allclose(ensemble.decision_function(features), expected, rtol=1e-5, atol=1e-5)
+    dealt = copy.copy(ensemble).set_params(views="dealt")
+    expected = (first.logits(features) + second.logits(mirrored)) / 2
+    np.testing.assert_allclose(dealt.decision_function(features), expected, rtol=1e-5, atol=1e-5)
     assert np.mean(tiny_ensemble.predict(X_test) == y_test) > 0.5  # chance is 0.25
     assert ensemble.calibrate(features, y_test).temperature_ > 0
 
@@ -105,11 +130,21 @@ def test_an_ensemble_is_an_sklearn_estimator_and_an_artifact(tiny_ensemble, patt
     np.testing.assert_array_equal(loaded.predict_proba(X_test), tiny_ensemble.predict_proba(X_test))
 
 
+def test_an_ensemble_pickled_before_views_existed_deals_them_out():
+    state = CNNEnsemble(CNNClassifier()).__getstate__()
+    del state["views"]
+    old = CNNEnsemble.__new__(CNNEnsemble)
+    old.__setstate__(state)
+    assert old.get_params()["views"] == "dealt"
+
+
 def test_ensemble_refuses_bad_parameters():
     X, y = np.zeros((4, 32, 32, 3), np.float32), [0, 1, 0, 1]
     with pytest.raises(ValueError, match="n_members"):
         CNNEnsemble(CNNClassifier(), n_members=0).fit(X, y)
     with pytest.raises(ValueError, match="tta"):
         CNNEnsemble(CNNClassifier(), tta="rotate").fit(X, y)
+    with pytest.raises(ValueError, match="views"):
+        CNNEnsemble(CNNClassifier(), views="some").fit(X, y)
     with pytest.raises(ValueError, match="initial_weights"):
         CNNEnsemble(CNNClassifier(), n_members=2).fit(X, y, initial_weights=[[]])

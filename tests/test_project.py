@@ -24,6 +24,8 @@ def test_render_blueprint():
     # The pinned hash is the shipped model's (a retrained model must update render.yaml too).
     assert env["MODEL_SHA256"] == sha256((ROOT / env["MODEL_PATH"]).read_bytes()).hexdigest()
     assert env["TRUSTED_PROXY_HOPS"] == "1"  # Render's proxy: one hop
+    # Issue #12's budget for the model file (it is in the repository and in every deploy).
+    assert (ROOT / env["MODEL_PATH"]).stat().st_size <= 60_000_000
     # The allocator settings make run uses (Makefile) are the deployment's too.
     makefile = (ROOT / "Makefile").read_text()
     for name in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES"):

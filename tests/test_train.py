@@ -60,12 +60,13 @@ def test_final_fit_writes_artifact_card_and_figures(dataset, tmp_path):
     assert loaded.metrics["n"] == 40 and 0 <= loaded.metrics["accuracy"] <= 1
     assert set(loaded.metrics["per_class"]) == set(CLASSES[:4])
     assert card["data"]["n_train"] == 120 and card["training_seconds"] > 0
-    # The final recipe is one net (both flip views in one batch), scored after every epoch.
-    assert card["params"].get("n_members", 1) == 1 and card["params"]["tta"] == "flip"
-    assert card["architecture"].startswith("airbench")
-    history = card["epoch_history"]
-    assert len(history["val_accuracy"]) == 4 and None not in history["val_accuracy"]
-    assert loaded.cnn.checkpoint_dir is None  # no local paths shipped
+    # The final recipe is two nets, each running both flip views, each scored after every epoch.
+    assert card["params"]["n_members"] == 2 and card["params"]["views"] == "every"
+    assert card["params"]["tta"] == "flip"
+    assert card["architecture"].startswith("ensemble of 2") and "every test-time view" in card["architecture"]
+    for history in card["epoch_history"]:
+        assert len(history["val_accuracy"]) == 4 and None not in history["val_accuracy"]
+    assert [net.checkpoint_dir for net in loaded.cnn.members_] == [None, None]  # no local paths shipped
     assert "Top-1 accuracy" in (tmp_path / "model_card.md").read_text()
     assert np.array(card["confusion_matrix"]).sum() == 40
     # The temperature is fitted on the 40 validation images as they are and framed as photos.
@@ -113,7 +114,7 @@ def test_outlier_exposure_fine_tune_writes_a_calibrated_artifact(dataset, tmp_pa
     from ml.final_fit import fine_tune_with_outliers
     from ml.outliers import OUTLIER_EXPOSURE, is_held_out
 
-    params = {k: v for k, v in TINY_CNN.items() if k not in ("epochs", "verbose")}
+    params = {**{k: v for k, v in TINY_CNN.items() if k not in ("epochs", "verbose")}, "n_members": 1}
     train_final(dataset, tmp_path / "base" / "model.pkl", params=params, epochs=2, validation_size=40,
                 verbose=0)
     other = other_photos(tmp_path / "photos" / "other")
@@ -185,3 +186,34 @@ def test_quantize_writes_an_int8_artifact_calibrated_again(dataset, tmp_path):
     assert abs(card["metrics"]["accuracy"] - base["metrics"]["accuracy"]) <= 0.1
     assert 0 < model.not_sure_threshold < 1 and card["calibration"]["temperature"] > 0
     assert "int8" in (tmp_path / "int8" / "model_card.md").read_text()
+
+
+def test_the_not_sure_threshold_comes_from_real_class_photos_when_given(dataset, tmp_path):
+    """`--class-photos real-photos/known`: at most 15 % of those photos fall below the threshold
+    (the framed validation images, far surer than real photos, are the fallback)."""
+    from PIL import Image
+
+    from ml.confidence import NOT_SURE_TARGET
+    from ml.final_fit import recalibrate
+    from ml.photos import photo_files, probabilities
+
+    params = {k: v for k, v in TINY_CNN.items() if k not in ("epochs", "verbose")}
+    path = tmp_path / "model" / "model.pkl"
+    framed_card = train_final(dataset, path, params=params, epochs=2, validation_size=40, verbose=0)
+    assert "framed" in framed_card["not_sure_source"]
+    known = tmp_path / "known"
+    for i, (image, label) in enumerate(zip(dataset.images[::8], dataset.labels[::8])):
+        folder = known / dataset.classes[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).resize((96, 96)).save(folder / f"{i}.jpg")
+    files = [f for paths in photo_files(known).values() for f in paths]
+
+    card = recalibrate(path, dataset, class_photos=known, validation_size=40)
+    model = artifact.load(path)
+    confidence = probabilities(model.pipeline, files).max(axis=1)
+    assert model.not_sure_threshold == card["not_sure_threshold"]
+    assert np.mean(confidence < model.not_sure_threshold) <= NOT_SURE_TARGET
+    assert np.isclose(confidence, model.not_sure_threshold, rtol=1e-6).any()  # a photo's own
+    assert f"{len(files)} real photos" in card["not_sure_source"]
+    with pytest.raises(ValueError, match="no photos"):
+        recalibrate(path, dataset, class_photos=tmp_path / "empty", validation_size=40)
