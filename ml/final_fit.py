@@ -120,10 +120,10 @@ def calibrate(pipeline, validation_features, validation_images, folder, class_ph
 
     The threshold leaves at most 15 % of the pictures of the classes below it: of ``class_photos``
     (a folder of ``<class>/*.jpg`` real photos, e.g. real-photos/known) when given, else of the
-    framed validation images. Framed images are a poor stand-in for real photos here: the shipped
-    net is as often right on both (73.8 % and 73.3 %) but far surer of the framed ones (mean top-1
-    probability 0.79 against 0.60), so their threshold (0.48) said "Not sure" on 44 % of the real
-    class photos, three times the target."""
+    framed validation images. Framed images are a poor stand-in for real photos here: the one-net
+    model shipped before the two-net one was as often right on both (73.8 % and 73.3 %) but far
+    surer of the framed ones (mean top-1 probability 0.79 against 0.60), so their threshold (0.48)
+    said "Not sure" on 44 % of the real class photos, three times the target."""
     from ml.shifts import framed
 
     features, labels = validation_features

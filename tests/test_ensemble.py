@@ -14,47 +14,43 @@ from ml.onnx_graph import build_onnx, compact_weights
 from ml.pipeline import make_pipeline
 from tests.conftest import TINY_CNN
 
+PICTURES = np.arange(2 * 4 * 4 * 3, dtype=np.float32).reshape(2, 4, 4, 3)
+
+
+def recording_member(seen: list, offset: float):
+    """A stand-in net: records each batch it runs, and answers its first 3 values + ``offset``."""
+    def run(batch):
+        seen.append(batch.copy())
+        return batch.reshape(len(batch), -1)[:, :3] + offset
+    return run
+
 
 def test_views_are_dealt_out_among_members():
     """Two members with flip: the first sees the picture, the second its mirror. One member sees
     all the views; with more members than views, every member sees every view."""
-    X = np.arange(2 * 4 * 4 * 3, dtype=np.float32).reshape(2, 4, 4, 3)
-    seen = {"a": [], "b": []}
-
-    def member(name, offset):
-        def run(batch):
-            seen[name].append(batch.copy())
-            return batch.reshape(len(batch), -1)[:, :3] + offset
-        return run
-
-    logits = tta_logits(X, "flip", [member("a", 0.0), member("b", 100.0)])
-    np.testing.assert_array_equal(seen["a"][0], X)
-    np.testing.assert_array_equal(seen["b"][0], X[:, :, ::-1])
+    X = PICTURES
+    a, b = [], []
+    logits = tta_logits(X, "flip", [recording_member(a, 0.0), recording_member(b, 100.0)])
+    np.testing.assert_array_equal(a[0], X)
+    np.testing.assert_array_equal(b[0], X[:, :, ::-1])
     flipped = X[:, :, ::-1].reshape(2, -1)[:, :3] + 100.0
     np.testing.assert_allclose(logits, (X.reshape(2, -1)[:, :3] + flipped) / 2)
 
-    single = tta_logits(X, "flip", member("a", 0.0))
+    single = tta_logits(X, "flip", recording_member([], 0.0))
     np.testing.assert_allclose(single, (X.reshape(2, -1)[:, :3] + X[:, :, ::-1].reshape(2, -1)[:, :3]) / 2)
 
-    seen = {"a": [], "b": []}
-    both = tta_logits(X, "none", [member("a", 0.0), member("b", 100.0)])
-    assert len(seen["a"][0]) == len(seen["b"][0]) == 2
+    a, b = [], []
+    both = tta_logits(X, "none", [recording_member(a, 0.0), recording_member(b, 100.0)])
+    assert len(a[0]) == len(b[0]) == 2
     np.testing.assert_allclose(both, X.reshape(2, -1)[:, :3] + 50.0)
 
 
 def test_without_dealing_every_member_sees_every_view():
-    X = np.arange(2 * 4 * 4 * 3, dtype=np.float32).reshape(2, 4, 4, 3)
-    seen = {"a": [], "b": []}
-
-    def member(name, offset):
-        def run(batch):
-            seen[name].append(batch.copy())
-            return batch.reshape(len(batch), -1)[:, :3] + offset
-        return run
-
-    logits = tta_logits(X, "flip", [member("a", 0.0), member("b", 100.0)], deal=False)
-    for name in seen:  # one batch of both views each
-        np.testing.assert_array_equal(seen[name][0], np.concatenate([X, X[:, :, ::-1]]))
+    X = PICTURES
+    a, b = [], []
+    logits = tta_logits(X, "flip", [recording_member(a, 0.0), recording_member(b, 100.0)], deal=False)
+    for seen in (a, b):  # one batch of both views each
+        np.testing.assert_array_equal(seen[0], np.concatenate([X, X[:, :, ::-1]]))
     plain, mirrored = X.reshape(2, -1)[:, :3], X[:, :, ::-1].reshape(2, -1)[:, :3]
     np.testing.assert_allclose(logits, (plain + mirrored) / 2 + 50.0)
 
