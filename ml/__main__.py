@@ -105,9 +105,9 @@ def main(argv=None) -> int:
     outliers.add_argument("--quiet", action="store_true")
 
     _artifact_command(commands, "calibrate", "fit temperature and 'Not sure' threshold",
-                      "Temperature scaling and the 'Not sure' threshold of an artifact, from the "
-                      "validation split of --data; rewrites the artifact, its .sha256, model card "
-                      "and reliability plot.")
+                      "Temperature scaling of an artifact from the validation split of --data, and "
+                      "its 'Not sure' threshold from --class-photos (else the framed validation "
+                      "images); rewrites the artifact, its .sha256, model card and reliability plot.")
     _artifact_command(commands, "quantize", "serve int8 (ONNX Runtime quantization)",
                       "Quantizes an artifact's network to int8 (activation ranges from training "
                       "images of --data), then evaluates and calibrates it again on the validation "
@@ -228,6 +228,8 @@ def _photos(args) -> int:
     print(f"'Not sure' (top-1 probability < {threshold:.3f}): {report['not_sure_known'] * 100:.1f} % "
           "of known photos" + (f", {report['not_sure_other'] * 100:.1f} % of the {report['n_other']} "
                                "others" if "auroc" in report else ""))
+    print(f"'Not sure' on each known photo with the threshold set on the other known photos "
+          f"(leave-one-out): {report['not_sure_known_left_out'] * 100:.1f} %")
     if "auroc" in report:
         print(f"AUROC of the confidence, known vs other: {report['auroc']:.3f}")
     return 0

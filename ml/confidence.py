@@ -78,6 +78,15 @@ def not_sure_threshold(class_confidence: np.ndarray, target: float = NOT_SURE_TA
     return float(np.quantile(np.asarray(class_confidence, float), target, method="lower"))
 
 
+def left_out_not_sure_rate(class_confidence: np.ndarray, target: float = NOT_SURE_TARGET) -> float:
+    """The share of class pictures below the threshold that the others set (leave-one-out): what
+    a threshold set on pictures like these says on new ones. On the pictures that set it the
+    rate is at most ``target`` by construction."""
+    confidence = np.asarray(class_confidence, float)
+    return float(np.mean([confidence[i] < not_sure_threshold(np.delete(confidence, i), target)
+                          for i in range(len(confidence))]))
+
+
 def separation(known_confidence, other_confidence) -> float:
     """AUROC of the confidence as a score for "one of the classes" (1) vs "something else" (0)."""
     from sklearn.metrics import roc_auc_score

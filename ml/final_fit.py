@@ -23,7 +23,7 @@ from ml.reports import plot_confusion_matrix, plot_reliability, write_model_card
 # (ml/ensemble.py). One net: 92.54 % on the validation split (2.7 min on an H200; ~3.5 h of
 # bfloat16 training on 2 AVX-512 cores). Served in int8 (`ml quantize`), after outlier exposure,
 # one net scored 91.94 % at 1.1x the inference cost of the airbench94-style model before it, two
-# nets 92.64 % at 2.4x (budget 4x; dealing the views out instead, one each: 92.28 %).
+# nets 92.64 % at 2.2x (budget 4x; dealing the views out instead, one each: 92.28 %).
 # Grid-searched parameters (and --params) take precedence over these.
 FINAL_RECIPE = {**RECIPE, "epochs": 31.0, "n_members": 2}
 CALIBRATION_SET = "the validation images, as they are and framed as photos people take"
@@ -122,7 +122,7 @@ def calibrate(pipeline, validation_features, validation_images, folder, class_ph
     (a folder of ``<class>/*.jpg`` real photos, e.g. real-photos/known) when given, else of the
     framed validation images. Framed images are a poor stand-in for real photos here: the one-net
     model shipped before the two-net one was as often right on both (73.8 % and 73.3 %) but far
-    surer of the framed ones (mean top-1 probability 0.79 against 0.60), so their threshold (0.48)
+    surer of the framed ones (mean top-1 probability 0.79 against 0.60), so their threshold (0.49)
     said "Not sure" on 44 % of the real class photos, three times the target."""
     from ml.shifts import framed
 
@@ -137,18 +137,23 @@ def calibrate(pipeline, validation_features, validation_images, folder, class_ph
         confidence = cnn.predict_proba(photos).max(axis=1)
         source = f"at most {NOT_SURE_TARGET:.0%} of the validation images framed as photos fall below it"
     else:
-        confidence = _class_photo_confidence(pipeline, class_photos)
+        confidence = _class_photo_confidence(pipeline, class_photos, cnn.classes_)
         source = (f"at most {NOT_SURE_TARGET:.0%} of {len(confidence)} real photos of the classes "
                   f"({Path(class_photos).resolve().name}/) fall below it")
     return {"calibration": calibration, "not_sure_threshold": not_sure_threshold(confidence),
             "not_sure_source": source}
 
 
-def _class_photo_confidence(pipeline, folder) -> np.ndarray:
-    """Top-1 probabilities of the photos in ``folder/<class>/``."""
+def _class_photo_confidence(pipeline, folder, classes) -> np.ndarray:
+    """Top-1 probabilities of the photos in ``folder/<class>/``, every subfolder one of ``classes``
+    (so that real-photos/ itself, with its other/, is refused rather than pooled)."""
     from ml.photos import photo_files, probabilities
 
-    files = [path for paths in photo_files(Path(folder)).values() for path in paths]
+    by_class = photo_files(Path(folder))
+    unknown = sorted(set(by_class) - {str(name) for name in classes})
+    if unknown:
+        raise ValueError(f"{folder}: subfolders that are not classes of the model: {', '.join(unknown)}")
+    files = [path for paths in by_class.values() for path in paths]
     if not files:
         raise ValueError(f"{folder} holds no photos in <class>/ subfolders")
     return probabilities(pipeline, files).max(axis=1)

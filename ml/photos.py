@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.confidence import separation
+from ml.confidence import left_out_not_sure_rate, separation
 from ml.images import ImageRejected, load_image
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -69,6 +69,8 @@ def evaluate_photos(model, root, held_out_only: bool = False) -> dict:
         "n_known": len(known_confidence), "per_class": per_class,
         "not_sure_threshold": threshold,
         "not_sure_known": float(np.mean(known_confidence < threshold)),
+        # For a threshold set on these very photos (`--class-photos`): the honest estimate.
+        "not_sure_known_left_out": left_out_not_sure_rate(known_confidence),
     }
     if other:
         other_confidence = np.concatenate([probabilities(pipeline, files).max(axis=1)

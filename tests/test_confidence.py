@@ -12,6 +12,7 @@ from ml.cnn import softmax
 from ml.confidence import (
     calibration_report,
     fit_temperature,
+    left_out_not_sure_rate,
     not_sure_threshold,
     reliability,
     separation,
@@ -51,6 +52,16 @@ def test_not_sure_threshold_leaves_at_most_the_target_below_it():
     assert np.mean(confidence < threshold) > 0.14
 
 
+def test_left_out_rate_judges_each_picture_by_the_others_threshold():
+    # 20 pictures: the 15 % threshold of any 19 others is their 3rd lowest (index floor(0.15 * 18)).
+    confidence = np.arange(1, 21) / 20
+    # Left out, each of the three lowest falls below the others' 3rd lowest; the fourth does not.
+    # In-sample, the threshold is one of the pictures' own values and only two fall below it.
+    assert left_out_not_sure_rate(confidence, 0.15) == 3 / 20
+    assert np.mean(confidence < not_sure_threshold(confidence, 0.15)) == 2 / 20
+    assert left_out_not_sure_rate(np.full(10, 0.5)) == 0.0
+
+
 def test_separation_is_the_auroc():
     assert separation([0.9, 0.8], [0.1, 0.2]) == 1.0
     assert separation([0.1], [0.9]) == 0.0
@@ -73,6 +84,7 @@ def test_photos_command_reports_accuracy_auroc_and_not_sure_rates(tiny_artifact,
     assert report["n_other"] == 6 and 0 <= report["auroc"] <= 1
     assert 0 <= report["balanced_accuracy"] <= 1
     assert 0 <= report["not_sure_known"] <= 1 and 0 <= report["not_sure_other"] <= 1
+    assert 0 <= report["not_sure_known_left_out"] <= 1
 
 
 def test_held_out_categories_are_fixed_and_excluded_from_outlier_images(tmp_path):

@@ -173,7 +173,7 @@ def test_quantize_writes_an_int8_artifact_calibrated_again(dataset, tmp_path):
     from ml.final_fit import quantize_artifact
     from ml.quantization import CALIBRATION_IMAGES
 
-    params = {k: v for k, v in TINY_CNN.items() if k not in ("epochs", "verbose")}
+    params = {**{k: v for k, v in TINY_CNN.items() if k not in ("epochs", "verbose")}, "n_members": 1}
     base = train_final(dataset, tmp_path / "base" / "model.pkl", params=params, epochs=3,
                        validation_size=40, verbose=0)
     card = quantize_artifact(tmp_path / "base" / "model.pkl", dataset, tmp_path / "int8" / "model.pkl",
@@ -197,7 +197,7 @@ def test_the_not_sure_threshold_comes_from_real_class_photos_when_given(dataset,
     from ml.final_fit import recalibrate
     from ml.photos import photo_files, probabilities
 
-    params = {k: v for k, v in TINY_CNN.items() if k not in ("epochs", "verbose")}
+    params = {**{k: v for k, v in TINY_CNN.items() if k not in ("epochs", "verbose")}, "n_members": 1}
     path = tmp_path / "model" / "model.pkl"
     framed_card = train_final(dataset, path, params=params, epochs=2, validation_size=40, verbose=0)
     assert "framed" in framed_card["not_sure_source"]
@@ -217,3 +217,5 @@ def test_the_not_sure_threshold_comes_from_real_class_photos_when_given(dataset,
     assert f"{len(files)} real photos" in card["not_sure_source"]
     with pytest.raises(ValueError, match="no photos"):
         recalibrate(path, dataset, class_photos=tmp_path / "empty", validation_size=40)
+    with pytest.raises(ValueError, match="not classes of the model: known, model"):
+        recalibrate(path, dataset, class_photos=tmp_path, validation_size=40)  # real-photos/, not known/
