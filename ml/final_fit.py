@@ -145,17 +145,10 @@ def calibrate(pipeline, validation_features, validation_images, folder, class_ph
 
 
 def _class_photo_confidence(pipeline, folder, classes) -> np.ndarray:
-    """Top-1 probabilities of the photos in ``folder/<class>/``, every subfolder one of ``classes``
-    (so that real-photos/ itself, with its other/, is refused rather than pooled)."""
-    from ml.photos import photo_files, probabilities
+    """Top-1 probabilities of the photos in ``folder/<class>/`` (``ml.photos.class_photo_files``)."""
+    from ml.photos import class_photo_files, probabilities
 
-    by_class = photo_files(Path(folder))
-    unknown = sorted(set(by_class) - {str(name) for name in classes})
-    if unknown:
-        raise ValueError(f"{folder}: subfolders that are not classes of the model: {', '.join(unknown)}")
-    files = [path for paths in by_class.values() for path in paths]
-    if not files:
-        raise ValueError(f"{folder} holds no photos in <class>/ subfolders")
+    files = [path for paths in class_photo_files(folder, classes).values() for path in paths]
     return probabilities(pipeline, files).max(axis=1)
 
 

@@ -28,6 +28,18 @@ def photo_files(folder: Path) -> dict[str, list[Path]]:
             if (files := sorted(f for f in sub.rglob("*") if f.suffix.lower() in PHOTO_SUFFIXES))}
 
 
+def class_photo_files(folder, classes) -> dict[str, list[Path]]:
+    """``photo_files`` of a folder of ``<class>/`` subfolders, each one of the model's ``classes``
+    (so that real-photos/ itself, with its other/, is refused rather than pooled)."""
+    by_class = photo_files(Path(folder))
+    if not by_class:
+        raise ValueError(f"{folder}/<class>/ holds no photos")
+    unknown = sorted(set(by_class) - {str(name) for name in classes})
+    if unknown:
+        raise ValueError(f"{folder}: subfolders that are not classes of the model: {', '.join(unknown)}")
+    return by_class
+
+
 def probabilities(pipeline, files: list[Path], batch: int = 64) -> np.ndarray:
     out = []
     for start in range(0, len(files), batch):
@@ -48,14 +60,9 @@ def evaluate_photos(model, root, held_out_only: bool = False) -> dict:
 
     root = Path(root)
     pipeline, classes, threshold = model.pipeline, model.classes, model.not_sure_threshold
-    known, other = photo_files(root / "known"), photo_files(root / "other")
+    known, other = class_photo_files(root / "known", classes), photo_files(root / "other")
     if held_out_only:
         other = {name: files for name, files in other.items() if is_held_out(name)}
-    if not known:
-        raise ValueError(f"{root}/known/<class>/ holds no photos")
-    unknown = sorted(set(known) - set(classes))
-    if unknown:
-        raise ValueError(f"classes the model does not know: {', '.join(unknown)}")
     per_class, known_confidence = {}, []
     for name, files in known.items():
         probs = probabilities(pipeline, files)
