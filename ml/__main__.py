@@ -64,7 +64,8 @@ def main(argv=None) -> int:
     train.add_argument("--model", default=str(DEFAULT_MODEL), help="artifact path (default: %(default)s)")
     train.add_argument("--search-results", default="models/grid_search.json",
                        help="grid_search.json whose best_params to use (default: %(default)s)")
-    train.add_argument("--epochs", type=float, default=None, help="epochs (default: 31, the final recipe)")
+    train.add_argument("--epochs", type=float, default=None,
+                       help="epochs (default: the final recipe's, ml/final_fit.py FINAL_RECIPE)")
     train.add_argument("--params", default=None, help="JSON object of CNN parameters (overrides)")
     train.add_argument("--quiet", action="store_true")
 
