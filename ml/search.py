@@ -21,7 +21,7 @@ DEFAULT_GRID = {
     "cnn__learning_rate": [7.0, 9.0],
     "cnn__weight_decay": [0.009, 0.012],
 }
-# Budget mode: 4 epochs per candidate (the final fit runs ~10x longer), on all 45,000 training images.
+# Budget mode: 4 epochs per candidate (the final fit runs ~8x longer), on all 45,000 training images.
 # A 15k-image subset (59 steps, a 6-step warm-up) only ranked which learning rate survives the
 # first few steps: airbench96's lr 9.0 / wd 0.012, which trains to 92.5 % in the final fit,
 # came last there at 25.1 %, and lr 7.0 first at 41.3 %. 176 steps cost ~26 min per candidate
