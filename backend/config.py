@@ -42,11 +42,13 @@ def from_env() -> dict:
         "MAX_REQUEST_BYTES": max(upload, batch) + FORM_OVERHEAD,
         "MAX_BATCH_FILES": _int("MAX_BATCH_FILES", 64),
         # Decoding cost budget, checked from the header before any pixel is decoded
-        # (ml/images.py): pixels, bytes of the decoded frame, aspect ratio, JPEG scans.
+        # (ml/images.py): pixels, bytes of the decoded frame, aspect ratio, JPEG scans, file entries.
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000),
         "MAX_DECODE_BYTES": decode_bytes,
         "MAX_ASPECT_RATIO": _float("MAX_ASPECT_RATIO", 20.0),
         "MAX_JPEG_SCANS": _int("MAX_JPEG_SCANS", 64),
+        # Entries of a file's structure that Pillow parses one by one (ml/file_layout.py).
+        "MAX_FILE_ENTRIES": _int("MAX_FILE_ENTRIES", 65_536),
         # Decoding memory all threads of a worker may hold at once (default: one worst-case
         # upload); a decode waits up to DECODE_WAIT_SECONDS for its share, then gets 503.
         "DECODE_MEMORY_BYTES": _int("DECODE_MEMORY_BYTES", decode_bytes),

@@ -19,7 +19,7 @@ ERROR_RESPONSES = {
     "PayloadTooLarge": "Upload over the size limit",
     "UnsupportedMediaType": "Not an accepted image type (SVG included)",
     "InvalidImage": "Corrupt or truncated image, or over a decoding limit (pixels, decoding "
-                    "memory, aspect ratio, JPEG scans)",
+                    "memory, aspect ratio, JPEG scans, file entries)",
     "TooManyRequests": "Over the per-client rate limit (RATE_LIMIT); Retry-After says when to retry",
     "ServerBusy": "The worker is busy decoding other large images; Retry-After says when to retry",
 }

@@ -83,3 +83,84 @@ def noise_jpeg(approx_bytes: int, seed: int = 0) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "JPEG", quality=95)
     return buffer.getvalue()
+
+
+# Files whose structure, not their pixels, is the attack: millions of entries that Pillow's
+# parsers walk through one at a time in Python (ml/file_layout.py), or a decoder that does.
+
+def tiff_strip_offsets(count: int, side: int = 64) -> bytes:
+    """An uncompressed side x side greyscale TIFF whose StripOffsets array lists ``count``
+    entries, all pointing at the same strip: Pillow makes a decoding tile for each."""
+    pixels_at = 8 + 2 + 12 * 8 + 4
+    offsets_at = pixels_at + side * side
+    entries = [(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+               (273, 4, count, offsets_at), (278, 3, 1, 1), (279, 4, 1, side)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *entry) for entry in entries)
+    return (b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + bytes(side * side)
+            + struct.pack("<I", pixels_at) * count)
+
+
+def gif_comment_blocks(count: int) -> bytes:
+    """A small GIF with ``count`` one-byte comment extensions before its image."""
+    gif = encoded_blank(64, 64, "GIF", "P")
+    flags = gif[10]
+    image_at = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    return gif[:image_at] + b"\x21\xfe\x01A\x00" * count + gif[image_at:]
+
+
+def jpeg_fill_bytes(count: int) -> bytes:
+    """A small JPEG with ``count`` 0xFF fill bytes after its first segment (legal before any
+    marker): Pillow's marker parser skips them one at a time."""
+    jpeg = encoded_blank(64, 64, "JPEG")
+    after_app0 = 4 + struct.unpack(">H", jpeg[4:6])[0]
+    return jpeg[:after_app0] + b"\xff" * count + jpeg[after_app0:]
+
+
+def png_empty_chunks(count: int) -> bytes:
+    """A small PNG with ``count`` empty private chunks before its image data."""
+    png = encoded_blank(64, 64, "PNG")
+    after_header = 8 + 25  # signature and IHDR
+    return png[:after_header] + _png_chunk(b"prIv", b"") * count + png[after_header:]
+
+
+def bmp_rle_end_of_lines(width: int, height: int) -> bytes:
+    """An 8-bit RLE BMP of width x height, each row one pixel and an end-of-line: Pillow's RLE
+    decoder (written in Python) pads the rest of every row one byte at a time."""
+    pixels = b"\x01\x12\x00\x00" * height + b"\x00\x01"
+    palette = bytes(4 * 256)
+    header = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(pixels), 2835, 2835, 256, 0)
+    start = 14 + len(header) + len(palette)
+    return b"BM" + struct.pack("<IHHI", start + len(pixels), 0, 0, start) + header + palette + pixels
+
+
+def jpeg_scan_per_component(width: int, height: int, components: int = 3) -> bytes:
+    """A baseline JPEG of width x height, all coefficients zero, each colour component in a scan of
+    its own: libjpeg keeps every coefficient of the full image until the last scan, as for a
+    progressive JPEG."""
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+    one_code = bytes([1] + [0] * 15) + b"\x00"  # a Huffman table: symbol 0 has the code '0'
+    data = b"\xff\xd8" + segment(0xDB, b"\x00" + bytes([1] * 64))
+    data += segment(0xC0, struct.pack(">BHHB", 8, height, width, components)
+                    + b"".join(bytes([c + 1, 0x11, 0]) for c in range(components)))
+    data += segment(0xC4, b"\x00" + one_code) + segment(0xC4, b"\x10" + one_code)
+    blocks = -(-width // 8) * -(-height // 8)
+    scan = bytes(-(-2 * blocks // 8))  # per block, DC difference 0 and end of block: 2 bits
+    for c in range(components):
+        data += segment(0xDA, bytes([1, c + 1, 0x00, 0x00, 0x3F, 0x00])) + scan
+    return data + b"\xff\xd9"
+
+
+# Small files that each limit on a file's structure refuses in milliseconds (tests/test_attacks.py
+# asserts it against the production server; python -m bench.hostile measures it): name ->
+# (file name, bytes). Without those limits each cost a worker seconds or hundreds of MB.
+STRUCTURE_ATTACKS = {
+    "TIFF, 2.6 million strip offsets (10 MB)": ("x.tif", lambda: tiff_strip_offsets(2_600_000)),
+    "GIF, 2 million comment blocks (10 MB)": ("x.gif", lambda: gif_comment_blocks(2_000_000)),
+    "JPEG, 10 MB of fill bytes": ("x.jpg", lambda: jpeg_fill_bytes(10_000_000)),
+    "PNG, 870,000 empty chunks (10 MB)": ("x.png", lambda: png_empty_chunks(870_000)),
+    "RLE BMP 14000x797, every row ended early (4 KB)": ("x.bmp", lambda: bmp_rle_end_of_lines(14000, 797)),
+    "baseline JPEG 6324x6324, a scan per component (630 KB)": (
+        "x.jpg", lambda: jpeg_scan_per_component(6324, 6324, 4)),
+}

@@ -186,6 +186,8 @@ def run(root: Path, quick: bool, only: str = "") -> dict:
                 "image": ("x.tif", attacks.tiff_zeros(6324, 6324, 2))}),
             "progressive JPEG 6324x6324, 10,000 scans": ("/api/predict", lambda: {
                 "image": ("x.jpg", attacks.progressive_jpeg_scans(6324, 6324, 10_000))}),
+            **{name: ("/api/predict", lambda filename=filename, make=make: {"image": (filename, make())})
+               for name, (filename, make) in attacks.STRUCTURE_ATTACKS.items()},
             "batch of 16 RGBA8 PNGs of 40 Mpx (156 KB each)": ("/api/predict/batch", lambda: [
                 ("images", (f"{i}.png", attacks.png_zeros(6324, 6324, "RGBA8"))) for i in range(16)]),
             "batch of 16 worst allowed (RGBA8 PNG 12 Mpx)": ("/api/predict/batch", lambda: [

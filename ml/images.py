@@ -5,10 +5,12 @@ decode through ``decode_image`` (or ``load_image`` for a file).
 
 The format is decided from the bytes (magic numbers), never from the file name or the declared
 content type. Every upload has a decoding cost budget, checked from the header before any pixel is
-decoded: pixels, memory (width x height x bytes per pixel of the decoded frame, and for progressive
-JPEGs the full-resolution coefficient buffer that libjpeg keeps), aspect ratio, and JPEG scans
-(each scan is one more pass over the whole image). A small file that is a huge image is refused in
-microseconds, and what is accepted costs a bounded amount of memory and time.
+decoded: pixels, memory (width x height x bytes per pixel of the decoded frame, and for JPEGs in several
+scans the full-resolution coefficient buffer that libjpeg keeps), aspect ratio, and JPEG scans
+(each scan is one more pass over the whole image). Before that, the file's structure is counted
+(``ml.file_layout``: TIFF tag values, PNG chunks, GIF blocks, JPEG markers), since Pillow parses it
+in Python, one entry at a time. A small file that is a huge image, or a huge pile of entries, is
+refused in milliseconds, and what is accepted costs a bounded amount of memory and time.
 
 Big JPEGs decode at 1/2, 1/4 or 1/8 scale (``draft``), so a 12-megapixel photo decodes in a few
 milliseconds; other formats are shrunk (box filter) right after decoding to the same working size,
@@ -27,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
+
+from ml.file_layout import ENTRY_NAMES, read_layout
 
 # Our own limits are checked from the header right after opening. Pillow's process-wide guard
 # (Image.MAX_IMAGE_PIXELS) stays on as a second line: it refuses absurd sizes inside Image.open,
@@ -62,6 +66,11 @@ DEFAULT_BYTES_PER_PIXEL = 4
 # strip into one (2 copies); libwebp's animation decoder keeps RGBA canvases (16 bytes a pixel).
 FORMAT_COPIES = {"TIFF": 2}
 WEBP_BYTES_PER_PIXEL = 16
+# Pillow decodes run-length encoded BMPs in Python, one pixel at a time where rows end early
+# (~0.2 us a pixel: 11 megapixels of end-of-line padding took 2.3 s), so they get a pixel limit of
+# their own. Compression 1 and 2 are RLE8 and RLE4.
+BMP_RLE_COMPRESSIONS = (1, 2)
+BMP_RLE_MAX_PIXELS = 2_000_000
 MIB = 1024 * 1024
 # EXIF orientation -> the transpose that shows the picture upright (as ImageOps.exif_transpose).
 EXIF_TRANSPOSE = {
@@ -88,11 +97,12 @@ class DecodeLimits:
     max_decode_bytes: int = 96 * MIB
     max_aspect_ratio: float = 20.0
     max_jpeg_scans: int = 64
+    max_file_entries: int = 65_536
 
     @classmethod
     def from_config(cls, config) -> DecodeLimits:
         return cls(config["MAX_IMAGE_PIXELS"], config["MAX_DECODE_BYTES"],
-                   config["MAX_ASPECT_RATIO"], config["MAX_JPEG_SCANS"])
+                   config["MAX_ASPECT_RATIO"], config["MAX_JPEG_SCANS"], config["MAX_FILE_ENTRIES"])
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -121,14 +131,22 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits(),
             "This file is not an image we can read"
         raise ImageRejected("unsupported_media_type",
                        f"{kind}: upload a {ACCEPTED_TYPES} image.", {"accepted": ACCEPTED_TYPES})
+    layout = read_layout(data, claimed, limits.max_file_entries)
+    if layout.entries > limits.max_file_entries:
+        raise ImageRejected("invalid_image",
+                            f"The {claimed} file holds over {limits.max_file_entries:,} "
+                            f"{ENTRY_NAMES[claimed]}; ordinary images hold far fewer.",
+                            {"format": claimed, "max_file_entries": limits.max_file_entries})
     try:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
         size, cost = image.size, decode_cost(image)
         if image.format in ("JPEG", "MPO"):
             _check_scans(data, limits)
             image.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # decode at a reduced scale
-            cost = max(decode_cost(image), _jpeg_coefficient_bytes(image, size))
+            coefficients = _jpeg_coefficient_bytes(image, size) if layout.multiple_scans else 0
+            cost = max(decode_cost(image), coefficients)
         _check_limits(size, cost, limits)
+        _check_python_decoding(image)
         with reserve(cost) if reserve else nullcontext():
             image.seek(0)  # animated GIF/WebP, multi-page TIFF: the first frame
             image.load()
@@ -221,12 +239,22 @@ def _check_scans(data: bytes, limits: DecodeLimits) -> None:
                        {"format": "JPEG", "scans": scans, "max_jpeg_scans": limits.max_jpeg_scans})
 
 
+def _check_python_decoding(image: Image.Image) -> None:
+    width, height = image.size
+    if (image.format == "BMP" and image.info.get("compression") in BMP_RLE_COMPRESSIONS
+            and width * height > BMP_RLE_MAX_PIXELS):
+        raise ImageRejected("image_too_large",
+                            f"The image is a {width}x{height} run-length encoded BMP; those are "
+                            f"accepted up to {BMP_RLE_MAX_PIXELS / 1e6:.0f} megapixels. Save it "
+                            "as an uncompressed BMP, a PNG or a JPEG.",
+                            {"width": width, "height": height, "max_pixels": BMP_RLE_MAX_PIXELS})
+
+
 def _jpeg_coefficient_bytes(image, full_size: tuple[int, int]) -> int:
-    """A progressive JPEG is decoded by keeping every DCT coefficient of the full-resolution image
-    (2 bytes each, per component at its own sampling) until the last scan, whatever the output
-    scale: that, not the drafted output, is its memory cost."""
-    if not image.info.get("progressive") and not image.info.get("progression"):
-        return 0
+    """A JPEG in several scans (progressive, or baseline with components in scans of their own) is
+    decoded by keeping every DCT coefficient of the full-resolution image (2 bytes each, per
+    component at its own sampling) until the last scan, whatever the output scale: that, not the
+    drafted output, is its memory cost."""
     layers = getattr(image, "layer", None) or [(None, 1, 1, None)] * 3
     h_max = max(layer[1] for layer in layers) or 1
     v_max = max(layer[2] for layer in layers) or 1

@@ -235,6 +235,17 @@ def test_pixel_bomb_is_422(client):
     assert error["details"]["max_pixels"] > 0
 
 
+def test_a_file_of_too_many_entries_is_422_at_the_configured_limit(monkeypatch, model_path):
+    from backend import create_app
+    from bench import attacks
+
+    monkeypatch.setenv("MAX_FILE_ENTRIES", "1000")
+    app = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "RATE_LIMIT": ""})
+    error = assert_error(predict(app.test_client(), attacks.png_empty_chunks(2000)), 422, "invalid_image")
+    assert error["details"] == {"format": "PNG", "max_file_entries": 1000}
+    assert predict(app.test_client(), attacks.png_empty_chunks(500)).status_code == 200
+
+
 # ---------------------------------------------------------------- web & headers
 
 def test_security_headers_everywhere(client):

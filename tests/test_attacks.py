@@ -65,6 +65,7 @@ REFUSED = {
     "float32 TIFF 6324x6324": lambda: attacks.tiff_zeros(6324, 6324, sample_format=3),
     "int32 TIFF 6324x6324": lambda: attacks.tiff_zeros(6324, 6324, sample_format=2),
     "progressive JPEG, 10000 scans": lambda: attacks.progressive_jpeg_scans(6324, 6324, 10_000),
+    **{name: make for name, (_, make) in attacks.STRUCTURE_ATTACKS.items()},
 }
 # The most expensive uploads each limit still lets through (README "Limits").
 WORST_ALLOWED = {
@@ -75,6 +76,10 @@ WORST_ALLOWED = {
     "palette GIF 11 Mpx": lambda: attacks.encoded_blank(3300, 3300, "GIF", "P"),
     "WebP 6 Mpx": lambda: attacks.encoded_blank(2500, 2500, "WEBP"),
     "progressive JPEG 31 Mpx, 64 scans": lambda: attacks.progressive_jpeg_scans(5600, 5600, 64),
+    "baseline JPEG 16 Mpx, a scan per component": lambda: attacks.jpeg_scan_per_component(4000, 4000),
+    "TIFF, 65,000 strip offsets": lambda: attacks.tiff_strip_offsets(65_000),
+    "RLE BMP 2 Mpx, every row ended early": lambda: attacks.bmp_rle_end_of_lines(2000, 1000),
+    "PNG, 60,000 empty chunks": lambda: attacks.png_empty_chunks(60_000),
 }
 
 

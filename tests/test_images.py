@@ -1,12 +1,17 @@
-"""Upload decoding: formats from bytes, EXIF orientation, corrupt files, pixel bombs."""
+"""Upload decoding: formats from bytes, EXIF orientation, corrupt files, pixel bombs, files whose
+structure is the attack."""
 
 import io
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
-from ml.images import DecodeLimits, ImageRejected, decode_image, sniff_format
+from bench import attacks
+from ml.file_layout import read_layout
+from ml.images import BMP_RLE_MAX_PIXELS, DecodeLimits, ImageRejected, decode_image, sniff_format
 from ml.preprocessing import image_to_array
 from tests.imagegen import all_modes, encode, gradient, png_bomb, with_exif_orientation
 
@@ -106,3 +111,84 @@ def test_modes_survive_encoding_and_decoding(mode):
     fmt = "JPEG" if mode == "CMYK" else "TIFF" if mode == "I;16" else "PNG"
     decoded = decode_image(encode(image, fmt))
     assert image_to_array(decoded).shape == (32, 32, 3)
+
+
+def _insert(data: bytes, at: int, extra: bytes) -> bytes:
+    return data[:at] + extra + data[at:]
+
+
+def _after_jpeg_app0(jpeg: bytes) -> int:
+    return 4 + int.from_bytes(jpeg[4:6], "big")
+
+
+def _gif_image_at(gif: bytes) -> int:
+    return 13 + (3 << ((gif[10] & 7) + 1) if gif[10] & 0x80 else 0)
+
+
+FEW_ENTRIES = DecodeLimits(max_file_entries=1000)
+# format -> (a file with more entries than FEW_ENTRIES allows, one with fewer)
+MANY_ENTRIES = {
+    "TIFF strip offsets": (lambda: attacks.tiff_strip_offsets(2000), lambda: attacks.tiff_strip_offsets(500)),
+    "GIF comment blocks": (lambda: attacks.gif_comment_blocks(1000), lambda: attacks.gif_comment_blocks(250)),
+    "GIF stray bytes": tuple(
+        (lambda n=n: _insert(gif := attacks.encoded_blank(64, 64, "GIF", "P"), _gif_image_at(gif), bytes(n)))
+        for n in (2000, 500)),
+    "JPEG fill bytes": (lambda: attacks.jpeg_fill_bytes(2000), lambda: attacks.jpeg_fill_bytes(500)),
+    "JPEG stray bytes": tuple(
+        (lambda n=n: _insert(jpeg := attacks.encoded_blank(64, 64, "JPEG"), _after_jpeg_app0(jpeg), bytes(n)))
+        for n in (2000, 500)),
+    "PNG chunks": (lambda: attacks.png_empty_chunks(2000), lambda: attacks.png_empty_chunks(500)),
+}
+
+
+@pytest.mark.parametrize("name", MANY_ENTRIES)
+def test_files_with_too_many_entries_are_refused_before_pillow_parses_them(name):
+    over, under = MANY_ENTRIES[name]
+    with pytest.raises(ImageRejected) as caught:
+        decode_image(over(), FEW_ENTRIES)
+    assert caught.value.code == "invalid_image"
+    assert caught.value.details == {"format": name.split()[0], "max_file_entries": 1000}
+    assert decode_image(under(), FEW_ENTRIES).size == (64, 64)
+
+
+def test_a_jpeg_in_several_scans_is_charged_its_full_coefficient_buffer():
+    assert read_layout(attacks.jpeg_scan_per_component(64, 64), "JPEG", 1000).multiple_scans
+    assert read_layout(encode(gradient(), "JPEG", progressive=True), "JPEG", 1000).multiple_scans
+    assert not read_layout(encode(gradient(), "JPEG"), "JPEG", 1000).multiple_scans
+    with pytest.raises(ImageRejected) as caught:  # 626 KB; 6324x6324x4 coefficients of 2 bytes
+        decode_image(attacks.jpeg_scan_per_component(6324, 6324, 4))
+    assert caught.value.code == "image_too_large"
+    assert caught.value.details["decode_bytes"] == 6328 * 6328 * 4 * 2
+    assert min(decode_image(attacks.jpeg_scan_per_component(2000, 1000)).size) >= 256
+
+
+def test_a_camera_jpeg_with_a_thumbnail_is_one_scan():
+    """A thumbnail inside the EXIF segment has scans of its own: the photo is still baseline."""
+    exif = Image.Exif()
+    exif[0x0112] = 1  # orientation: upright
+    app1 = exif.tobytes() + encode(gradient(160, 120), "JPEG")
+    segment = b"\xff\xe1" + (len(app1) + 2).to_bytes(2, "big") + app1
+    photo = _insert(encode(gradient(640, 480), "JPEG"), 2, segment)
+    assert photo.count(b"\xff\xda") == 2
+    assert not read_layout(photo, "JPEG", 1000).multiple_scans
+    assert decode_image(photo).size == (640, 480)
+
+
+def test_run_length_encoded_bmps_have_a_pixel_limit_of_their_own():
+    with pytest.raises(ImageRejected) as caught:  # Pillow decodes them in Python
+        decode_image(attacks.bmp_rle_end_of_lines(2100, 1000))
+    assert caught.value.code == "image_too_large" and caught.value.details["max_pixels"] == BMP_RLE_MAX_PIXELS
+    assert decode_image(attacks.bmp_rle_end_of_lines(200, 100)).size == (200, 100)
+
+
+VALID_FILES = {fmt: encode(gradient(), fmt) for fmt in ("JPEG", "PNG", "GIF", "TIFF")}
+VALID_FILES["BigTIFF"] = encode(gradient(), "TIFF", big_tiff=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(VALID_FILES)), st.integers(0, 4000), st.binary(max_size=64))
+def test_reading_a_layout_never_fails(name, cut, tail):
+    """Any prefix of a real file, with anything after it: counted, never an exception."""
+    data = VALID_FILES[name][:cut] + tail
+    layout = read_layout(data, name.removeprefix("Big"), 1000)
+    assert layout.entries >= 0
