@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 
 from backend.config import FORM_OVERHEAD
 from backend.errors import APIError
-from backend.limits import live_frames_per_second, rate_limited
+from backend.limits import charge_pictures, live_frames_per_second, rate_limited
 from backend.observability import count_images
 from backend.schemas import (
     BatchResponseSchema,
@@ -313,6 +313,7 @@ def predict_batch():
     config = current_app.config
     top_k, uploads = _form("images", max_files=config["MAX_BATCH_FILES"],
                            max_request_bytes=config["MAX_BATCH_BYTES"])
+    charge_pictures(len(uploads))
     model = _ready_model()
     results, inputs, positions = [], [], []
     for position, upload in enumerate(uploads):
@@ -365,6 +366,7 @@ def explain():
                        {"label": [f"Must be one of: {', '.join(model.classes)}."]})
     image = _decode(upload)
     result = occlusion_map(model, _prepare(image), label)
+    charge_pictures(1 + result["positions"])
     count_images(1)
     return ExplainResponseSchema().dump({
         **result, "input_png": _png_data_url(model.network_input(image)), "model_version": model.version,

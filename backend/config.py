@@ -60,6 +60,9 @@ def from_env() -> dict:
         "RATE_LIMIT": os.environ.get("RATE_LIMIT", "300 per minute; 10 per second"),
         # Megabytes uploaded per client (each started megabyte of a request counts one).
         "UPLOAD_RATE_LIMIT": os.environ.get("UPLOAD_RATE_LIMIT", "200 per minute"),
+        # Pictures the network runs per client: a prediction 1, a batch one per file, an
+        # explanation 50. The default lets a person explain a photo every few seconds.
+        "IMAGE_RATE_LIMIT": os.environ.get("IMAGE_RATE_LIMIT", "1200 per minute"),
         "RATE_LIMIT_STORAGE_URI": os.environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
         # Reverse proxies in front that add X-Forwarded-For (Render: 1); 0 trusts none.
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),

@@ -1,10 +1,13 @@
 """Per-client rate limits on the predict endpoints (Flask-Limiter).
 
 ``RATE_LIMIT`` in Flask-Limiter's notation ("300 per minute; 10 per second") counts requests to
-/api/predict and /api/predict/batch together, per client address; ``UPLOAD_RATE_LIMIT`` counts
-the megabytes they upload ("200 per minute": a 9 MB photo counts 9, a webcam frame 1), so a client
-sending big photos as fast as it can is cut off long before one using the page is. Empty turns a
-limit off. Counts live in
+/api/predict, /api/predict/batch and /api/explain together, per client address;
+``UPLOAD_RATE_LIMIT`` counts the megabytes they upload ("200 per minute": a 9 MB photo counts 9, a
+webcam frame 1), so a client sending big photos as fast as it can is cut off long before one using
+the page is; ``IMAGE_RATE_LIMIT`` counts the pictures the network runs for them ("1200 per
+minute": a prediction counts 1, a batch one per file, an explanation 50, the picture and its 49
+occluded copies), so that a batch or an explanation is not a way to get 50 times the work for one
+request. Empty turns a limit off. Counts live in
 each worker's memory unless ``RATE_LIMIT_STORAGE_URI`` points at a shared store (``redis://...``),
 which every worker and instance then shares; should that store fail, each worker falls back to
 its own memory rather than refusing requests. Health, model info, the docs and the page are never
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
@@ -39,6 +42,17 @@ def uploaded_megabytes() -> int:
     return max(1, math.ceil((request.content_length or 0) / MEGABYTE))
 
 
+def charge_pictures(n: int) -> None:
+    """What this request costs against IMAGE_RATE_LIMIT: the pictures the network ran for it. Views
+    call this once they know; the charge is made when the response leaves (a request is let in
+    while one picture remains in the budget)."""
+    g.network_pictures = n
+
+
+def network_pictures() -> int:
+    return g.get("network_pictures", 1)
+
+
 # The page's live webcam mode sends small frames (a 256-pixel square, well under a megabyte: each
 # costs one request and one upload unit). It may use this share of the tightest budget, so a
 # person watching the camera can still upload photos, and never more than this many a second.
@@ -50,7 +64,8 @@ def live_frames_per_second(config) -> float:
     """How many frames a second the live webcam mode may send and stay inside every rate limit
     (RATE_LIMIT, UPLOAD_RATE_LIMIT) for as long as it runs; published in /api/model's limits."""
     rates = [item.amount / item.get_expiry()
-             for text in (config["RATE_LIMIT"], config["UPLOAD_RATE_LIMIT"]) if text.strip()
+             for text in (config["RATE_LIMIT"], config["UPLOAD_RATE_LIMIT"], config["IMAGE_RATE_LIMIT"])
+             if text.strip()
              for item in parse_many(text)]
     return round(min([MAX_LIVE_FRAMES_PER_SECOND, *(LIVE_SHARE_OF_LIMIT * rate for rate in rates)]), 2)
 
@@ -63,22 +78,31 @@ def init_limits(app: Flask) -> Limiter:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     budgets = [limit for limit in (
         # requests, each counting one
-        (app.config["RATE_LIMIT"], "predict", 1, "Too many requests from your address (limit: "
-         f"{app.config['RATE_LIMIT']}). Please wait a moment and try again."),
+        (app.config["RATE_LIMIT"], "predict", 1, None, "Too many requests from your address "
+         f"(limit: {app.config['RATE_LIMIT']}). Please wait a moment and try again."),
         # upload volume: a photo of 9 MB counts 9, a webcam frame 1
-        (app.config["UPLOAD_RATE_LIMIT"], "upload", uploaded_megabytes, "Too many megabytes uploaded "
-         f"from your address (limit: {app.config['UPLOAD_RATE_LIMIT']} MB). Please wait a moment and "
-         "try again."),
+        (app.config["UPLOAD_RATE_LIMIT"], "upload", uploaded_megabytes, None, "Too many megabytes "
+         f"uploaded from your address (limit: {app.config['UPLOAD_RATE_LIMIT']} MB). Please wait a "
+         "moment and try again."),
+        # the network's work, charged once the view knows it (charge_pictures)
+        (app.config["IMAGE_RATE_LIMIT"], "pictures", network_pictures, _always, "Too many pictures "
+         f"analysed for your address (limit: {app.config['IMAGE_RATE_LIMIT']}; a batch counts each "
+         "picture, an explanation each occluded copy it runs). Please wait a moment and try again."),
     ) if limit[0].strip()]
     app.config["RATELIMIT_ENABLED"] = bool(budgets)
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATE_LIMIT_STORAGE_URI"]
     limiter = Limiter(get_remote_address, app=app, headers_enabled=True,
                       in_memory_fallback_enabled=True, swallow_errors=True)
-    decorators = [limiter.shared_limit(value, scope=scope, cost=cost, error_message=message)
-                  for value, scope, cost, message in budgets]
+    decorators = [limiter.shared_limit(value, scope=scope, cost=cost, deduct_when=deduct_when,
+                                       error_message=message)
+                  for value, scope, cost, deduct_when, message in budgets]
     for endpoint, view in list(app.view_functions.items()):
         if getattr(view, "rate_limited", False):
             for decorate in decorators:
                 view = decorate(view)
             app.view_functions[endpoint] = view
     return limiter
+
+
+def _always(response) -> bool:
+    return True

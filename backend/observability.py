@@ -34,6 +34,12 @@ from prometheus_client import (
 )
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# The methods that get a label of their own; any other (a client may send any token, of any length)
+# is counted as "other", so that the metrics' label values stay few.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Control characters in a text log line's message (a request path may carry them) are escaped, so
+# that a request cannot write a line of its own into the log.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 access_log = logging.getLogger("backend.access")
 
@@ -78,6 +84,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """A readable line: time, level, logger, request id, message (control characters escaped)."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = _CONTROL_CHARACTERS.sub(
+            lambda match: match.group().encode("unicode_escape").decode("ascii"), record.message)
+        return super().formatMessage(record)
+
+
 def configure_logging(log_format: str = "text", level: str = "INFO", stream=None) -> None:
     handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
@@ -86,8 +104,7 @@ def configure_logging(log_format: str = "text", level: str = "INFO", stream=None
         formatter.converter = time.gmtime
         handler.setFormatter(formatter)
     else:
-        handler.setFormatter(logging.Formatter(
-            "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -104,7 +121,8 @@ def _finish_request(response: Response) -> Response:
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
     endpoint = request.endpoint or "unknown"
     if endpoint != "observability.metrics":
-        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
         LATENCY.labels(endpoint).observe(seconds)
         if response.status_code == 429:
             RATE_LIMITED.labels(endpoint).inc()
@@ -131,7 +149,10 @@ def count_decode_failure(code: str) -> None:
 @bp.get("/metrics")
 def metrics():
     token = current_app.config["METRICS_TOKEN"]
-    if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+    # Compared as bytes: compare_digest refuses str with characters beyond ASCII (a client's header
+    # may hold any).
+    sent = request.headers.get("Authorization", "").encode("utf-8", "replace")
+    if token and not hmac.compare_digest(sent, f"Bearer {token}".encode()):
         from backend.errors import APIError
 
         raise APIError("unauthorized", "Metrics need the operator's token.")
@@ -142,7 +163,8 @@ def metrics():
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: Flask would add a second charset to the one it carries.
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def init_observability(app: Flask, model_version: str, model_sha256: str) -> None:

@@ -65,6 +65,31 @@ def test_batch_shares_the_budget_and_other_endpoints_are_never_limited(model_pat
         assert all(client.get(path).status_code == 200 for _ in range(5)), path
 
 
+def test_batches_and_explanations_are_charged_the_pictures_the_network_runs(model_path):
+    client = make_app(model_path, RATE_LIMIT="", UPLOAD_RATE_LIMIT="",
+                      IMAGE_RATE_LIMIT="120 per minute").test_client()
+
+    def batch(n):
+        return client.post("/api/predict/batch", content_type="multipart/form-data",
+                           data={"images": [(io.BytesIO(PNG), f"{i}.png") for i in range(n)]})
+
+    assert predict(client, "/api/explain").status_code == 200  # 50: the picture + 49 occluded
+    assert batch(60).status_code == 200  # 110
+    assert batch(9).status_code == 200  # let in with 10 left: 119
+    assert predict(client).status_code == 200  # 120
+    response = predict(client)
+    assert response.status_code == 429 and "pictures" in response.get_json()["error"]["message"]
+    assert predict(client, "/api/explain").status_code == 429
+
+
+def test_the_default_lets_a_person_see_why_for_every_photo(model_path):
+    """The page asks for an explanation after each answer: 12 photos in a row, ~4 s apart at most."""
+    client = make_app(model_path).test_client()
+    statuses = [(predict(client).status_code, predict(client, "/api/explain").status_code)
+                for _ in range(12)]
+    assert statuses == [(200, 200)] * 12
+
+
 def test_the_default_lets_a_person_use_the_page_freely(model_path):
     """40 predictions one after another, faster than anyone clicks (~7 a second)."""
     client = make_app(model_path).test_client()  # RATE_LIMIT from the environment's default
@@ -153,11 +178,11 @@ def test_the_live_webcam_rate_fits_inside_the_default_limits(model_path):
     over any window of any default limit it sends fewer than that limit allows."""
     from limits import parse_many
 
-    app = make_app(model_path)  # RATE_LIMIT and UPLOAD_RATE_LIMIT from the environment's defaults
+    app = make_app(model_path)  # the rate limits from the environment's defaults
     fps = app.test_client().get("/api/model").get_json()["limits"]["live_frames_per_second"]
     assert 2 <= fps <= 4
     config = app.config
-    for text in (config["RATE_LIMIT"], config["UPLOAD_RATE_LIMIT"]):
+    for text in (config["RATE_LIMIT"], config["UPLOAD_RATE_LIMIT"], config["IMAGE_RATE_LIMIT"]):
         for item in parse_many(text):
             assert fps * item.get_expiry() <= 0.8 * item.amount, (text, fps)
 

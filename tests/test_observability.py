@@ -109,6 +109,34 @@ def test_metrics_can_be_switched_off_or_restricted(model_path):
     client = locked.test_client()
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cr\xe9t"}).status_code == 401
+
+
+def test_metrics_content_type_has_one_charset(client):
+    content_type = client.get("/metrics").headers["Content-Type"]
+    assert content_type.count("charset") == 1 and content_type.startswith("text/plain; version=")
+
+
+def test_any_method_a_client_invents_is_counted_as_other(client):
+    for method in ("BREW", "X" * 20_000, "PROPFIND"):
+        assert client.open("/api/predict", method=method).status_code == 405
+    text = client.get("/metrics").get_data(as_text=True)
+    methods = set(re.findall(r'http_requests_total\{[^}]*method="([^"]*)"', text))
+    assert "other" in methods and methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+                                              "OPTIONS", "other"}
+
+
+def test_a_text_log_line_cannot_be_forged_by_a_request_path(client):
+    from backend.observability import configure_logging
+
+    stream = io.StringIO()
+    configure_logging("text", stream=stream)
+    try:
+        client.get("/nope%0a2026-01-01 00:00:00,000 CRITICAL backend [x] forged%0d")
+    finally:
+        logging.getLogger().handlers.clear()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1 and "/nope\\n2026-01-01" in lines[0] and "forged\\r" in lines[0], lines
 
 
 def test_ready_is_503_until_the_model_is_warm(model_path, monkeypatch):
