@@ -16,10 +16,13 @@ limited.
 Behind a reverse proxy (Render's), every request comes from the proxy's address; with
 ``TRUSTED_PROXY_HOPS=1`` the client address is taken from the X-Forwarded-For entry that one proxy
 added (ProxyFix). Never set it without a proxy: clients could then pick their own address.
+An IPv6 client is counted by its /64 network: a subscriber is given one whole, and could
+otherwise take a fresh address, and a fresh budget, for every request.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 
 from flask import Flask, g, request
@@ -35,6 +38,20 @@ def rate_limited(view):
     """Mark a view as counted against RATE_LIMIT (the decorator only marks; init_limits enforces)."""
     view.rate_limited = True
     return view
+
+
+def client_key() -> str:
+    """Whose budget a request counts against: its address, or an IPv6 address's /64 network."""
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:  # an IPv4 client seen through IPv6
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network((ip, 64), strict=False))
 
 
 def uploaded_megabytes() -> int:
@@ -91,7 +108,7 @@ def init_limits(app: Flask) -> Limiter:
     ) if limit[0].strip()]
     app.config["RATELIMIT_ENABLED"] = bool(budgets)
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATE_LIMIT_STORAGE_URI"]
-    limiter = Limiter(get_remote_address, app=app, headers_enabled=True,
+    limiter = Limiter(client_key, app=app, headers_enabled=True,
                       in_memory_fallback_enabled=True, swallow_errors=True)
     decorators = [limiter.shared_limit(value, scope=scope, cost=cost, deduct_when=deduct_when,
                                        error_message=message)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, send_from_directory
+import re
+
+from flask import Blueprint, abort, current_app, send_from_directory
 
 bp = Blueprint("web", __name__)
+# What the page loads: the stylesheets and the modules of js/. The rest of frontend/ (its tests,
+# README, node files) is not served.
+PUBLIC_FILES = re.compile(r"[\w-]+\.css|js/[\w-]+\.js")
 
 
 @bp.get("/")
@@ -16,7 +21,8 @@ def index():
 
 @bp.get("/static/<path:path>")
 def static_files(path):
-    # send_from_directory refuses paths that leave the folder (../) with a 404.
+    if not PUBLIC_FILES.fullmatch(path):
+        abort(404)
     response = send_from_directory(current_app.config["FRONTEND_DIR"], path, max_age=0)
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -278,6 +278,12 @@ def test_page_and_static_files(client):
     assert page.status_code == 200 and b"<script" in page.data and b'type="module"' in page.data
     assert client.get("/static/js/main.js").status_code == 200
     assert client.get("/static/styles.css").status_code == 200
+    assert client.get("/static/api-docs.css").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["README.md", "tests/controller.test.js", "js/../README.md", "index.html"])
+def test_only_what_the_page_loads_is_served_as_static(client, path):
+    assert_error(client.get(f"/static/{path}"), 404)
 
 
 def test_debug_is_off(app):

@@ -119,6 +119,17 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(model_path):
     assert predict(proxied, X_Forwarded_For="198.51.100.9, 203.0.113.2").status_code == 429
 
 
+def test_an_ipv6_client_is_counted_by_its_64_network(model_path):
+    proxied = make_app(model_path, RATE_LIMIT="1 per minute", TRUSTED_PROXY_HOPS=1).test_client()
+    assert predict(proxied, X_Forwarded_For="2001:db8:1:2::1").status_code == 200
+    # Another address of the same subscriber's /64: the same budget.
+    assert predict(proxied, X_Forwarded_For="2001:db8:1:2:ffff::9").status_code == 429
+    assert predict(proxied, X_Forwarded_For="2001:db8:1:3::1").status_code == 200
+    # An IPv4 client seen through IPv6 is that IPv4 client.
+    assert predict(proxied, X_Forwarded_For="203.0.113.5").status_code == 200
+    assert predict(proxied, X_Forwarded_For="::ffff:203.0.113.5").status_code == 429
+
+
 @pytest.fixture()
 def redis_url():
     binary = shutil.which("redis-server")
