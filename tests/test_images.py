@@ -138,10 +138,21 @@ MANY_ENTRIES = {
         (lambda n=n: _insert(jpeg := attacks.encoded_blank(64, 64, "JPEG"), _after_jpeg_app0(jpeg), bytes(n)))
         for n in (2000, 500)),
     "PNG chunks": (lambda: attacks.png_empty_chunks(2000), lambda: attacks.png_empty_chunks(500)),
+    "TIFF strip offsets typed BYTE": tuple(
+        (lambda n=n: attacks.tiff_strip_offsets(n, field_type=1)) for n in (2000, 500)),
+    "TIFF Exif IFD": (lambda: attacks.tiff_exif_fractions(2000), lambda: attacks.tiff_exif_fractions(500)),
+    "PNG eXIf chunk": (lambda: attacks.png_exif_fractions(2000), lambda: attacks.png_exif_fractions(500)),
+    "WEBP EXIF chunk": tuple(
+        (lambda n=n: encode(Image.new("RGB", (64, 64)), "WEBP", exif=attacks.exif_fractions(n)))
+        for n in (2000, 500)),
+    "JPEG EXIF segments": (lambda: attacks.jpeg_exif_segments(600), lambda: attacks.jpeg_exif_segments(100)),
+    "JPEG frame headers": (lambda: attacks.jpeg_frame_headers(1),
+                           lambda: attacks.encoded_blank(64, 64, "JPEG")),
 }
 
 
 @pytest.mark.parametrize("name", MANY_ENTRIES)
+@pytest.mark.filterwarnings("ignore:Metadata Warning")  # an orientation of 500 values, as meant
 def test_files_with_too_many_entries_are_refused_before_pillow_parses_them(name):
     over, under = MANY_ENTRIES[name]
     with pytest.raises(ImageRejected) as caught:

@@ -110,6 +110,9 @@ def test_metrics_can_be_switched_off_or_restricted(model_path):
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert client.get("/metrics", headers={"Authorization": "Bearer s3cr\xe9t"}).status_code == 401
+    accented = create_app({"MODEL_PATH": str(model_path), "METRICS_TOKEN": "s3cr\u00e9t", "WARM_UP": "sync"})
+    sent = "Bearer s3cr\u00e9t".encode().decode("latin-1")  # the UTF-8 bytes, as WSGI hands them over
+    assert accented.test_client().get("/metrics", headers={"Authorization": sent}).status_code == 200
 
 
 def test_metrics_content_type_has_one_charset(client):
@@ -132,11 +135,11 @@ def test_a_text_log_line_cannot_be_forged_by_a_request_path(client):
     stream = io.StringIO()
     configure_logging("text", stream=stream)
     try:
-        client.get("/nope%0a2026-01-01 00:00:00,000 CRITICAL backend [x] forged%0d")
+        client.get("/nope%0a2026-01-01 00:00:00,000 CRITICAL backend [x] forged%0d%E2%80%A8")
     finally:
         logging.getLogger().handlers.clear()
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 1 and "/nope\\n2026-01-01" in lines[0] and "forged\\r" in lines[0], lines
+    assert len(lines) == 1 and "/nope\\n2026-01-01" in lines[0] and "forged\\r\\u2028" in lines[0], lines
 
 
 def test_ready_is_503_until_the_model_is_warm(model_path, monkeypatch):
