@@ -106,19 +106,47 @@ def tiff_strip_offsets(count: int, side: int = 64, field_type: int = 4) -> bytes
     return b"II*\x00" + struct.pack("<I", 8) + ifd + bytes(side * side) + offset * count
 
 
+def tiff_overlapping_strips(strips: int = 10, width: int = 1024, rows: int = 2048) -> bytes:
+    """An uncompressed greyscale TIFF of ``strips`` strips of ``rows`` rows, which start one byte
+    apart in one strip's worth of data: Pillow reads each strip up to where the next begins, so a
+    byte at a time."""
+    offsets_at = 8 + 2 + 12 * 9 + 4
+    counts_at = offsets_at + 4 * strips
+    data_at = counts_at + 4 * strips
+    ifd = _ifd([(256, 4, 1, width), (257, 4, 1, strips * rows), (258, 3, 1, 8), (259, 3, 1, 1),
+                (262, 3, 1, 1), (273, 4, strips, offsets_at), (277, 3, 1, 1), (278, 4, 1, rows),
+                (279, 4, strips, counts_at)])
+    offsets = struct.pack(f"<{strips}I", *range(data_at, data_at + strips))
+    counts = struct.pack(f"<{strips}I", *[width * rows] * strips)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + offsets + counts + bytes(width * rows)
+
+
+def tiff_huge_tile(side: int = 16, tile: int = 16384) -> bytes:
+    """A deflated side x side greyscale TIFF stored as one tile x tile tile: libtiff inflates the
+    whole tile."""
+    body = _zeros_deflated(tile * tile)
+    data_at = 8 + 2 + 12 * 10 + 4
+    ifd = _ifd([(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 8), (262, 3, 1, 1),
+                (277, 3, 1, 1), (322, 4, 1, tile), (323, 4, 1, tile), (324, 4, 1, data_at),
+                (325, 4, 1, len(body))])
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + body
+
+
 def exif_fractions(count: int) -> bytes:
     """An EXIF block (a TIFF structure) whose orientation tag holds ``count`` fractions (RATIONAL):
     Pillow unpacks them all when the decoder reads the orientation."""
     return b"II*\x00" + struct.pack("<I", 8) + _ifd([(0x0112, 5, count, 8 + 18)]) + bytes(8 * count)
 
 
-def tiff_exif_fractions(count: int, side: int = 64) -> bytes:
+def tiff_exif_fractions(count: int, side: int = 64, pointer_type: int = 4) -> bytes:
     """An uncompressed TIFF whose Exif IFD holds one tag of ``count`` fractions: Pillow unpacks
-    it after decoding."""
+    it after decoding. ``pointer_type`` 3: the IFD's offset is a SHORT (the field's other two
+    bytes not zero)."""
     pixels_at = 8 + 2 + 12 * 8 + 4
     exif_at = pixels_at + side * side
+    pointer = exif_at if pointer_type == 4 else exif_at | 0xFFFF0000
     ifd = _ifd([(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
-                (273, 4, 1, pixels_at), (279, 4, 1, side * side), (34665, 4, 1, exif_at)])
+                (273, 4, 1, pixels_at), (279, 4, 1, side * side), (34665, pointer_type, 1, pointer)])
     sub = _ifd([(0x829A, 5, count, exif_at + 18)])  # ExposureTime
     return b"II*\x00" + struct.pack("<I", 8) + ifd + bytes(side * side) + sub + bytes(8 * count)
 
@@ -141,6 +169,20 @@ def jpeg_frame_headers(count: int) -> bytes:
     jpeg = encoded_blank(64, 64, "JPEG")
     sof = _jpeg_segment(0xC0, struct.pack(">BHHB", 8, 64, 64, 3) + bytes([1, 0x11, 0]) * 21_842)
     return jpeg[:2] + sof * count + jpeg[2:]
+
+
+def png_text_exif(count: int) -> bytes:
+    """A small PNG with a text chunk named "exif" (which Pillow takes for EXIF) of ``count``
+    fractions."""
+    png = encoded_blank(64, 64, "PNG")
+    return png[:33] + _png_chunk(b"tEXt", b"exif\x00" + exif_fractions(count)) + png[33:]
+
+
+def png_compressed_texts(count: int) -> bytes:
+    """A small PNG with ``count`` compressed text chunks of a megabyte each when inflated."""
+    png = encoded_blank(64, 64, "PNG")
+    chunk = _png_chunk(b"zTXt", b"comment\x00\x00" + _zeros_deflated(1 << 20))
+    return png[:33] + chunk * count + png[33:]
 
 
 def png_exif_fractions(count: int) -> bytes:
@@ -215,4 +257,8 @@ STRUCTURE_ATTACKS = {
     "PNG, an eXIf chunk of 1.25 million fractions (10 MB)": ("x.png", lambda: png_exif_fractions(1_250_000)),
     "JPEG, 62,500 EXIF segments of 64 bytes (4.5 MB)": ("x.jpg", lambda: jpeg_exif_segments(62_500)),
     "JPEG, 150 frame headers of 64 KB (9.8 MB)": ("x.jpg", lambda: jpeg_frame_headers(150)),
+    "TIFF 1024x20480, 10 strips of 2 MB, one byte apart (2 MB)": ("x.tif", lambda: tiff_overlapping_strips()),
+    "TIFF 16x16 in one 16384x16384 tile (260 KB)": ("x.tif", lambda: tiff_huge_tile()),
+    "TIFF, an Exif IFD of 1.25 million fractions, its offset a SHORT (10 MB)": (
+        "x.tif", lambda: tiff_exif_fractions(1_250_000, pointer_type=3)),
 }

@@ -19,6 +19,7 @@ progressive JPEGs. A baseline JPEG with one colour component per scan does that 
 
 from __future__ import annotations
 
+import itertools
 import re
 import struct
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ _EXIF_HEADER = b"Exif\x00\x00"
 # Pillow joins a JPEG's EXIF segments by copying what it holds so far onto each new one: every
 # 4 KB copied counts one entry.
 _EXIF_COPY_BYTES_PER_ENTRY = 4096
+# Compressed PNG chunks (text, ICC profiles): Pillow inflates each, up to 1 MB, so each counts as
+# many entries.
+_PNG_INFLATED_CHUNKS = {b"zTXt", b"iTXt", b"iCCP"}
+_PNG_INFLATED_CHUNK_ENTRIES = 1024
 _JPEG_FILL = re.compile(rb"\xff+")
 # JPEG markers without a length field: TEM, RSTn, SOI, EOI.
 _JPEG_STANDALONE = {0x01, *range(0xD0, 0xDA)}
@@ -54,6 +59,10 @@ class Layout:
 
     entries: int
     multiple_scans: bool = False
+    # A TIFF whose strips Pillow would read in ways no real file needs (why, for the message).
+    refusal: str | None = None
+    # Memory a decoder takes besides the picture: libtiff inflates each tile whole.
+    buffer_bytes: int = 0
 
 
 def read_layout(data: bytes, fmt: str, limit: int) -> Layout:
@@ -64,26 +73,83 @@ def read_layout(data: bytes, fmt: str, limit: int) -> Layout:
 
 
 def _tiff(data: bytes, limit: int) -> Layout:
-    return Layout(_tiff_entries(data, limit))
+    """Entries, and for an uncompressed TIFF (Pillow reads each strip or tile of those itself, in
+    Python, a gap's worth of bytes at a time) no more strips or tiles than the picture needs, and
+    none overlapping; for a tiled one, the tile buffer libtiff inflates."""
+    entries, fields = _tiff_entries(data, limit)
+    if entries > limit or not fields:
+        return Layout(entries)
+
+    def first(tag, default=0):
+        return fields[tag][0] if fields.get(tag) else default
+
+    width, height = first(256), first(257)
+    samples = first(277, 1)
+    planes = samples if first(284, 1) == 2 else 1
+    tiled = 324 in fields
+    pixel_bits = max(fields.get(258) or (1,)) * (samples if planes == 1 else 1)
+
+    def row_bytes(pixels: int) -> int:
+        return -(-pixels * pixel_bits // 8)
+
+    if tiled:
+        tile_width, tile_height = max(1, first(322, 1)), max(1, first(323, 1))
+        needed = -(-width // tile_width) * -(-height // tile_height) * planes
+        piece = buffer = row_bytes(tile_width) * tile_height
+    else:
+        rows = max(1, first(278, height) or height)
+        needed, piece, buffer = -(-height // rows) * planes, row_bytes(width) * min(rows, height), 0
+    if first(259, 1) != 1:  # compressed: libtiff reads the strips, in C
+        return Layout(entries, buffer_bytes=buffer)
+    offsets = sorted(fields.get(324 if tiled else 273) or ())
+    what = "tiles" if tiled else "strips"
+    if len(offsets) > needed:
+        return Layout(entries, refusal=f"it lists {len(offsets):,} {what} for a picture that needs "
+                                       f"{needed:,}", buffer_bytes=buffer)
+    if any(following - start < piece for start, following in itertools.pairwise(offsets)):
+        return Layout(entries, refusal=f"its {what} overlap", buffer_bytes=buffer)
+    return Layout(entries, buffer_bytes=buffer)
 
 
-def _tiff_entries(data: bytes, limit: int) -> int:
+# TIFF field types with integer values, and their struct codes.
+_TIFF_INTEGER_CODES = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 17: "q", 18: "Q"}
+# The first IFD's fields that ``_tiff`` reads: size, samples, strips and tiles, compression.
+_TIFF_LAYOUT_TAGS = {256, 257, 258, 259, 273, 277, 278, 279, 284, 322, 323, 324, 325}
+
+
+def _tiff_values(data: bytes, order: str, field_type: int, count: int, at: int, inline: int,
+                 offset_format: str) -> tuple:
+    """The integer values of a field whose value (or its offset) is at ``at``; () if it has none
+    the file holds."""
+    code = _TIFF_INTEGER_CODES.get(field_type)
+    if code is None or count < 1:
+        return ()
+    size = struct.calcsize(code) * count
+    if size > inline:
+        (at,) = struct.unpack_from(order + offset_format, data, at)
+    if at + size > len(data):
+        return ()
+    return struct.unpack_from(f"{order}{count}{code}", data, at)
+
+
+def _tiff_entries(data: bytes, limit: int) -> tuple[int, dict]:
     """Entries of the first IFD (what Pillow reads when it opens a TIFF) and of the IFDs it points
-    to, with their values: numeric ones, and strip and tile offsets of any type."""
+    to, with their values: numeric ones, and strip and tile offsets of any type. Also the first
+    IFD's layout fields (tag -> integer values)."""
     order = "<" if data[:2] == b"II" else ">"
     if data[2:4] in (b"+\x00", b"\x00+"):  # BigTIFF: 64-bit offsets and counts, 20-byte entries
         offset_format, count_format, entry_format, size, header = "Q", "Q", "HHQ", 20, 8
     else:
         offset_format, count_format, entry_format, size, header = "I", "H", "HHI", 12, 4
     if len(data) < header + 8:
-        return 0
-    offset_size, count_size = struct.calcsize(offset_format), struct.calcsize(count_format)
-    entries, pending, seen = 0, list(struct.unpack_from(order + offset_format, data, header)), set()
+        return 0, {}
+    inline, count_size = struct.calcsize(offset_format), struct.calcsize(count_format)
+    entries, pending, seen, fields = 0, list(struct.unpack_from(order + offset_format, data, header)), [], {}
     while pending and len(seen) < _TIFF_MAX_IFDS and entries <= limit:
-        offset = pending.pop()
+        offset = pending.pop(0)
         if offset in seen or offset + count_size > len(data):
             continue  # no IFD there: Pillow refuses it, or skips it
-        seen.add(offset)
+        seen.append(offset)
         (count,) = struct.unpack_from(order + count_format, data, offset)
         entries += count
         position = offset + count_size
@@ -92,16 +158,22 @@ def _tiff_entries(data: bytes, limit: int) -> int:
             tag, field_type, values = struct.unpack_from(order + entry_format, data, position)
             if field_type in _TIFF_NUMERIC_TYPES or tag in _TIFF_TILE_TAGS:
                 entries += values
-            if tag in _TIFF_SUB_IFD_TAGS:  # the IFD's offset is the value itself
-                pending += struct.unpack_from(order + offset_format, data, position + size - offset_size)
+            wanted = tag in _TIFF_SUB_IFD_TAGS or (len(seen) == 1 and tag in _TIFF_LAYOUT_TAGS)
+            if wanted and entries <= limit:
+                found = _tiff_values(data, order, field_type, values, position + size - inline, inline,
+                                     offset_format)
+                if tag in _TIFF_SUB_IFD_TAGS:
+                    pending += found[:1]  # the IFD's offset, by the field's own type
+                else:
+                    fields[tag] = found
             position += size
-    return entries
+    return entries, fields
 
 
 def _exif_entries(payload: bytes, limit: int) -> int:
     """An EXIF block's entries: a TIFF structure, after an optional "Exif" header."""
     payload = payload.removeprefix(_EXIF_HEADER)
-    return _tiff_entries(payload, limit) if payload[:4] in (b"II*\x00", b"MM\x00*") else 0
+    return _tiff_entries(payload, limit)[0] if payload[:4] in (b"II*\x00", b"MM\x00*") else 0
 
 
 def _png(data: bytes, limit: int) -> Layout:
@@ -113,8 +185,14 @@ def _png(data: bytes, limit: int) -> Layout:
         entries += 1
         if kind == b"IEND":
             break
-        if kind == b"eXIf":
-            entries += _exif_entries(data[position + 8:position + 8 + length], limit)
+        if kind in (b"eXIf", b"tEXt"):
+            chunk = data[position + 8:position + 8 + length]
+            if kind == b"tEXt":  # Pillow takes a text chunk named "exif" for EXIF too
+                keyword, _, chunk = chunk.partition(b"\x00")
+                chunk = chunk if keyword == b"exif" else b""
+            entries += _exif_entries(chunk, limit)
+        elif kind in _PNG_INFLATED_CHUNKS:
+            entries += _PNG_INFLATED_CHUNK_ENTRIES
         position += 12 + length
     return Layout(entries)
 

@@ -137,9 +137,12 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits(),
                             f"The {claimed} file holds over {limits.max_file_entries:,} "
                             f"{ENTRY_NAMES[claimed]}; ordinary images hold far fewer.",
                             {"format": claimed, "max_file_entries": limits.max_file_entries})
+    if layout.refusal:
+        raise ImageRejected("invalid_image", f"The {claimed} file is laid out as no real image is: "
+                            f"{layout.refusal}.", {"format": claimed})
     try:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
-        size, cost = image.size, decode_cost(image)
+        size, cost = image.size, decode_cost(image) + layout.buffer_bytes
         if image.format in ("JPEG", "MPO"):
             _check_scans(data, limits)
             image.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # decode at a reduced scale

@@ -128,7 +128,8 @@ def _gif_image_at(gif: bytes) -> int:
 FEW_ENTRIES = DecodeLimits(max_file_entries=1000)
 # format -> (a file with more entries than FEW_ENTRIES allows, one with fewer)
 MANY_ENTRIES = {
-    "TIFF strip offsets": (lambda: attacks.tiff_strip_offsets(2000), lambda: attacks.tiff_strip_offsets(500)),
+    "TIFF strip offsets": (lambda: attacks.tiff_strip_offsets(2000),
+                           lambda: attacks.encoded_blank(64, 64, "TIFF")),
     "GIF comment blocks": (lambda: attacks.gif_comment_blocks(1000), lambda: attacks.gif_comment_blocks(250)),
     "GIF stray bytes": tuple(
         (lambda n=n: _insert(gif := attacks.encoded_blank(64, 64, "GIF", "P"), _gif_image_at(gif), bytes(n)))
@@ -138,9 +139,12 @@ MANY_ENTRIES = {
         (lambda n=n: _insert(jpeg := attacks.encoded_blank(64, 64, "JPEG"), _after_jpeg_app0(jpeg), bytes(n)))
         for n in (2000, 500)),
     "PNG chunks": (lambda: attacks.png_empty_chunks(2000), lambda: attacks.png_empty_chunks(500)),
-    "TIFF strip offsets typed BYTE": tuple(
-        (lambda n=n: attacks.tiff_strip_offsets(n, field_type=1)) for n in (2000, 500)),
+    "TIFF strip offsets typed BYTE": (lambda: attacks.tiff_strip_offsets(2000, field_type=1),
+                                      lambda: attacks.encoded_blank(64, 64, "TIFF")),
     "TIFF Exif IFD": (lambda: attacks.tiff_exif_fractions(2000), lambda: attacks.tiff_exif_fractions(500)),
+    "TIFF Exif IFD at a SHORT offset": tuple(
+        (lambda n=n: attacks.tiff_exif_fractions(n, pointer_type=3)) for n in (2000, 500)),
+    "PNG text chunk named exif": (lambda: attacks.png_text_exif(2000), lambda: attacks.png_text_exif(500)),
     "PNG eXIf chunk": (lambda: attacks.png_exif_fractions(2000), lambda: attacks.png_exif_fractions(500)),
     "WEBP EXIF chunk": tuple(
         (lambda n=n: encode(Image.new("RGB", (64, 64)), "WEBP", exif=attacks.exif_fractions(n)))
@@ -203,3 +207,27 @@ def test_reading_a_layout_never_fails(name, cut, tail):
     data = VALID_FILES[name][:cut] + tail
     layout = read_layout(data, name.removeprefix("Big"), 1000)
     assert layout.entries >= 0
+
+
+def test_an_uncompressed_tiff_is_read_strip_by_strip_once():
+    """Pillow reads the strips of an uncompressed TIFF itself, each up to where the next begins."""
+    with pytest.raises(ImageRejected, match="overlap") as caught:  # 2 MB; 13 s before, a byte at a time
+        decode_image(attacks.tiff_overlapping_strips())
+    assert caught.value.code == "invalid_image"
+    with pytest.raises(ImageRejected, match="needs 64"):  # 100 strips for 64 rows
+        decode_image(attacks.tiff_strip_offsets(100))
+    assert decode_image(attacks.tiff_overlapping_strips(strips=1)).size == (256, 512)  # box-shrunk
+
+
+def test_a_tiff_tile_counts_in_the_decoding_memory():
+    with pytest.raises(ImageRejected) as caught:  # a 16x16 picture in one 16384x16384 tile
+        decode_image(attacks.tiff_huge_tile())
+    assert caught.value.code == "image_too_large" and caught.value.details["decode_bytes"] > 16384**2
+    assert decode_image(attacks.tiff_huge_tile(tile=256)).size == (16, 16)
+
+
+def test_compressed_png_chunks_count_as_the_megabyte_they_may_inflate_to():
+    with pytest.raises(ImageRejected) as caught:
+        decode_image(attacks.png_compressed_texts(70))
+    assert caught.value.code == "invalid_image"
+    assert decode_image(attacks.png_compressed_texts(2)).size == (64, 64)
