@@ -106,6 +106,19 @@ def tiff_strip_offsets(count: int, side: int = 64, field_type: int = 4) -> bytes
     return b"II*\x00" + struct.pack("<I", 8) + ifd + bytes(side * side) + offset * count
 
 
+def tiff_row_strips(width: int, height: int) -> bytes:
+    """An uncompressed greyscale TIFF with a strip for every row: as many strips as a picture
+    may have."""
+    offsets_at = 8 + 2 + 12 * 9 + 4
+    counts_at = offsets_at + 4 * height
+    data_at = counts_at + 4 * height
+    ifd = _ifd([(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+                (273, 4, height, offsets_at), (277, 3, 1, 1), (278, 4, 1, 1), (279, 4, height, counts_at)])
+    offsets = struct.pack(f"<{height}I", *range(data_at, data_at + width * height, width))
+    counts = struct.pack(f"<{height}I", *[width] * height)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + offsets + counts + bytes(width * height)
+
+
 def tiff_overlapping_strips(strips: int = 10, width: int = 1024, rows: int = 2048) -> bytes:
     """An uncompressed greyscale TIFF of ``strips`` strips of ``rows`` rows, which start one byte
     apart in one strip's worth of data: Pillow reads each strip up to where the next begins, so a

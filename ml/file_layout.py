@@ -36,6 +36,8 @@ _TIFF_TILE_TAGS = {273, 279, 324, 325}
 # IFDs that tags point to and Pillow reads too: Exif, GPS, and Interoperability (in the Exif IFD).
 _TIFF_SUB_IFD_TAGS = {34665, 34853, 40965}
 _TIFF_MAX_IFDS = 8
+# Pillow reads the entries of a TIFF's first IFD three times (opening, its EXIF, loading).
+_TIFF_FIRST_IFD_READS = 3
 _EXIF_HEADER = b"Exif\x00\x00"
 # Pillow joins a JPEG's EXIF segments by copying what it holds so far onto each new one: every
 # 4 KB copied counts one entry.
@@ -49,7 +51,7 @@ _JPEG_FILL = re.compile(rb"\xff+")
 _JPEG_STANDALONE = {0x01, *range(0xD0, 0xDA)}
 _JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 _JPEG_PROGRESSIVE = {0xC2, 0xC6, 0xCA, 0xCE}
-_JPEG_SOS, _JPEG_DQT, _JPEG_APP1 = 0xDA, 0xDB, 0xE1
+_JPEG_SOS, _JPEG_DQT, _JPEG_APP1, _JPEG_APP13 = 0xDA, 0xDB, 0xE1, 0xED
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ def _tiff_entries(data: bytes, limit: int) -> tuple[int, dict]:
             continue  # no IFD there: Pillow refuses it, or skips it
         seen.append(offset)
         (count,) = struct.unpack_from(order + count_format, data, offset)
-        entries += count
+        entries += count * (_TIFF_FIRST_IFD_READS if not seen[1:] else 1)
         position = offset + count_size
         end = min(len(data), position + size * count)  # the IFD's entries, as far as the file goes
         while entries <= limit and position + size <= end:
@@ -248,6 +250,8 @@ def _jpeg(data: bytes, limit: int) -> Layout:
             entries += len(payload) // 3
         elif marker == _JPEG_DQT:  # a list of 64 values for each table of 65 bytes or more
             entries += len(payload) // 65
+        elif marker == _JPEG_APP13:  # Photoshop resources, 12 bytes or more each, walked one by one
+            entries += len(payload) // 12
         elif marker == _JPEG_APP1 and payload.startswith(_EXIF_HEADER):
             exif.append(payload.removeprefix(_EXIF_HEADER))
             exif_bytes += len(exif[-1])

@@ -186,7 +186,10 @@ def decode_cost(image: Image.Image) -> int:
     if image.format == "WEBP":
         return width * height * WEBP_BYTES_PER_PIXEL
     per_pixel = DECODE_BYTES_PER_PIXEL.get(image.mode, DEFAULT_BYTES_PER_PIXEL)
-    return width * height * per_pixel * FORMAT_COPIES.get(image.format, 1)
+    copies = FORMAT_COPIES.get(image.format, 1)
+    if image.format == "TIFF" and image.tag_v2.get(ExifTags.Base.Orientation, 1) != 1:
+        copies += 1  # Pillow turns a TIFF upright as it loads it: one more copy
+    return width * height * per_pixel * copies
 
 
 def shrink(image: Image.Image, size: int = WORKING_SIZE) -> Image.Image:

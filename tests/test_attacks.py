@@ -77,7 +77,7 @@ WORST_ALLOWED = {
     "WebP 6 Mpx": lambda: attacks.encoded_blank(2500, 2500, "WEBP"),
     "progressive JPEG 31 Mpx, 64 scans": lambda: attacks.progressive_jpeg_scans(5600, 5600, 64),
     "baseline JPEG 16 Mpx, a scan per component": lambda: attacks.jpeg_scan_per_component(4000, 4000),
-    "TIFF, 65,000 strip offsets": lambda: attacks.tiff_strip_offsets(65_000),
+    "TIFF 700x14000, a strip for every row": lambda: attacks.tiff_row_strips(700, 14_000),
     "RLE BMP 1 Mpx, every row ended early": lambda: attacks.bmp_rle_end_of_lines(1000, 1000),
     "PNG, 60,000 empty chunks": lambda: attacks.png_empty_chunks(60_000),
 }

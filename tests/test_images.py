@@ -139,6 +139,10 @@ MANY_ENTRIES = {
         (lambda n=n: _insert(jpeg := attacks.encoded_blank(64, 64, "JPEG"), _after_jpeg_app0(jpeg), bytes(n)))
         for n in (2000, 500)),
     "PNG chunks": (lambda: attacks.png_empty_chunks(2000), lambda: attacks.png_empty_chunks(500)),
+    "JPEG Photoshop resources": tuple(
+        (lambda n=n: _insert(attacks.encoded_blank(64, 64, "JPEG"), 2,
+                             b"\xff\xed" + (n + 16).to_bytes(2, "big") + b"Photoshop 3.0\x00" + bytes(n)))
+        for n in (24_000, 6000)),
     "TIFF strip offsets typed BYTE": (lambda: attacks.tiff_strip_offsets(2000, field_type=1),
                                       lambda: attacks.encoded_blank(64, 64, "TIFF")),
     "TIFF Exif IFD": (lambda: attacks.tiff_exif_fractions(2000), lambda: attacks.tiff_exif_fractions(500)),
