@@ -191,6 +191,15 @@ def png_text_exif(count: int) -> bytes:
     return png[:33] + _png_chunk(b"tEXt", b"exif\x00" + exif_fractions(count)) + png[33:]
 
 
+def png_raw_profile_exif(count: int) -> bytes:
+    """A small PNG with a text chunk "Raw profile type exif" (EXIF in hex, as ImageMagick writes
+    it) whose orientation holds ``count`` fractions."""
+    png = encoded_blank(64, 64, "PNG")
+    exif = exif_fractions(count)
+    text = b"\nexif\n%d\n" % len(exif) + exif.hex().encode()
+    return png[:33] + _png_chunk(b"tEXt", b"Raw profile type exif\x00" + text) + png[33:]
+
+
 def png_compressed_texts(count: int) -> bytes:
     """A small PNG with ``count`` compressed text chunks of a megabyte each when inflated."""
     png = encoded_blank(64, 64, "PNG")

@@ -46,6 +46,7 @@ _EXIF_COPY_BYTES_PER_ENTRY = 4096
 # many entries.
 _PNG_INFLATED_CHUNKS = {b"zTXt", b"iTXt", b"iCCP"}
 _PNG_INFLATED_CHUNK_ENTRIES = 1024
+_PNG_EXIF_CHUNKS = {b"eXIf", b"tEXt", b"iTXt"}
 _JPEG_FILL = re.compile(rb"\xff+")
 # JPEG markers without a length field: TEM, RSTn, SOI, EOI.
 _JPEG_STANDALONE = {0x01, *range(0xD0, 0xDA)}
@@ -187,13 +188,16 @@ def _png(data: bytes, limit: int) -> Layout:
         entries += 1
         if kind == b"IEND":
             break
-        if kind in (b"eXIf", b"tEXt"):
-            chunk = data[position + 8:position + 8 + length]
-            if kind == b"tEXt":  # Pillow takes a text chunk named "exif" for EXIF too
-                keyword, _, chunk = chunk.partition(b"\x00")
-                chunk = chunk if keyword == b"exif" else b""
+        chunk = data[position + 8:position + 8 + length] if kind in _PNG_EXIF_CHUNKS else b""
+        if kind == b"eXIf":
             entries += _exif_entries(chunk, limit)
-        elif kind in _PNG_INFLATED_CHUNKS:
+        elif chunk:  # text: Pillow takes one named "exif", or an EXIF "raw profile" in hex, for EXIF
+            keyword, _, text = chunk.partition(b"\x00")
+            if keyword == b"exif" and kind == b"tEXt":
+                entries += _exif_entries(text, limit)
+            elif keyword == b"Raw profile type exif":
+                entries += len(text) // 4  # at least 4 hex digits a value
+        if kind in _PNG_INFLATED_CHUNKS:
             entries += _PNG_INFLATED_CHUNK_ENTRIES
         position += 12 + length
     return Layout(entries)

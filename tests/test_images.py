@@ -149,6 +149,8 @@ MANY_ENTRIES = {
     "TIFF Exif IFD at a SHORT offset": tuple(
         (lambda n=n: attacks.tiff_exif_fractions(n, pointer_type=3)) for n in (2000, 500)),
     "PNG text chunk named exif": (lambda: attacks.png_text_exif(2000), lambda: attacks.png_text_exif(500)),
+    "PNG raw profile of EXIF": (lambda: attacks.png_raw_profile_exif(300),
+                                lambda: attacks.png_raw_profile_exif(60)),
     "PNG eXIf chunk": (lambda: attacks.png_exif_fractions(2000), lambda: attacks.png_exif_fractions(500)),
     "WEBP EXIF chunk": tuple(
         (lambda n=n: encode(Image.new("RGB", (64, 64)), "WEBP", exif=attacks.exif_fractions(n)))
