@@ -237,3 +237,18 @@ def test_compressed_png_chunks_count_as_the_megabyte_they_may_inflate_to():
         decode_image(attacks.png_compressed_texts(70))
     assert caught.value.code == "invalid_image"
     assert decode_image(attacks.png_compressed_texts(2)).size == (64, 64)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
+def test_ordinary_metadata_is_no_reason_to_refuse_a_picture(fmt):
+    """EXIF with a maker note, an ICC profile and XMP, as cameras and editors write them."""
+    from PIL import ImageCms
+
+    exif = Image.Exif()
+    exif[0x0112], exif[0x010F] = 6, "Camera maker"  # orientation: turned; make
+    exif.get_ifd(0x8769)[0x927C] = bytes(40_000)  # a maker note
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    options = {"exif": exif, "icc_profile": icc}
+    if fmt in ("JPEG", "WEBP"):
+        options["xmp"] = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">' + b" " * 20_000 + b"</x:xmpmeta>"
+    assert decode_image(encode(gradient(640, 480), fmt, **options)).size == (480, 640)  # upright
