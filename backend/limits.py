@@ -1,4 +1,4 @@
-"""Per-client rate limits on the predict endpoints (Flask-Limiter).
+"""Per-client rate limits on the predict and explain endpoints (Flask-Limiter).
 
 ``RATE_LIMIT`` in Flask-Limiter's notation ("300 per minute; 10 per second") counts requests to
 /api/predict, /api/predict/batch and /api/explain together, per client address;
@@ -79,7 +79,8 @@ MAX_LIVE_FRAMES_PER_SECOND = 4.0
 
 def live_frames_per_second(config) -> float:
     """How many frames a second the live webcam mode may send and stay inside every rate limit
-    (RATE_LIMIT, UPLOAD_RATE_LIMIT) for as long as it runs; published in /api/model's limits."""
+    (RATE_LIMIT, UPLOAD_RATE_LIMIT, IMAGE_RATE_LIMIT: a frame is one picture) for as long as it
+    runs; published in /api/model's limits."""
     rates = [item.amount / item.get_expiry()
              for text in (config["RATE_LIMIT"], config["UPLOAD_RATE_LIMIT"], config["IMAGE_RATE_LIMIT"])
              if text.strip()
