@@ -12,6 +12,8 @@ import zlib
 
 from PIL import Image
 
+from ml.file_layout import gif_blocks_start
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # (bit depth, colour type) -> bytes per pixel, for the PNGs below
 PNG_KINDS = {"L16": (16, 0, 2), "RGBA16": (16, 6, 8), "RGBA8": (8, 6, 4), "RGB8": (8, 2, 3)}
@@ -94,130 +96,152 @@ def _ifd(entries) -> bytes:
             + struct.pack("<I", 0))
 
 
+def _ifd_size(entries: int) -> int:
+    return 2 + 12 * entries + 4
+
+
+def _tiff_data_at(entries: int) -> int:
+    """Where what follows a TIFF's first IFD (of ``entries`` entries, at offset 8) begins."""
+    return 8 + _ifd_size(entries)
+
+
+def _tiff_file(entries, *data: bytes) -> bytes:
+    """A little-endian TIFF: its first IFD at offset 8, ``data`` after it."""
+    return b"II*\x00" + struct.pack("<I", 8) + _ifd(entries) + b"".join(data)
+
+
 def tiff_strip_offsets(count: int, side: int = 64, field_type: int = 4) -> bytes:
     """An uncompressed side x side greyscale TIFF whose StripOffsets array lists ``count``
     entries (LONG, or ``field_type`` 1: BYTE), all pointing at the same strip: Pillow makes a
     decoding tile for each."""
-    pixels_at = 8 + 2 + 12 * 8 + 4
+    pixels_at = _tiff_data_at(8)
     offsets_at = pixels_at + side * side
     offset = struct.pack("<I", pixels_at) if field_type == 4 else bytes([pixels_at % 256])
-    ifd = _ifd([(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
-                (273, field_type, count, offsets_at), (278, 3, 1, 1), (279, 4, 1, side)])
-    return b"II*\x00" + struct.pack("<I", 8) + ifd + bytes(side * side) + offset * count
+    return _tiff_file([(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+                       (273, field_type, count, offsets_at), (278, 3, 1, 1), (279, 4, 1, side)],
+                      bytes(side * side), offset * count)
 
 
 def tiff_row_strips(width: int, height: int) -> bytes:
     """An uncompressed greyscale TIFF with a strip for every row: as many strips as a picture
     may have."""
-    offsets_at = 8 + 2 + 12 * 9 + 4
+    offsets_at = _tiff_data_at(9)
     counts_at = offsets_at + 4 * height
     data_at = counts_at + 4 * height
-    ifd = _ifd([(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
-                (273, 4, height, offsets_at), (277, 3, 1, 1), (278, 4, 1, 1), (279, 4, height, counts_at)])
     offsets = struct.pack(f"<{height}I", *range(data_at, data_at + width * height, width))
     counts = struct.pack(f"<{height}I", *[width] * height)
-    return b"II*\x00" + struct.pack("<I", 8) + ifd + offsets + counts + bytes(width * height)
+    return _tiff_file([(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1),
+                       (262, 3, 1, 1), (273, 4, height, offsets_at), (277, 3, 1, 1), (278, 4, 1, 1),
+                       (279, 4, height, counts_at)], offsets, counts, bytes(width * height))
 
 
 def tiff_overlapping_strips(strips: int = 10, width: int = 1024, rows: int = 2048) -> bytes:
     """An uncompressed greyscale TIFF of ``strips`` strips of ``rows`` rows, which start one byte
     apart in one strip's worth of data: Pillow reads each strip up to where the next begins, so a
     byte at a time."""
-    offsets_at = 8 + 2 + 12 * 9 + 4
+    offsets_at = _tiff_data_at(9)
     counts_at = offsets_at + 4 * strips
     data_at = counts_at + 4 * strips
-    ifd = _ifd([(256, 4, 1, width), (257, 4, 1, strips * rows), (258, 3, 1, 8), (259, 3, 1, 1),
-                (262, 3, 1, 1), (273, 4, strips, offsets_at), (277, 3, 1, 1), (278, 4, 1, rows),
-                (279, 4, strips, counts_at)])
     offsets = struct.pack(f"<{strips}I", *range(data_at, data_at + strips))
     counts = struct.pack(f"<{strips}I", *[width * rows] * strips)
-    return b"II*\x00" + struct.pack("<I", 8) + ifd + offsets + counts + bytes(width * rows)
+    return _tiff_file([(256, 4, 1, width), (257, 4, 1, strips * rows), (258, 3, 1, 8), (259, 3, 1, 1),
+                       (262, 3, 1, 1), (273, 4, strips, offsets_at), (277, 3, 1, 1), (278, 4, 1, rows),
+                       (279, 4, strips, counts_at)], offsets, counts, bytes(width * rows))
 
 
 def tiff_huge_tile(side: int = 16, tile: int = 16384) -> bytes:
     """A deflated side x side greyscale TIFF stored as one tile x tile tile: libtiff inflates the
     whole tile."""
     body = _zeros_deflated(tile * tile)
-    data_at = 8 + 2 + 12 * 10 + 4
-    ifd = _ifd([(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 8), (262, 3, 1, 1),
-                (277, 3, 1, 1), (322, 4, 1, tile), (323, 4, 1, tile), (324, 4, 1, data_at),
-                (325, 4, 1, len(body))])
-    return b"II*\x00" + struct.pack("<I", 8) + ifd + body
+    return _tiff_file([(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 8), (262, 3, 1, 1),
+                       (277, 3, 1, 1), (322, 4, 1, tile), (323, 4, 1, tile), (324, 4, 1, _tiff_data_at(10)),
+                       (325, 4, 1, len(body))], body)
 
 
 def exif_fractions(count: int) -> bytes:
     """An EXIF block (a TIFF structure) whose orientation tag holds ``count`` fractions (RATIONAL):
     Pillow unpacks them all when the decoder reads the orientation."""
-    return b"II*\x00" + struct.pack("<I", 8) + _ifd([(0x0112, 5, count, 8 + 18)]) + bytes(8 * count)
+    return _tiff_file([(0x0112, 5, count, _tiff_data_at(1))], bytes(8 * count))
 
 
 def tiff_exif_fractions(count: int, side: int = 64, pointer_type: int = 4) -> bytes:
     """An uncompressed TIFF whose Exif IFD holds one tag of ``count`` fractions: Pillow unpacks
     it after decoding. ``pointer_type`` 3: the IFD's offset is a SHORT (the field's other two
     bytes not zero)."""
-    pixels_at = 8 + 2 + 12 * 8 + 4
+    pixels_at = _tiff_data_at(8)
     exif_at = pixels_at + side * side
     pointer = exif_at if pointer_type == 4 else exif_at | 0xFFFF0000
-    ifd = _ifd([(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
-                (273, 4, 1, pixels_at), (279, 4, 1, side * side), (34665, pointer_type, 1, pointer)])
-    sub = _ifd([(0x829A, 5, count, exif_at + 18)])  # ExposureTime
-    return b"II*\x00" + struct.pack("<I", 8) + ifd + bytes(side * side) + sub + bytes(8 * count)
+    sub = _ifd([(0x829A, 5, count, exif_at + _ifd_size(1))])  # ExposureTime
+    return _tiff_file([(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+                       (273, 4, 1, pixels_at), (279, 4, 1, side * side), (34665, pointer_type, 1, pointer)],
+                      bytes(side * side), sub, bytes(8 * count))
 
 
 def _jpeg_segment(marker: int, payload: bytes) -> bytes:
     return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
 
 
+def _jpeg_with(segments: bytes) -> bytes:
+    """A small blank JPEG with ``segments`` right after its start marker."""
+    jpeg = encoded_blank(64, 64, "JPEG")
+    return jpeg[:2] + segments + jpeg[2:]
+
+
+def jpeg_after_app0(jpeg: bytes) -> int:
+    """Where the segment after a JPEG's first one (its APP0, as Pillow writes it) begins."""
+    return 4 + struct.unpack(">H", jpeg[4:6])[0]
+
+
+_PNG_AFTER_HEADER = 8 + 25  # the signature and IHDR
+
+
+def _png_with(chunks: bytes) -> bytes:
+    """A small blank PNG with ``chunks`` right after its header."""
+    png = encoded_blank(64, 64, "PNG")
+    return png[:_PNG_AFTER_HEADER] + chunks + png[_PNG_AFTER_HEADER:]
+
+
 def jpeg_exif_segments(count: int, size: int = 64) -> bytes:
     """A small JPEG with ``count`` EXIF segments of ``size`` bytes: Pillow joins each to a copy of
     those before it."""
-    jpeg = encoded_blank(64, 64, "JPEG")
-    segment = _jpeg_segment(0xE1, b"Exif\x00\x00" + bytes(size))
-    return jpeg[:2] + segment * count + jpeg[2:]
+    return _jpeg_with(_jpeg_segment(0xE1, b"Exif\x00\x00" + bytes(size)) * count)
 
 
 def jpeg_frame_headers(count: int) -> bytes:
     """A small JPEG with ``count`` extra frame headers (SOF0), each 64 KB of component entries
     (its count says 3): Pillow keeps a layer for every 3 bytes of every one."""
-    jpeg = encoded_blank(64, 64, "JPEG")
-    sof = _jpeg_segment(0xC0, struct.pack(">BHHB", 8, 64, 64, 3) + bytes([1, 0x11, 0]) * 21_842)
-    return jpeg[:2] + sof * count + jpeg[2:]
+    return _jpeg_with(_jpeg_segment(0xC0, struct.pack(">BHHB", 8, 64, 64, 3) + bytes([1, 0x11, 0]) * 21_842)
+                      * count)
 
 
 def png_text_exif(count: int) -> bytes:
     """A small PNG with a text chunk named "exif" (which Pillow takes for EXIF) of ``count``
     fractions."""
-    png = encoded_blank(64, 64, "PNG")
-    return png[:33] + _png_chunk(b"tEXt", b"exif\x00" + exif_fractions(count)) + png[33:]
+    return _png_with(_png_chunk(b"tEXt", b"exif\x00" + exif_fractions(count)))
 
 
 def png_raw_profile_exif(count: int) -> bytes:
     """A small PNG with a text chunk "Raw profile type exif" (EXIF in hex, as ImageMagick writes
     it) whose orientation holds ``count`` fractions."""
-    png = encoded_blank(64, 64, "PNG")
     exif = exif_fractions(count)
     text = b"\nexif\n%d\n" % len(exif) + exif.hex().encode()
-    return png[:33] + _png_chunk(b"tEXt", b"Raw profile type exif\x00" + text) + png[33:]
+    return _png_with(_png_chunk(b"tEXt", b"Raw profile type exif\x00" + text))
 
 
 def png_compressed_texts(count: int) -> bytes:
     """A small PNG with ``count`` compressed text chunks of a megabyte each when inflated."""
-    png = encoded_blank(64, 64, "PNG")
-    chunk = _png_chunk(b"zTXt", b"comment\x00\x00" + _zeros_deflated(1 << 20))
-    return png[:33] + chunk * count + png[33:]
+    return _png_with(_png_chunk(b"zTXt", b"comment\x00\x00" + _zeros_deflated(1 << 20)) * count)
 
 
 def png_exif_fractions(count: int) -> bytes:
     """A small PNG whose eXIf chunk holds one tag of ``count`` fractions."""
-    png = encoded_blank(64, 64, "PNG")
-    return png[:33] + _png_chunk(b"eXIf", exif_fractions(count)) + png[33:]
+    return _png_with(_png_chunk(b"eXIf", exif_fractions(count)))
 
 
 def gif_comment_blocks(count: int) -> bytes:
     """A small GIF with ``count`` one-byte comment extensions before its image."""
     gif = encoded_blank(64, 64, "GIF", "P")
-    flags = gif[10]
-    image_at = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    image_at = gif_blocks_start(gif)
     return gif[:image_at] + b"\x21\xfe\x01A\x00" * count + gif[image_at:]
 
 
@@ -225,15 +249,13 @@ def jpeg_fill_bytes(count: int) -> bytes:
     """A small JPEG with ``count`` 0xFF fill bytes after its first segment (legal before any
     marker): Pillow's marker parser skips them one at a time."""
     jpeg = encoded_blank(64, 64, "JPEG")
-    after_app0 = 4 + struct.unpack(">H", jpeg[4:6])[0]
+    after_app0 = jpeg_after_app0(jpeg)
     return jpeg[:after_app0] + b"\xff" * count + jpeg[after_app0:]
 
 
 def png_empty_chunks(count: int) -> bytes:
     """A small PNG with ``count`` empty private chunks before its image data."""
-    png = encoded_blank(64, 64, "PNG")
-    after_header = 8 + 25  # signature and IHDR
-    return png[:after_header] + _png_chunk(b"prIv", b"") * count + png[after_header:]
+    return _png_with(_png_chunk(b"prIv", b"") * count)
 
 
 def bmp_rle_end_of_lines(width: int, height: int) -> bytes:

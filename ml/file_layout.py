@@ -203,13 +203,17 @@ def _png(data: bytes, limit: int) -> Layout:
     return Layout(entries)
 
 
+def gif_blocks_start(data: bytes) -> int:
+    """Where a GIF's blocks begin: after its header, screen descriptor and global palette."""
+    flags = data[10]
+    return 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+
+
 def _gif(data: bytes, limit: int) -> Layout:
     """Extension sub-blocks and stray bytes before the first image (what Pillow reads to open)."""
     if len(data) < 13:
         return Layout(0)
-    flags = data[10]
-    position = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)  # after the global palette
-    entries = 0
+    position, entries = gif_blocks_start(data), 0
     while position < len(data) and entries <= limit:
         introducer = data[position]
         if introducer in b",;":  # the first image, or the end
@@ -248,16 +252,17 @@ def _jpeg(data: bytes, limit: int) -> Layout:
         if position + 8 > len(data):
             break  # no room for the segment: libjpeg refuses the file
         (length,) = struct.unpack_from(">H", data, position)
-        payload = data[position + 2:position + length]
+        payload_start = position + 2  # the segment's bytes after its length, as far as the file goes
+        payload_length = max(0, min(position + length, len(data)) - payload_start)
         if marker in _JPEG_FRAMES:  # a layer for each 3 bytes, kept however many frames come
             components, progressive = data[position + 7], marker in _JPEG_PROGRESSIVE
-            entries += len(payload) // 3
+            entries += payload_length // 3
         elif marker == _JPEG_DQT:  # a list of 64 values for each table of 65 bytes or more
-            entries += len(payload) // 65
+            entries += payload_length // 65
         elif marker == _JPEG_APP13:  # Photoshop resources, 12 bytes or more each, walked one by one
-            entries += len(payload) // 12
-        elif marker == _JPEG_APP1 and payload.startswith(_EXIF_HEADER):
-            exif.append(payload.removeprefix(_EXIF_HEADER))
+            entries += payload_length // 12
+        elif marker == _JPEG_APP1 and data.startswith(_EXIF_HEADER, payload_start):
+            exif.append(data[payload_start + len(_EXIF_HEADER):payload_start + payload_length])
             exif_bytes += len(exif[-1])
             entries += exif_bytes // _EXIF_COPY_BYTES_PER_ENTRY
         elif marker == _JPEG_SOS:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from bench import attacks
-from ml.file_layout import read_layout
+from ml.file_layout import gif_blocks_start, read_layout
 from ml.images import BMP_RLE_MAX_PIXELS, DecodeLimits, ImageRejected, decode_image, sniff_format
 from ml.preprocessing import image_to_array
 from tests.imagegen import all_modes, encode, gradient, png_bomb, with_exif_orientation
@@ -117,14 +117,6 @@ def _insert(data: bytes, at: int, extra: bytes) -> bytes:
     return data[:at] + extra + data[at:]
 
 
-def _after_jpeg_app0(jpeg: bytes) -> int:
-    return 4 + int.from_bytes(jpeg[4:6], "big")
-
-
-def _gif_image_at(gif: bytes) -> int:
-    return 13 + (3 << ((gif[10] & 7) + 1) if gif[10] & 0x80 else 0)
-
-
 FEW_ENTRIES = DecodeLimits(max_file_entries=1000)
 # format -> (a file with more entries than FEW_ENTRIES allows, one with fewer)
 MANY_ENTRIES = {
@@ -132,11 +124,13 @@ MANY_ENTRIES = {
                            lambda: attacks.encoded_blank(64, 64, "TIFF")),
     "GIF comment blocks": (lambda: attacks.gif_comment_blocks(1000), lambda: attacks.gif_comment_blocks(250)),
     "GIF stray bytes": tuple(
-        (lambda n=n: _insert(gif := attacks.encoded_blank(64, 64, "GIF", "P"), _gif_image_at(gif), bytes(n)))
+        (lambda n=n: _insert(gif := attacks.encoded_blank(64, 64, "GIF", "P"), gif_blocks_start(gif),
+                             bytes(n)))
         for n in (2000, 500)),
     "JPEG fill bytes": (lambda: attacks.jpeg_fill_bytes(2000), lambda: attacks.jpeg_fill_bytes(500)),
     "JPEG stray bytes": tuple(
-        (lambda n=n: _insert(jpeg := attacks.encoded_blank(64, 64, "JPEG"), _after_jpeg_app0(jpeg), bytes(n)))
+        (lambda n=n: _insert(jpeg := attacks.encoded_blank(64, 64, "JPEG"), attacks.jpeg_after_app0(jpeg),
+                             bytes(n)))
         for n in (2000, 500)),
     "PNG chunks": (lambda: attacks.png_empty_chunks(2000), lambda: attacks.png_empty_chunks(500)),
     "JPEG Photoshop resources": tuple(
