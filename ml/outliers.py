@@ -23,6 +23,8 @@ HELD_OUT_SHARE = 3  # one category in three is held out
 # whose learning rate rises to its peak and back. At a peak of 1.0 (weight 0.5) the shipped net
 # lost a point of validation accuracy (92.54 -> 91.58 %); at 0.3 it kept most of it (92.04 %), and
 # weight 1.0 at 0.3 gave 92.10 % and a slightly higher AUROC on unseen other things (0.785).
+# Through all 31 epochs of training instead of after them, it cost 3 points (89.54 %) and the
+# AUROC too (0.702): a fine-tuning it stays.
 OUTLIER_EXPOSURE = {"epochs": 2.0, "learning_rate": 0.3, "weight": 1.0}
 
 
