@@ -13,6 +13,7 @@ test-time augmentation.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -282,7 +283,8 @@ class CNNClassifier(TemperatureScaledClassifier):
         return Path(self.checkpoint_dir) / f"cnn-{digest.hexdigest()[:16]}.npz"
 
     def _check_onnx_parity(self, model, sample):
-        keras_probs = softmax(np.asarray(model(sample, training=False)))
+        with full_float32_arithmetic():
+            keras_probs = softmax(np.asarray(model(sample, training=False)))
         onnx_probs = softmax(self.logits(sample))
         diff = float(np.max(np.abs(keras_probs - onnx_probs)))
         if diff > ONNX_PARITY_TOLERANCE:
@@ -451,6 +453,30 @@ def resolve_precision(precision: str) -> str:
     if precision != "auto":
         return precision
     return "mixed_bfloat16" if accelerator() or cpu_has_native_bfloat16() else "float32"
+
+
+@contextlib.contextmanager
+def full_float32_arithmetic():
+    """Keras computes float32 as float32 inside: on NVIDIA GPUs both backends multiply and convolve
+    float32 in TF32 by default, 10 mantissa bits, which put Keras' probabilities 1.1e-4 from the
+    exported graph's (JAX on an H200, 2026-11-27: over ONNX_PARITY_TOLERANCE, so ``ml train``
+    failed after its last epoch). The reference for the export check must be exact."""
+    import keras
+
+    if keras.config.backend() == "jax":
+        import jax
+
+        with jax.default_matmul_precision("highest"):
+            yield
+        return
+    import tensorflow as tf
+
+    enabled = tf.config.experimental.tensor_float_32_execution_enabled()
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    try:
+        yield
+    finally:
+        tf.config.experimental.enable_tensor_float_32_execution(enabled)
 
 
 def accelerator() -> str | None:

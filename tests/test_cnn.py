@@ -310,3 +310,37 @@ def test_jax_backend_takes_the_same_training_steps_as_tensorflow(tmp_path):
         moved = [not np.array_equal(tf_run[name], before[f"arr_{int(name[4:]) - 1}"])
                  for name in tf_run.files[1:]]
         assert sum(moved) > 10  # the steps changed the weights
+
+
+_PRECISION = """
+import keras
+from ml.cnn import full_float32_arithmetic
+
+def reduced():
+    if keras.config.backend() == "jax":
+        import jax
+        return jax.config.jax_default_matmul_precision not in ("highest", "float32")
+    import tensorflow as tf
+    return tf.config.experimental.tensor_float_32_execution_enabled()
+
+before = reduced()
+with full_float32_arithmetic():
+    inside = reduced()
+print(before, inside, reduced())
+"""
+
+
+def test_the_export_check_runs_keras_in_full_float32_on_either_backend():
+    """GPUs run float32 matrix products in TF32 by default (TensorFlow and JAX alike): the Keras
+    reference the ONNX graph is checked against must not, or a GPU-trained model fails the check."""
+    import os
+    import subprocess
+    import sys
+
+    for backend in ("tensorflow", "jax"):
+        out = subprocess.run([sys.executable, "-c", _PRECISION], check=True, capture_output=True, text=True,
+                             env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        before, inside, after = out.stdout.split()[-3:]
+        assert (inside, after) == ("False", before), backend
+        if backend == "tensorflow":
+            assert before == "True"  # TensorFlow's default: TF32 where the GPU has it
