@@ -211,6 +211,14 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _interval(bounds, scale, spec, unit, before="; ", after="") -> str:
+    """"; 95 % interval a-b" for a bootstrap interval, or nothing where there is none."""
+    if bounds is None:
+        return ""
+    low, high = (format(bound * scale, spec) for bound in bounds)
+    return f"{before}95 % interval {low}-{high}{unit}{after}"
+
+
 def _photos(args) -> int:
     from ml import artifact
     from ml.photos import evaluate_photos
@@ -222,7 +230,7 @@ def _photos(args) -> int:
         print(json.dumps(report))
         return 0
     print(f"known photos: balanced top-1 {report['balanced_accuracy'] * 100:.1f} % "
-          f"({report['n_known']} photos)")
+          f"({report['n_known']} photos{_interval(report['balanced_accuracy_interval'], 100, '.1f', ' %')})")
     for name, scores in report["per_class"].items():
         print(f"  {name:>12}  {scores['accuracy'] * 100:5.1f} %  of {scores['n']:3d}   "
               f"'Not sure' {scores['not_sure'] * 100:5.1f} %")
@@ -232,7 +240,8 @@ def _photos(args) -> int:
     print(f"'Not sure' on each known photo with the threshold set on the other known photos "
           f"(leave-one-out): {report['not_sure_known_left_out'] * 100:.1f} %")
     if "auroc" in report:
-        print(f"AUROC of the confidence, known vs other: {report['auroc']:.3f}")
+        print(f"AUROC of the confidence, known vs other: {report['auroc']:.3f}"
+              f"{_interval(report['auroc_interval'], 1, '.3f', '', before=' (', after=')')}")
     return 0
 
 

@@ -18,6 +18,8 @@ NOT_SURE_TARGET = 0.15
 # For a model saved before thresholds were chosen from data.
 NOT_SURE_FALLBACK = 0.5
 ECE_BINS = 15
+# Resamples for the bootstrap intervals of the real-photo figures.
+INTERVAL_RESAMPLES = 2000
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -94,3 +96,22 @@ def separation(known_confidence, other_confidence) -> float:
     known, other = np.asarray(known_confidence, float), np.asarray(other_confidence, float)
     labels = np.r_[np.ones(len(known)), np.zeros(len(other))]
     return float(roc_auc_score(labels, np.r_[known, other]))
+
+
+def bootstrap_interval(statistic, *samples, level: float = 0.95) -> list[float] | None:
+    """The percentile bootstrap interval of ``statistic(*samples)``, each sample resampled on its
+    own (``scipy.stats.bootstrap``); None where a sample has fewer than two values. On 45 class
+    photos one photo is ~2 points of accuracy: the interval says how far a figure can be trusted."""
+    from scipy.stats import bootstrap
+
+    samples = tuple(np.asarray(sample, float) for sample in samples)
+    if min(len(sample) for sample in samples) < 2:
+        return None
+    result = bootstrap(samples, statistic, vectorized=False, n_resamples=INTERVAL_RESAMPLES,
+                       confidence_level=level, method="percentile", random_state=0)
+    return [float(result.confidence_interval.low), float(result.confidence_interval.high)]
+
+
+def balanced_accuracy(*correct_by_class) -> float:
+    """The mean of the per-class accuracies (each argument: one class's 0/1 results)."""
+    return float(np.mean([np.mean(correct) for correct in correct_by_class]))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.confidence import left_out_not_sure_rate, separation
+from ml.confidence import balanced_accuracy, bootstrap_interval, left_out_not_sure_rate, separation
 from ml.images import ImageRejected, load_image
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -63,16 +63,19 @@ def evaluate_photos(model, root, held_out_only: bool = False) -> dict:
     known, other = class_photo_files(root / "known", classes), photo_files(root / "other")
     if held_out_only:
         other = {name: files for name, files in other.items() if is_held_out(name)}
-    per_class, known_confidence = {}, []
+    per_class, known_confidence, correct_by_class = {}, [], []
     for name, files in known.items():
         probs = probabilities(pipeline, files)
         correct = probs.argmax(axis=1) == classes.index(name)
         per_class[name] = {"accuracy": float(correct.mean()), "n": len(files),
                            "not_sure": float(np.mean(probs.max(axis=1) < threshold))}
         known_confidence.append(probs.max(axis=1))
+        correct_by_class.append(correct)
     known_confidence = np.concatenate(known_confidence)
     report = {
-        "balanced_accuracy": float(np.mean([c["accuracy"] for c in per_class.values()])),
+        "balanced_accuracy": balanced_accuracy(*correct_by_class),
+        # 95 % bootstrap intervals over the photos (within each class; known and other apart).
+        "balanced_accuracy_interval": bootstrap_interval(balanced_accuracy, *correct_by_class),
         "n_known": len(known_confidence), "per_class": per_class,
         "not_sure_threshold": threshold,
         "not_sure_known": float(np.mean(known_confidence < threshold)),
@@ -84,5 +87,6 @@ def evaluate_photos(model, root, held_out_only: bool = False) -> dict:
                                            for files in other.values()])
         report |= {"n_other": len(other_confidence),
                    "auroc": separation(known_confidence, other_confidence),
+                   "auroc_interval": bootstrap_interval(separation, known_confidence, other_confidence),
                    "not_sure_other": float(np.mean(other_confidence < threshold))}
     return report

@@ -62,6 +62,23 @@ def test_left_out_rate_judges_each_picture_by_the_others_threshold():
     assert left_out_not_sure_rate(np.full(10, 0.5)) == 0.0
 
 
+def test_bootstrap_intervals_hold_the_figure_and_narrow_with_more_photos():
+    from ml.confidence import balanced_accuracy, bootstrap_interval
+
+    rng = np.random.default_rng(0)
+    known, other = rng.normal(1.0, 1.0, 10), rng.normal(0.0, 1.0, 40)
+    low, high = bootstrap_interval(separation, known, other)
+    assert 0 <= low < separation(known, other) < high <= 1
+    more = bootstrap_interval(separation, rng.normal(1.0, 1.0, 400), rng.normal(0.0, 1.0, 1600))
+    assert more[1] - more[0] < (high - low) / 3  # 40x the photos: about a sixth of the width
+    assert bootstrap_interval(separation, [0.9, 0.8, 0.7], [0.1, 0.2]) == [1.0, 1.0]  # no overlap
+    by_class = [np.array([1, 1, 0, 1, 0]), np.array([1, 1, 1, 1, 1])]
+    low, high = bootstrap_interval(balanced_accuracy, *by_class)
+    assert balanced_accuracy(*by_class) == 0.8 and 0.5 <= low < 0.8 < high <= 1.0
+    assert high == 1.0  # every class resampled within itself: the perfect one stays perfect
+    assert bootstrap_interval(balanced_accuracy, np.array([1, 0]), np.array([1])) is None  # one photo
+
+
 def test_separation_is_the_auroc():
     assert separation([0.9, 0.8], [0.1, 0.2]) == 1.0
     assert separation([0.1], [0.9]) == 0.0
@@ -85,6 +102,14 @@ def test_photos_command_reports_accuracy_auroc_and_not_sure_rates(tiny_artifact,
     assert 0 <= report["balanced_accuracy"] <= 1
     assert 0 <= report["not_sure_known"] <= 1 and 0 <= report["not_sure_other"] <= 1
     assert 0 <= report["not_sure_known_left_out"] <= 1
+    low, high = report["auroc_interval"]
+    assert low <= report["auroc"] <= high
+    low, high = report["balanced_accuracy_interval"]
+    assert low <= report["balanced_accuracy"] <= high
+    text = subprocess.run([sys.executable, "-m", "ml", "photos", str(tmp_path), "--model",
+                           str(tiny_artifact)], capture_output=True, text=True, cwd=ROOT, timeout=120).stdout
+    assert f"(6 photos; 95 % interval {low * 100:.1f}-{high * 100:.1f} %)" in text
+    assert f"{report['auroc']:.3f} (95 % interval {report['auroc_interval'][0]:.3f}-" in text
 
 
 def test_held_out_categories_are_fixed_and_excluded_from_outlier_images(tmp_path):
