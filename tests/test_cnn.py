@@ -283,13 +283,21 @@ np.savez(sys.argv[2], losses, *network.get_weights())
 """
 
 
-def test_jax_backend_takes_the_same_training_steps_as_tensorflow(tmp_path):
-    """A GPU without TensorFlow trains with KERAS_BACKEND=jax: its steps (loss, gradients, the
-    optimizer, BatchNorm statistics, outlier exposure) must be TensorFlow's to round-off."""
+def _run_on_backend(backend: str, script: str, *args) -> str:
+    """``script`` run with ``args`` in a fresh Python on one Keras backend (fixed when Keras is
+    first imported); its standard output."""
     import os
     import subprocess
     import sys
 
+    return subprocess.run([sys.executable, "-c", script, *map(str, args)], check=True, capture_output=True,
+                          text=True, env={**os.environ, "KERAS_BACKEND": backend,
+                                          "TF_CPP_MIN_LOG_LEVEL": "2"}).stdout
+
+
+def test_jax_backend_takes_the_same_training_steps_as_tensorflow(tmp_path):
+    """A GPU without TensorFlow trains with KERAS_BACKEND=jax: its steps (loss, gradients, the
+    optimizer, BatchNorm statistics, outlier exposure) must be TensorFlow's to round-off."""
     from ml.network import build_network
 
     start = tmp_path / "start.npz"
@@ -297,8 +305,7 @@ def test_jax_backend_takes_the_same_training_steps_as_tensorflow(tmp_path):
     results = {}
     for backend in ("tensorflow", "jax"):
         results[backend] = tmp_path / f"{backend}.npz"
-        subprocess.run([sys.executable, "-c", _STEPS, str(start), str(results[backend])], check=True,
-                       env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        _run_on_backend(backend, _STEPS, start, results[backend])
     with (np.load(start) as before, np.load(results["tensorflow"]) as tf_run,
           np.load(results["jax"]) as jax_run):
         assert len(tf_run.files) == len(jax_run.files) > 10
@@ -333,14 +340,8 @@ print(before, inside, reduced())
 def test_the_export_check_runs_keras_in_full_float32_on_either_backend():
     """GPUs run float32 matrix products in TF32 by default (TensorFlow and JAX alike): the Keras
     reference the ONNX graph is checked against must not, or a GPU-trained model fails the check."""
-    import os
-    import subprocess
-    import sys
-
     for backend in ("tensorflow", "jax"):
-        out = subprocess.run([sys.executable, "-c", _PRECISION], check=True, capture_output=True, text=True,
-                             env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"})
-        before, inside, after = out.stdout.split()[-3:]
+        before, inside, after = _run_on_backend(backend, _PRECISION).split()[-3:]
         assert (inside, after) == ("False", before), backend
         if backend == "tensorflow":
             assert before == "True"  # TensorFlow's default: TF32 where the GPU has it
