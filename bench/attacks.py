@@ -233,6 +233,15 @@ def png_compressed_texts(count: int) -> bytes:
     return _png_with(_png_chunk(b"zTXt", b"comment\x00\x00" + _zeros_deflated(1 << 20)) * count)
 
 
+def png_wide_texts(count: int) -> bytes:
+    """A small PNG with ``count`` compressed international text chunks, each a megabyte of text
+    when inflated with one emoji at its end (Python then keeps it at 4 bytes a character), each
+    under a keyword of its own (Pillow keeps one text per keyword)."""
+    deflated = zlib.compress(("a" * ((1 << 20) - 4) + "\N{GRINNING FACE}").encode(), 9)
+    return _png_with(b"".join(_png_chunk(b"iTXt", b"comment%d\x00\x01\x00\x00\x00" % i + deflated)
+                              for i in range(count)))
+
+
 def png_exif_fractions(count: int) -> bytes:
     """A small PNG whose eXIf chunk holds one tag of ``count`` fractions."""
     return _png_with(_png_chunk(b"eXIf", exif_fractions(count)))
@@ -299,6 +308,7 @@ STRUCTURE_ATTACKS = {
         "x.tif", lambda: tiff_strip_offsets(2_600_000, field_type=1)),
     "TIFF, an Exif IFD of 1.25 million fractions (10 MB)": ("x.tif", lambda: tiff_exif_fractions(1_250_000)),
     "PNG, an eXIf chunk of 1.25 million fractions (10 MB)": ("x.png", lambda: png_exif_fractions(1_250_000)),
+    "PNG, 63 text chunks of 1 MB with an emoji, compressed (67 KB)": ("x.png", lambda: png_wide_texts(63)),
     "JPEG, 62,500 EXIF segments of 64 bytes (4.5 MB)": ("x.jpg", lambda: jpeg_exif_segments(62_500)),
     "JPEG, 150 frame headers of 64 KB (9.8 MB)": ("x.jpg", lambda: jpeg_frame_headers(150)),
     "TIFF 1024x20480, 10 strips of 2 MB, one byte apart (2 MB)": ("x.tif", lambda: tiff_overlapping_strips()),

@@ -22,7 +22,10 @@ from __future__ import annotations
 import itertools
 import re
 import struct
+import zlib
 from dataclasses import dataclass
+
+from PIL.PngImagePlugin import MAX_TEXT_CHUNK
 
 # What an entry is, in each format's own words (for the message that refuses a file).
 ENTRY_NAMES = {"TIFF": "tag values", "PNG": "chunks and EXIF values",
@@ -47,6 +50,14 @@ _EXIF_COPY_BYTES_PER_ENTRY = 4096
 _PNG_INFLATED_CHUNKS = {b"zTXt", b"iTXt", b"iCCP"}
 _PNG_INFLATED_CHUNK_ENTRIES = 1024
 _PNG_EXIF_CHUNKS = {b"eXIf", b"tEXt", b"iTXt"}
+# Pillow keeps the text of a PNG's text chunks as str (and an ICC profile as bytes), reading those
+# before the image data as it opens the file. A str takes 4 bytes a character once it holds one
+# character past U+FFFF (an emoji): 63 inflated iTXt chunks of 1 MB in a 67 KB file took a
+# worker 256 MB, all before any decoding budget could be reserved. The text a file keeps is
+# therefore measured first (inflated a chunk at a time, at most 1 MB each, as Pillow does) and
+# bounded: real files carry kilobytes (XMP, comments), an ICC profile at most a few hundred.
+_PNG_TEXT_BYTES_PER_CHARACTER = {b"tEXt": 1, b"zTXt": 1, b"iTXt": 4, b"iCCP": 1}
+PNG_MAX_TEXT_BYTES = 8 * 1024 * 1024
 _JPEG_FILL = re.compile(rb"\xff+")
 # JPEG markers without a length field: TEM, RSTn, SOI, EOI.
 _JPEG_STANDALONE = {0x01, *range(0xD0, 0xDA)}
@@ -180,14 +191,17 @@ def _exif_entries(payload: bytes, limit: int) -> int:
 
 
 def _png(data: bytes, limit: int) -> Layout:
-    """Chunks up to IEND (Pillow reads those after the image data too, for their text)."""
-    position, entries = 8, 0
+    """Chunks up to IEND (Pillow reads those after the image data too, for their text), and the
+    memory their text takes once Pillow has read it."""
+    position, entries, text_bytes = 8, 0, 0
     while position + 8 <= len(data) and entries <= limit:
         (length,) = struct.unpack_from(">I", data, position)
         kind = data[position + 4:position + 8]
         entries += 1
         if kind == b"IEND":
             break
+        if kind in _PNG_TEXT_BYTES_PER_CHARACTER and text_bytes <= PNG_MAX_TEXT_BYTES:
+            text_bytes += _png_text_bytes(kind, data[position + 8:position + 8 + length])
         chunk = data[position + 8:position + 8 + length] if kind in _PNG_EXIF_CHUNKS else b""
         if kind == b"eXIf":
             entries += _exif_entries(chunk, limit)
@@ -200,7 +214,30 @@ def _png(data: bytes, limit: int) -> Layout:
         if kind in _PNG_INFLATED_CHUNKS:
             entries += _PNG_INFLATED_CHUNK_ENTRIES
         position += 12 + length
+    if text_bytes > PNG_MAX_TEXT_BYTES:
+        return Layout(entries, refusal=f"its text would take over {PNG_MAX_TEXT_BYTES // 1024**2} MB "
+                                       "once read")
     return Layout(entries)
+
+
+def _png_text_bytes(kind: bytes, chunk: bytes) -> int:
+    """The memory Pillow keeps one text chunk (or ICC profile) in: its text, inflated if compressed
+    (up to MAX_TEXT_CHUNK: Pillow refuses more), at ``_PNG_TEXT_BYTES_PER_CHARACTER``."""
+    rest = chunk.partition(b"\x00")[2]
+    if kind == b"tEXt":
+        return len(rest)
+    if kind == b"iTXt":  # compression flag, method, language NUL, translated keyword NUL, text
+        compressed, text = rest[:1] == b"\x01", rest[2:].partition(b"\x00")[2].partition(b"\x00")[2]
+        if not compressed:
+            return len(text) * _PNG_TEXT_BYTES_PER_CHARACTER[kind]
+    else:  # zTXt, iCCP: compression method, compressed text
+        text = rest[1:]
+    inflater = zlib.decompressobj()
+    try:
+        size = len(inflater.decompress(text, MAX_TEXT_CHUNK + 1))
+    except zlib.error:
+        return 0  # Pillow refuses it too
+    return min(size, MAX_TEXT_CHUNK) * _PNG_TEXT_BYTES_PER_CHARACTER[kind]
 
 
 def gif_blocks_start(data: bytes) -> int:

@@ -233,6 +233,16 @@ def test_compressed_png_chunks_count_as_the_megabyte_they_may_inflate_to():
     assert decode_image(attacks.png_compressed_texts(2)).size == (64, 64)
 
 
+def test_png_text_is_measured_before_pillow_reads_it():
+    """Text with one character past U+FFFF is kept at 4 bytes a character: 3 chunks of a megabyte
+    would take 12 MB, refused before Pillow inflates any; 2 of them are read."""
+    with pytest.raises(ImageRejected) as caught:
+        decode_image(attacks.png_wide_texts(3))
+    assert caught.value.code == "invalid_image" and "text" in caught.value.message
+    assert decode_image(attacks.png_wide_texts(2)).size == (64, 64)
+    assert read_layout(attacks.png_wide_texts(63), "PNG", 65536).refusal
+
+
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
 def test_ordinary_metadata_is_no_reason_to_refuse_a_picture(fmt):
     """EXIF with a maker note, an ICC profile and XMP, as cameras and editors write them."""
