@@ -42,10 +42,7 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 preload_app = False
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))  # a worker whose I/O loop stops is replaced
 graceful_timeout = 20
-# Header limits: a client cannot make a worker buffer megabytes of headers.
-limit_request_line = 8190
-limit_request_fields = 100
-limit_request_field_size = 8190
+# Header and connection limits: backend/workers.py (waitress parses the requests).
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = 50
 control_socket_disable = True  # no shared ~/.gunicorn socket: several servers may run side by side

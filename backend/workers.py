@@ -4,9 +4,10 @@ Slow clients are the problem this solves. A thread-per-request server (gunicorn'
 connection to a thread as soon as its first bytes arrive, and the thread then blocks until the
 request is complete: 16 clients sending headers at a byte every few seconds hold every thread, and
 normal users wait (measured: 0 of 6 requests served in 30 s). waitress reads each request
-completely, headers and body, in one asynchronous I/O thread (bodies past 512 KB are spooled to a
-temporary file) and only then gives it to a worker thread. A trickling client costs a socket and a
-few kilobytes, never a thread; one that sends nothing for CHANNEL_TIMEOUT seconds is disconnected.
+completely, headers and body, in one asynchronous I/O thread (bodies past 64 KB are spooled to a
+temporary file) and only then gives it to a worker thread. A trickling client costs a socket and at
+most MAX_REQUEST_HEADER_BYTES + INBUF_OVERFLOW of memory, never a thread; one that sends nothing for
+CHANNEL_TIMEOUT seconds is disconnected.
 
 gunicorn keeps doing what it is good at: forking WEB_CONCURRENCY workers, restarting one that dies,
 the heartbeat, signals and graceful restarts. Everything is configured in gunicorn.conf.py.
@@ -26,9 +27,17 @@ from backend.config import from_env
 # A connection that sends nothing for this long is closed (a trickling one stays, at the cost of
 # a socket: see CONNECTION_LIMIT).
 CHANNEL_TIMEOUT = int(os.environ.get("CHANNEL_TIMEOUT", "30"))
-# Open connections per worker before it stops accepting more until some close. Set well above
-# what slow clients can reasonably hold; memory per idle connection is a few KB.
-CONNECTION_LIMIT = int(os.environ.get("CONNECTION_LIMIT", "1000"))
+# The request line and headers together (waitress checks only their total): browsers send a few
+# KB; 32 KB is nginx's default ceiling. Past it the answer is 431. (gunicorn's own limit_request_*
+# settings apply to its HTTP parser, which this worker does not use; with them, as before,
+# 827 KB of headers were accepted and 600 such connections held 770 MB.)
+MAX_REQUEST_HEADER_BYTES = 32 * 1024
+# A body is held in memory up to this size, then spooled to a temporary file as it arrives
+# (waitress's default is 512 KB a connection).
+INBUF_OVERFLOW = 64 * 1024
+# Open connections per worker before it stops accepting more until some close: what they can hold
+# unfinished, ~100 KB each, stays under ~50 MB.
+CONNECTION_LIMIT = int(os.environ.get("CONNECTION_LIMIT", "500"))
 POLL_SECONDS = 1.0
 
 
@@ -40,10 +49,9 @@ class WaitressWorker(Worker):
             self._counting(self.wsgi), map=channels, sockets=[listener.sock for listener in self.sockets],
             threads=cfg.threads, channel_timeout=CHANNEL_TIMEOUT, connection_limit=CONNECTION_LIMIT,
             cleanup_interval=max(1, min(30, CHANNEL_TIMEOUT // 2)),  # when timed-out ones are closed
-            # A request line and headers within gunicorn's limits; no body bigger than the largest
-            # the app accepts (a batch) is read at all: it would be spooled to disk for nothing.
-            max_request_header_size=cfg.limit_request_line + cfg.limit_request_fields
-            * cfg.limit_request_field_size,
+            # No body bigger than the largest the app accepts (a batch) is read at all: it would be
+            # spooled to disk for nothing.
+            max_request_header_size=MAX_REQUEST_HEADER_BYTES, inbuf_overflow=INBUF_OVERFLOW,
             max_request_body_size=from_env()["MAX_REQUEST_BYTES"], recv_bytes=65536,
             ident="", asyncore_use_poll=True, clear_untrusted_proxy_headers=False,
         )

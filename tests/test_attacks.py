@@ -191,3 +191,37 @@ def _send_then_trickle(port, head, body, stop):
                 sock.sendall(bytes([byte]))
     except OSError:
         pass
+
+
+def test_headers_past_32_kb_are_refused(server):
+    url, _ = server
+    headers = {f"X-Filler-{i}": "a" * 8000 for i in range(5)}
+    response = requests.get(url + "/api/health", headers=headers, timeout=5)
+    assert response.status_code == 431
+    assert requests.get(url + "/api/health", headers=dict(list(headers.items())[:3]), timeout=5).ok
+
+
+HELD_HEADERS = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"a" * 7990) for i in range(3))
+HELD_BODY = b"--b\r\n" + b"x" * 500_000
+
+
+def test_held_connections_cost_a_bounded_amount_of_memory(server):
+    """200 clients each send 24 KB of headers and half a megabyte of a body they never finish: the
+    worker keeps what a body holds past 64 KB on disk, and a normal client is still served."""
+    url, pid = server
+    port = int(url.rsplit(":", 1)[1])
+    request = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\n" + HELD_HEADERS + b"Content-Type: "
+               b"multipart/form-data; boundary=b\r\nContent-Length: 600000\r\n\r\n" + HELD_BODY)
+    held = []
+    try:
+        with PeakMemory(pid) as peak:
+            for _ in range(200):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(request)
+                held.append(sock)
+            time.sleep(1)
+            assert post(url, "/api/predict", {"image": ("x.png", PNG)}, timeout=10).status_code == 200
+        assert peak.growth < 40 * MB, peak.growth / MB
+    finally:
+        for sock in held:
+            sock.close()
