@@ -20,6 +20,8 @@ def create_app(config: dict | None = None):
     from backend.uploads import DecodeMemory
 
     app = Flask(__name__, static_folder=None)
+    # "//" in a path is not redirected (Werkzeug's 308 takes its Location from the Host header).
+    app.url_map.merge_slashes = False
     app.config.from_mapping(from_env())
     app.config.update(config or {})
     app.json.sort_keys = False

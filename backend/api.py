@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 
 from backend.config import FORM_OVERHEAD
 from backend.errors import APIError
-from backend.limits import charge_pictures, live_frames_per_second, rate_limited
+from backend.limits import charge_pictures, decoded_bytes, live_frames_per_second, rate_limited
 from backend.observability import count_images
 from backend.schemas import (
     BatchResponseSchema,
@@ -319,6 +319,9 @@ def predict_batch():
     for position, upload in enumerate(uploads):
         results.append({"filename": upload.filename or ""})
         try:
+            if decoded_bytes() > config["MAX_BATCH_DECODE_BYTES"]:
+                raise APIError("batch_decode_budget", details={
+                    "max_batch_decode_bytes": config["MAX_BATCH_DECODE_BYTES"]})
             # Down to the network's input at once: the batch holds one decoded picture at a time.
             inputs.append(_prepare(_decode(upload)))
             positions.append(position)

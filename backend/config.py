@@ -45,6 +45,9 @@ def from_env() -> dict:
         # (ml/images.py): pixels, bytes of the decoded frame, aspect ratio, JPEG scans, file entries.
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000),
         "MAX_DECODE_BYTES": decode_bytes,
+        # What the files of one batch may take to decode in all (~2 s of decoding at the worst):
+        # the files past it are answered batch_decode_budget, to send in another request.
+        "MAX_BATCH_DECODE_BYTES": _int("MAX_BATCH_DECODE_BYTES", 8 * decode_bytes),
         "MAX_ASPECT_RATIO": _float("MAX_ASPECT_RATIO", 20.0),
         "MAX_JPEG_SCANS": _int("MAX_JPEG_SCANS", 64),
         # Entries of a file's structure that Pillow parses one by one (ml/file_layout.py).

@@ -23,10 +23,13 @@ ERRORS: dict[str, tuple[int, str]] = {
     "too_many_files": (400, "Too many files in one request."),
     "empty_file": (400, "The uploaded file is empty."),
     "unauthorized": (401, "This needs a valid token."),
+    "cross_site_request": (403, "Another website's page cannot send pictures here; use this site."),
     "not_found": (404, "No such endpoint. See /api/openapi.json for the API."),
     "method_not_allowed": (405, "This endpoint does not accept that method."),
     "request_timeout": (408, "The upload stalled or was cut off; please try again."),
     "payload_too_large": (413, "The upload is too large."),
+    "batch_decode_budget": (413, "This batch took all the decoding one request may before this file; "
+                                 "send it in another request."),
     "unsupported_media_type": (415, "This file is not an image we can read."),
     "invalid_image": (422, "The image is corrupt or truncated."),
     "image_too_large": (422, "The image is too large to decode."),

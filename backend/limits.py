@@ -1,17 +1,17 @@
 """Per-client rate limits on the predict and explain endpoints (Flask-Limiter).
 
-``RATE_LIMIT`` in Flask-Limiter's notation ("300 per minute; 10 per second") counts requests to
-/api/predict, /api/predict/batch and /api/explain together, per client address;
-``UPLOAD_RATE_LIMIT`` counts the megabytes they upload ("200 per minute": a 9 MB photo counts 9, a
-webcam frame 1), so a client sending big photos as fast as it can is cut off long before one using
-the page is; ``IMAGE_RATE_LIMIT`` counts the pictures the network runs for them ("1200 per
-minute": a prediction counts 1, a batch one per file, an explanation 50, the picture and its 49
-occluded copies), so that a batch or an explanation is not a way to get 50 times the work for one
-request. Empty turns a limit off. Counts live in
-each worker's memory unless ``RATE_LIMIT_STORAGE_URI`` points at a shared store (``redis://...``),
-which every worker and instance then shares; should that store fail, each worker falls back to
-its own memory rather than refusing requests. Health, model info, the docs and the page are never
-limited.
+``RATE_LIMIT`` in
+Flask-Limiter's notation ("300 per minute; 10 per second") counts requests to /api/predict,
+/api/predict/batch and /api/explain together, per client address; ``UPLOAD_RATE_LIMIT`` counts the
+megabytes they upload ("200 per minute": a 9 MB photo counts 9, a webcam frame 1), so a client
+sending big photos as fast as it can is cut off long before one using the page is;
+``IMAGE_RATE_LIMIT`` counts the pictures the network runs for them ("1200 per minute": a prediction
+counts 1, a batch one per file, an explanation 50, the picture and its 49 occluded copies, and each
+picture one more per 4 MB it takes to decode), so that a batch, an explanation or a costly file is
+not a way to get 50 times the work for one request. Empty turns a limit off. Counts live in each
+worker's memory unless ``RATE_LIMIT_STORAGE_URI`` points at a shared store (``redis://...``), which
+every worker and instance then shares; should that store fail, each worker falls back to its own
+memory rather than refusing requests. Health, model info, the docs and the page are never limited.
 
 Behind a reverse proxy (Render's), every request comes from the proxy's address; with
 ``TRUSTED_PROXY_HOPS=1`` the client address is taken from the X-Forwarded-For entry that one proxy
@@ -59,15 +59,33 @@ def uploaded_megabytes() -> int:
     return max(1, math.ceil((request.content_length or 0) / MEGABYTE))
 
 
+# Decoding is work too: a 12-megapixel RGBA PNG (a 51 KB file) takes ~0.2 s to decode, twenty
+# predictions' worth. So a picture counts one more against IMAGE_RATE_LIMIT for every
+# DECODE_BYTES_PER_PICTURE its decoding takes (ml.images.decode_cost, known from its header): a
+# phone photo (a JPEG, decoded at a reduced scale) counts 1 or 2, the costliest upload allowed
+# (96 MB) 25. Before, 64 of those in a batch counted 64 and held a thread for 14.6 s.
+DECODE_BYTES_PER_PICTURE = 4 * MEGABYTE
+
+
 def charge_pictures(n: int) -> None:
-    """What this request costs against IMAGE_RATE_LIMIT: the pictures the network ran for it. Views
-    call this once they know; the charge is made when the response leaves (a request is let in
-    while one picture remains in the budget)."""
+    """What this request costs against IMAGE_RATE_LIMIT: the pictures the network ran for it, and
+    their decoding (``charge_decoding``). Views call this once they know; the charge is made when
+    the response leaves (a request is let in while one picture remains in the budget)."""
     g.network_pictures = n
 
 
+def charge_decoding(nbytes: int) -> None:
+    """Count a decode of ``nbytes`` (its estimated cost) against this request."""
+    g.decode_bytes = decoded_bytes() + nbytes
+
+
+def decoded_bytes() -> int:
+    """What this request's decodes have cost so far."""
+    return g.get("decode_bytes", 0)
+
+
 def network_pictures() -> int:
-    return g.get("network_pictures", 1)
+    return g.get("network_pictures", 1) + decoded_bytes() // DECODE_BYTES_PER_PICTURE
 
 
 # The page's live webcam mode sends small frames (a 256-pixel square, well under a megabyte: each

@@ -1,9 +1,12 @@
-"""Security headers on every response, and CORS only for origins the operator lists."""
+"""Security headers on every response, CORS only for origins the operator lists, and no POSTs
+that another website's page makes its visitors' browsers send."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask_cors import CORS
+
+from backend.errors import APIError
 
 # No inline script or style: everything the page runs is a file we serve.
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -26,6 +29,11 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
 }
+# Over HTTPS only (browsers ignore it over HTTP, RFC 6797): this site is HTTPS for a year.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
+# Sec-Fetch-Site values of requests a page of this site (or no page: the address bar, curl, which
+# sends none) makes.
+OWN_SITE = ("same-origin", "none")
 
 
 def init_security(app: Flask) -> None:
@@ -33,8 +41,28 @@ def init_security(app: Flask) -> None:
         CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
              methods=["GET", "POST", "OPTIONS"], max_age=600)
 
+    allowed_origins = app.config["CORS_ORIGINS"]
+
+    @app.before_request
+    def _refuse_cross_site_posts():
+        """A form post (multipart) needs no CORS preflight: any website could make its visitors'
+        browsers upload to the API, each visitor a fresh rate-limit budget. Browsers say where a
+        request comes from (Sec-Fetch-Site, or at least Origin); clients other than browsers send
+        neither and are unaffected."""
+        if request.method != "POST":
+            return
+        origin = request.headers.get("Origin")
+        if origin and ("*" in allowed_origins or origin in allowed_origins):
+            return
+        site = request.headers.get("Sec-Fetch-Site")
+        foreign = site not in OWN_SITE if site else bool(origin) and origin != request.host_url.rstrip("/")
+        if foreign:
+            raise APIError("cross_site_request", details={"origin": origin or ""})
+
     @app.after_request
     def _headers(response):
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
         return response

@@ -7,6 +7,7 @@ import threading
 from contextlib import contextmanager
 
 from backend.errors import APIError
+from backend.limits import charge_decoding
 from backend.observability import count_decode_failure
 from ml.images import DecodeLimits, ImageRejected, decode_image
 
@@ -38,8 +39,14 @@ class DecodeMemory:
 
 
 def decode_upload(data: bytes, config, memory: DecodeMemory):
+    """The picture in ``data``; its decoding cost is reserved from ``memory`` and charged to the
+    request's rate limit (``charge_decoding``)."""
+    def reserve(nbytes: int):
+        charge_decoding(nbytes)
+        return memory.reserve(nbytes)
+
     try:
-        return decode_image(data, DecodeLimits.from_config(config), memory.reserve)
+        return decode_image(data, DecodeLimits.from_config(config), reserve)
     except ImageRejected as error:
         count_decode_failure(error.code)
         raise APIError(error.code, error.message, error.details) from None  # its status: ERRORS

@@ -273,6 +273,46 @@ def test_cors_allowlist(model_path):
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
+def test_strict_transport_security_over_https_only(client):
+    assert client.get("/api/health", base_url="https://localhost").headers[
+        "Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in client.get("/api/health").headers
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, 403),
+    ({"Sec-Fetch-Site": "same-site", "Origin": "https://other.localhost"}, 403),
+    ({"Origin": "https://evil.example"}, 403),  # a browser without Sec-Fetch-Site
+    ({"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}, 200),  # the page
+    ({"Origin": "http://localhost"}, 200),
+    ({}, 200),  # curl, scripts
+])
+def test_posts_from_other_websites_are_refused(client, headers, status):
+    response = client.post("/api/predict", data={"image": (io.BytesIO(PNG), "x.png")},
+                           content_type="multipart/form-data", headers=headers)
+    assert response.status_code == status
+    if status == 403:
+        assert response.get_json()["error"]["code"] == "cross_site_request"
+
+
+def test_an_allowed_origin_may_post(model_path):
+    from backend import create_app
+
+    client = create_app({"TESTING": True, "MODEL_PATH": str(model_path),
+                         "CORS_ORIGINS": ["https://friend.example"]}).test_client()
+    response = client.post("/api/predict", data={"image": (io.BytesIO(PNG), "x.png")},
+                           content_type="multipart/form-data",
+                           headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://friend.example"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api//model", "/static//styles.css", "//api/model"])
+def test_double_slashes_are_not_redirected(client, path):
+    response = client.get(path, headers={"Host": "evil.example"})
+    assert response.status_code == 404 and "Location" not in response.headers
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
 def test_page_and_static_files(client):
     page = client.get("/")
     assert page.status_code == 200 and b"<script" in page.data and b'type="module"' in page.data
@@ -331,3 +371,18 @@ def test_model_info_publishes_the_limits_the_server_enforces(client, app):
     assert predict(client, top_k=str(limits["top_k"]["max"])).status_code == 200
     error = assert_error(predict(client, top_k=str(limits["top_k"]["max"] + 1)), 400, "invalid_top_k")
     assert str(limits["top_k"]["max"]) in error["message"]
+
+
+def test_a_batch_stops_decoding_past_its_allowance(model_path):
+    """Files past MAX_BATCH_DECODE_BYTES of decoding are answered batch_decode_budget, to resend."""
+    from backend import create_app
+
+    client = create_app({"TESTING": True, "MODEL_PATH": str(model_path),
+                         "MAX_BATCH_DECODE_BYTES": 1_500_000}).test_client()
+    picture = encode(gradient(512, 512), "PNG")  # 1 MB to decode
+    response = client.post("/api/predict/batch", content_type="multipart/form-data",
+                           data={"images": [(io.BytesIO(picture), f"{i}.png") for i in range(4)]})
+    results = response.get_json()["results"]
+    assert ["predictions" in result for result in results[:2]] == [True, True]
+    assert [result["error"]["code"] for result in results[2:]] == ["batch_decode_budget"] * 2
+    assert results[2]["error"]["details"] == {"max_batch_decode_bytes": 1_500_000}

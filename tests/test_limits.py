@@ -82,6 +82,23 @@ def test_batches_and_explanations_are_charged_the_pictures_the_network_runs(mode
     assert predict(client, "/api/explain").status_code == 429
 
 
+def test_a_picture_costly_to_decode_is_charged_for_its_decoding(model_path):
+    """A 12-megapixel RGBA PNG (98 MB to decode, ~0.2 s) counts 1 + 23 (one per 4 MB)."""
+    from bench import attacks
+
+    client = make_app(model_path, RATE_LIMIT="", UPLOAD_RATE_LIMIT="",
+                      IMAGE_RATE_LIMIT="50 per minute").test_client()
+    costly = attacks.png_zeros(3500, 3500, "RGBA8")
+
+    def send(data):
+        return client.post("/api/predict", data={"image": (io.BytesIO(data), "x.png")},
+                           content_type="multipart/form-data")
+
+    assert [send(costly).status_code for _ in range(2)] == [200, 200]  # 48
+    assert [predict(client).status_code for _ in range(2)] == [200, 200]  # 50
+    assert predict(client).status_code == 429
+
+
 def test_the_default_lets_a_person_see_why_for_every_photo(model_path):
     """The page asks for an explanation after each answer: 12 photos in a row, ~4 s apart at most."""
     client = make_app(model_path).test_client()
