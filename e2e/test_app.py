@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,6 +94,30 @@ def test_several_files_make_a_batch(page):
                          [file_payload(f"p{i}.png", picture(i)) for i in range(3)])
     page.wait_for_selector("[data-testid=batch-item] >> nth=2")
     assert page.locator("[data-testid=batch-item]").count() == 3
+    assert_chart(page)
+
+
+def test_a_batch_over_the_byte_limit_is_sent_in_several_requests(page, tmp_path):
+    # Eight photos of ~8.9 MB: each under the 10 MB a file, 71 MB together, over the 64 MB a
+    # request the server publishes (and refuses beyond, with a plain-text 413).
+    noise = np.random.default_rng(0).integers(0, 256, (1720, 1720, 3), dtype=np.uint8)
+    paths = []
+    for i in range(8):
+        path = tmp_path / f"big{i}.png"
+        Image.fromarray(noise).save(path, "PNG", compress_level=0)
+        paths.append(str(path))
+    sizes = [Path(path).stat().st_size for path in paths]
+    assert max(sizes) < 10 * 2**20 < 64 * 2**20 < sum(sizes)
+    statuses = []
+    page.on("response", lambda response: response.url.endswith("/api/predict/batch")
+            and statuses.append(response.status))
+    page.set_input_files("[data-testid=file-input]", paths)  # paths: buffers over 50 MB are refused
+    page.wait_for_selector("#batch-summary:has-text('8 of 8 images classified')", timeout=60_000)
+    assert len(statuses) >= 2 and set(statuses) == {200}, statuses
+    names = page.locator("[data-testid=batch-item] .item-name").all_inner_texts()
+    assert names == [f"big{i}.png" for i in range(8)]
+    assert page.locator("[data-testid=batch-item].is-error").count() == 0
+    assert page.locator("[data-testid=error]").is_hidden()
     assert_chart(page)
 
 

@@ -1,19 +1,32 @@
 // API client for the Flask JSON API. `fetch` is injected so the request
 // building and error parsing can be unit-tested in Node with a fake fetch.
 
-import { MAX_TOP_K, clampTopK, extensionForType } from './format.js';
+import { MAX_TOP_K, clampTopK, extensionForType, formatBytes } from './format.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** Error carrying the API's machine-readable code alongside the HTTP status. */
+/**
+ * Error carrying the API's machine-readable code alongside the HTTP status, and the seconds the
+ * server asked to wait before trying again (its Retry-After header, on a 429 or 503), or null.
+ */
 export class ApiError extends Error {
-  constructor(code, message, { status = 0, details = null, cause } = {}) {
+  constructor(code, message, { status = 0, details = null, retryAfter = null, cause } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'ApiError';
     this.code = code;
     this.status = status;
     this.details = details;
+    this.retryAfter = retryAfter;
   }
+}
+
+/** A Retry-After header (seconds, or an HTTP date) → seconds from `now`; null when absent or unreadable. */
+export function retryAfterSeconds(value, now = Date.now()) {
+  const text = String(value ?? '').trim();
+  if (!text) return null;
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  const date = /GMT$/i.test(text) ? Date.parse(text) : Number.NaN; // e.g. "Wed, 21 Oct 2015 07:28:00 GMT"
+  return Number.isFinite(date) ? Math.max(0, (date - now) / 1000) : null;
 }
 
 /** Fallback code when an error body is not our JSON shape (e.g. a proxy's HTML page). */
@@ -62,7 +75,8 @@ export async function parseErrorResponse(response) {
       ? payload.message
       : `Request failed with status ${status}${response.statusText ? ` (${response.statusText})` : ''}.`;
   const details = payload && typeof payload.details === 'object' ? payload.details : null;
-  return new ApiError(code, message, { status, details });
+  const retryAfter = retryAfterSeconds(response.headers?.get?.('Retry-After'));
+  return new ApiError(code, message, { status, details, retryAfter });
 }
 
 // Camera snaps and some pasted images are Blobs without a name; multipart
@@ -192,13 +206,29 @@ export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_T
       return requirePredictions(data);
     },
 
-    /** Classify several images; resolves to {results:[{filename, predictions}|{filename, error}], ...}. */
+    /**
+     * Classify several images; resolves to {results:[{filename, predictions}|{filename, error}], ...}.
+     * A 413 here is about the request as a whole (a file over its own limit is answered in its
+     * result, or refused before by the page): it rejects with `batch_too_large`.
+     */
     async predictBatch(files, { topK = MAX_TOP_K, maxTopK = MAX_TOP_K, signal } = {}) {
-      const data = await request('/api/predict/batch', {
-        method: 'POST',
-        body: buildBatchForm(files, topK, maxTopK),
-        signal,
-      });
+      let data;
+      try {
+        data = await request('/api/predict/batch', {
+          method: 'POST',
+          body: buildBatchForm(files, topK, maxTopK),
+          signal,
+        });
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 413) throw error;
+        const sent = Array.from(files);
+        const total = sent.reduce((sum, file) => sum + (Number(file?.size) || 0), 0);
+        throw new ApiError(
+          'batch_too_large',
+          `The ${sent.length} images sent together (${formatBytes(total)}) are more than the server accepts in one request.`,
+          { status: 413, details: error.details, cause: error },
+        );
+      }
       if (!data || !Array.isArray(data.results)) {
         throw new ApiError('invalid_response', 'The server response did not include results.');
       }

@@ -7,6 +7,7 @@
 import {
   DEFAULT_LIVE_FRAMES_PER_SECOND,
   DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_BATCH_BYTES,
   DEFAULT_MAX_UPLOAD_BYTES,
   DEFAULT_TOP_K,
   MAX_TOP_K,
@@ -15,9 +16,17 @@ import {
   describeError,
   extensionForType,
   sortPredictions,
+  splitBatch,
   summarizePrediction,
 } from './format.js';
 import { addToHistory, urlsInUse } from './history.js';
+
+// A batch request the server refuses with 429 (over a rate limit, e.g. megabytes a minute, which a
+// large batch sent in several requests can reach) is tried again after the pause it asks for
+// (Retry-After; 5 s when it names none, at most a minute), this many times.
+const BATCH_RETRIES = 3;
+const DEFAULT_RETRY_SECONDS = 5;
+const MAX_RETRY_SECONDS = 60;
 
 function fileName(file, fallback) {
   return typeof file?.name === 'string' && file.name ? file.name : fallback;
@@ -42,6 +51,8 @@ export function createController({
   const state = {
     maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
     maxBatch: DEFAULT_MAX_BATCH,
+    // Bytes one batch request may carry: a larger batch is sent in several requests.
+    maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
     // Every class is requested, so that changing k needs no new request: the model's class count.
     maxTopK: MAX_TOP_K,
     topK: DEFAULT_TOP_K,
@@ -237,6 +248,11 @@ export function createController({
     return classifyPicture({ name: entry.name, url: entry.url, source: entry.source, upload: entry.source, crop: null });
   }
 
+  /**
+   * Several files: each checked here first (a file over its own limit is shown on its card and not
+   * sent), the others sent in as few requests as the server's batch limits allow (files and bytes
+   * per request, from /api/model), one after another. Their cards keep the order of the files.
+   */
   async function classifyBatch(files) {
     if (files.length > state.maxBatch) {
       view.showError({
@@ -254,6 +270,7 @@ export function createController({
       return card;
     });
     const uploads = cards.filter((card) => !card.error);
+    let requestError = null; // a request that failed, when others were answered
 
     if (uploads.length > 0) {
       state.current = null;
@@ -262,23 +279,9 @@ export function createController({
       view.clearResult('Classifying…');
       setBusy(true, `Classifying ${uploads.length} images…`);
       view.setStatus(`Classifying ${uploads.length} images…`);
-      try {
-        const data = await api.predictBatch(
-          uploads.map((card) => card.file),
-          { topK: state.maxTopK, maxTopK: state.maxTopK },
-        );
-        // Results come back in upload order, one per uploaded file.
-        uploads.forEach((card, index) => {
-          const result = data.results[index];
-          if (result && Array.isArray(result.predictions)) {
-            card.predictions = sortPredictions(result.predictions);
-            card.modelVersion = data.model_version;
-          } else {
-            card.error = result?.error ?? { code: 'invalid_response', message: 'No result was returned for this file.' };
-          }
-        });
-      } catch (error) {
-        view.showError(error);
+      const outcome = await sendBatch(uploads);
+      if (outcome.answered === 0) {
+        view.showError(outcome.error);
         view.clearResult('No result — see the message above.');
         view.setStatus('Classification failed.');
         state.batchCards = [];
@@ -287,6 +290,7 @@ export function createController({
         releaseUnusedUrls();
         return;
       }
+      requestError = outcome.error;
       setBusy(false);
     }
 
@@ -302,6 +306,7 @@ export function createController({
       showEntry(successes[0]);
       explain(successes[0]);
       remember(successes);
+      if (requestError) view.showError(requestError); // why some cards have no answer
       view.setStatus(
         `${successes.length} of ${cards.length} images classified. First: ${summarizePrediction(successes[0].predictions)}`,
       );
@@ -310,10 +315,88 @@ export function createController({
       state.previewUrl = null;
       view.clearPreview();
       view.clearResult('No result — see the messages below.');
-      view.showError({ code: 'batch_failed', message: '' });
+      view.showError(requestError ?? { code: 'batch_failed', message: '' });
       view.setStatus('None of the images could be classified.');
     }
     releaseUnusedUrls();
+  }
+
+  /**
+   * Send the cards' files in consecutive requests within the batch limits and put each answer on
+   * its card. Files a request had no decoding allowance left for (batch_decode_budget: the server
+   * asks for them in another request) are sent again in the next one. A request refused for its
+   * size leaves its own cards with that error and the next request goes on; any other failure
+   * (offline, timed out, server down) gives its cards and the ones not sent yet that error and
+   * stops. Returns how many files a request answered for, and the last request error (or null).
+   */
+  async function sendBatch(uploads) {
+    const queue = splitBatch(uploads, {
+      maxFiles: state.maxBatch,
+      maxBytes: state.maxBatchBytes,
+      sizeOf: (card) => card.file?.size,
+    });
+    const total = uploads.length;
+    let answered = 0;
+    let done = 0;
+    let error = null;
+    for (let sent = 0; queue.length > 0; sent += 1) {
+      const group = queue.shift();
+      if (sent > 0) showProgress(`Classifying ${total} images… ${done} of ${total} done.`);
+      let data;
+      try {
+        data = await predictGroup(group, { done, total });
+      } catch (failure) {
+        error = failure;
+        const affected = failure?.code === 'batch_too_large' ? group : [...group, ...queue.flat()];
+        for (const card of affected) card.error = failure;
+        done += group.length;
+        if (affected === group) continue;
+        break;
+      }
+      // Results come back in upload order, one per uploaded file.
+      const deferred = [];
+      group.forEach((card, position) => {
+        const result = data.results?.[position];
+        if (result && Array.isArray(result.predictions)) {
+          card.predictions = sortPredictions(result.predictions);
+          card.modelVersion = data.model_version;
+        } else if (result?.error?.code === 'batch_decode_budget' && position > 0) {
+          deferred.push(card); // the server decoded the ones before it: send it again
+        } else {
+          card.error = result?.error ?? { code: 'invalid_response', message: 'No result was returned for this file.' };
+        }
+      });
+      if (deferred.length > 0) queue.unshift(deferred);
+      answered += group.length - deferred.length;
+      done += group.length - deferred.length;
+    }
+    return { answered, error };
+  }
+
+  /** One batch request; a 429 is waited out (the pause the server asks for) a few times. */
+  async function predictGroup(group, { done, total }) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await api.predictBatch(
+          group.map((card) => card.file),
+          { topK: state.maxTopK, maxTopK: state.maxTopK },
+        );
+      } catch (error) {
+        if (error?.code !== 'too_many_requests' || attempt > BATCH_RETRIES) throw error;
+        const asked = Number.isFinite(error.retryAfter) ? error.retryAfter : DEFAULT_RETRY_SECONDS;
+        const seconds = Math.ceil(Math.min(MAX_RETRY_SECONDS, Math.max(1, asked)));
+        showProgress(
+          `Classifying ${total} images… ${done} of ${total} done. The server asked for a pause; carrying on in ${seconds} s.`,
+        );
+        await sleep(seconds * 1000);
+      }
+    }
+  }
+
+  /** A long batch's progress: on the loading overlay and, for screen readers, in the status line. */
+  function showProgress(text) {
+    view.setBusy(true, text);
+    view.setStatus(text);
   }
 
   /** Files from the picker, the camera input, a drop or a paste. */
@@ -529,6 +612,7 @@ export function createController({
       const limits = model.limits ?? {};
       state.maxBytes = positiveNumber(limits.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
       state.maxBatch = positiveNumber(limits.max_batch_files, DEFAULT_MAX_BATCH);
+      state.maxBatchBytes = positiveNumber(limits.max_batch_bytes, DEFAULT_MAX_BATCH_BYTES);
       state.maxTopK = positiveNumber(limits.top_k?.max, MAX_TOP_K);
       state.liveFramesPerSecond = positiveNumber(limits.live_frames_per_second, DEFAULT_LIVE_FRAMES_PER_SECOND);
       view.setTopKRange(state.maxTopK);

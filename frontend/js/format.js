@@ -6,6 +6,11 @@ export const MAX_TOP_K = 10;
 export const DEFAULT_TOP_K = 5;
 export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_BATCH = 64;
+// Bytes one batch request may carry, until /api/model publishes the server's `max_batch_bytes`.
+export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
+// What a file costs a batch request beyond its own bytes: its multipart boundary and headers
+// (field name, file name, type), a few hundred bytes; rounded up so a long file name still fits.
+export const BATCH_PART_OVERHEAD_BYTES = 1024;
 export const LOW_CONFIDENCE_THRESHOLD = 0.5;
 // Live webcam frames a second until /api/model publishes the rate its limits allow.
 export const DEFAULT_LIVE_FRAMES_PER_SECOND = 2;
@@ -146,6 +151,44 @@ export function checkFile(file, { maxBytes = DEFAULT_MAX_UPLOAD_BYTES } = {}) {
   return { ok: true };
 }
 
+/**
+ * Split a batch into consecutive groups, one request each, in their original order: each group
+ * holds at most `maxFiles` items and at most `maxBytes` counting every item's size plus
+ * `partOverhead` (its multipart part around it). Groups are filled greedily, so a batch that fits
+ * one request is sent as one. An item too big to share a request with any other goes alone (each
+ * file's own limit is checked before, by checkFile).
+ * @template T
+ * @param {T[]} items
+ * @param {{maxFiles?: number, maxBytes?: number, partOverhead?: number, sizeOf?: (item: T) => number}} [limits]
+ * @returns {T[][]}
+ */
+export function splitBatch(items, {
+  maxFiles = DEFAULT_MAX_BATCH,
+  maxBytes = DEFAULT_MAX_BATCH_BYTES,
+  partOverhead = BATCH_PART_OVERHEAD_BYTES,
+  sizeOf = (item) => item?.size,
+} = {}) {
+  const fileLimit = Number.isFinite(maxFiles) && maxFiles >= 1 ? Math.trunc(maxFiles) : DEFAULT_MAX_BATCH;
+  const byteLimit = Number.isFinite(maxBytes) && maxBytes > 0 ? maxBytes : DEFAULT_MAX_BATCH_BYTES;
+  const overhead = Number.isFinite(partOverhead) && partOverhead > 0 ? partOverhead : 0;
+  const groups = [];
+  let group = [];
+  let bytes = 0;
+  for (const item of Array.from(items ?? [])) {
+    const size = Number(sizeOf(item));
+    const cost = (Number.isFinite(size) && size > 0 ? size : 0) + overhead;
+    if (group.length > 0 && (group.length >= fileLimit || bytes + cost > byteLimit)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(item);
+    bytes += cost;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
 function displayName(name) {
   const text = typeof name === 'string' ? name.trim() : '';
   return text ? `“${text}”` : 'This file';
@@ -160,10 +203,16 @@ const ERROR_MESSAGES = Object.freeze({
   validation_error: 'The request was not valid. Please try again.',
   bad_request: 'The server could not understand the request. Please try again.',
   unauthorized: 'This needs an access token.',
+  cross_site_request: 'Pictures can only be sent from the classifier’s own page. Please open it directly and try again.',
   request_timeout: 'The upload stalled before it was complete. Please try again.',
   not_found: 'The requested resource was not found.',
   method_not_allowed: 'That action is not supported by the server.',
   payload_too_large: 'That file is too large to upload. Please choose a smaller image.',
+  // The page's own code: the server refused a batch request for its total size (each file fitted).
+  batch_decode_budget:
+    'This picture did not fit in the same request as the others. Please classify it again on its own.',
+  batch_too_large:
+    'Together, these images are more than the server accepts in one upload. Please choose fewer images at a time.',
   unsupported_media_type: 'That file type is not supported. Please choose an image such as PNG or JPEG.',
   invalid_image: 'That file could not be read as an image. It may be damaged or in an unsupported format.',
   image_too_large: 'That image is too large to process. Please try a smaller image.',

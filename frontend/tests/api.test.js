@@ -8,6 +8,7 @@ import {
   createApiClient,
   errorCodeForStatus,
   parseErrorResponse,
+  retryAfterSeconds,
 } from '../js/api.js';
 
 const PREDICTIONS = [
@@ -102,6 +103,21 @@ describe('parseErrorResponse', () => {
     assert.equal(error.status, 413);
     assert.match(error.message, /413/);
     assert.equal(error.details, null);
+  });
+
+  test('keeps the pause the server asks for (Retry-After, seconds or a date)', async () => {
+    const limited = await parseErrorResponse(new Response(
+      JSON.stringify({ error: { code: 'too_many_requests', message: 'Too many megabytes' } }),
+      { status: 429, headers: { 'Content-Type': 'application/json', 'Retry-After': '37' } },
+    ));
+    assert.equal(limited.code, 'too_many_requests');
+    assert.equal(limited.retryAfter, 37);
+    assert.equal((await parseErrorResponse(jsonResponse({}, 500))).retryAfter, null);
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    assert.equal(retryAfterSeconds('Thu, 01 Jan 2026 00:00:12 GMT', now), 12);
+    assert.equal(retryAfterSeconds('Wed, 31 Dec 2025 23:59:00 GMT', now), 0);
+    assert.equal(retryAfterSeconds('1.5'), 1.5);
+    for (const junk of [null, undefined, '', '  ', 'soon', '-3']) assert.equal(retryAfterSeconds(junk), null);
   });
 
   test('falls back when JSON lacks the envelope or fields', async () => {
@@ -201,6 +217,25 @@ describe('createApiClient', () => {
       calls[0].init.body.getAll('images').map((file) => file.name),
       ['a.png', 'b.txt'],
     );
+  });
+
+  test('a batch refused with 413 (even a plain-text one) is batch_too_large, not one file too large', async () => {
+    const { fetchImpl } = fakeFetch(() =>
+      new Response('Request Entity Too Large', { status: 413, headers: { 'Content-Type': 'text/plain' } }),
+    );
+    const files = [new File([new Uint8Array(1536)], 'a.png'), new File([new Uint8Array(1536)], 'b.png')];
+    await assert.rejects(createApiClient({ fetchImpl }).predictBatch(files), (error) => {
+      assert.ok(error instanceof ApiError);
+      assert.equal(error.code, 'batch_too_large');
+      assert.equal(error.status, 413);
+      assert.match(error.message, /2 images sent together \(3 KB\)/);
+      return true;
+    });
+    // one picture's 413 keeps its own code
+    await assert.rejects(createApiClient({ fetchImpl }).predict(png()), { code: 'payload_too_large' });
+    // other batch failures are left as they are
+    const busy = fakeFetch(() => jsonResponse({ error: { code: 'too_many_requests', message: 'slow down' } }, 429));
+    await assert.rejects(createApiClient({ fetchImpl: busy.fetchImpl }).predictBatch(files), { code: 'too_many_requests' });
   });
 
   test('API errors reject with ApiError carrying code, message and status', async () => {

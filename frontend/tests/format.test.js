@@ -2,6 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
+  BATCH_PART_OVERHEAD_BYTES,
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_BATCH_BYTES,
   DEFAULT_MAX_UPLOAD_BYTES,
   DEFAULT_TOP_K,
   LOW_CONFIDENCE_THRESHOLD,
@@ -25,6 +28,7 @@ import {
   lowConfidenceMessage,
   messageForCode,
   sortPredictions,
+  splitBatch,
   summarizePrediction,
   topK,
 } from '../js/format.js';
@@ -355,6 +359,64 @@ describe('file checks', () => {
   });
 });
 
+describe('splitting a batch into requests', () => {
+  const MB = 1024 * 1024;
+  const files = (...sizes) => sizes.map((size, index) => ({ name: `p${index + 1}.png`, size }));
+  const names = (groups) => groups.map((group) => group.map((file) => file.name));
+  const bytes = (group) => group.reduce((sum, file) => sum + file.size + BATCH_PART_OVERHEAD_BYTES, 0);
+
+  test('a batch within both limits is one request', () => {
+    const batch = files(1000, 2000, 3000);
+    assert.deepEqual(splitBatch(batch, { maxFiles: 64, maxBytes: 64 * MB }), [batch]);
+    assert.deepEqual(splitBatch([]), []);
+  });
+
+  test('files summing over the byte limit go in several requests, in their order', () => {
+    // The audit's case: 8 PNGs of 8.7 MB (70 MB in all) against the server's 64 MB.
+    const batch = files(...Array(8).fill(Math.round(8.7 * MB)));
+    const groups = splitBatch(batch, { maxFiles: 64, maxBytes: 64 * MB });
+    assert.deepEqual(names(groups), [['p1.png', 'p2.png', 'p3.png', 'p4.png', 'p5.png', 'p6.png', 'p7.png'], ['p8.png']]);
+    for (const group of groups) assert.ok(bytes(group) <= 64 * MB);
+    assert.deepEqual(groups.flat(), batch, 'every file once, in the original order');
+  });
+
+  test('groups are filled greedily and a small file never jumps ahead of a big one', () => {
+    const groups = splitBatch(files(6000, 6000, 1000, 9000, 500), { maxFiles: 10, maxBytes: 10_000, partOverhead: 0 });
+    assert.deepEqual(names(groups), [['p1.png'], ['p2.png', 'p3.png'], ['p4.png', 'p5.png']]);
+  });
+
+  test('each part\'s multipart overhead is counted', () => {
+    const batch = files(4000, 4000);
+    assert.equal(splitBatch(batch, { maxBytes: 8000, partOverhead: 0 }).length, 1);
+    assert.equal(splitBatch(batch, { maxBytes: 8000 }).length, 2); // 1 KB a part by default
+    assert.equal(splitBatch(batch, { maxBytes: 8000 + 2 * BATCH_PART_OVERHEAD_BYTES }).length, 1);
+  });
+
+  test('the file-count limit still holds for every request', () => {
+    const batch = files(...Array(7).fill(10));
+    const groups = splitBatch(batch, { maxFiles: 3, maxBytes: 64 * MB });
+    assert.deepEqual(groups.map((group) => group.length), [3, 3, 1]);
+    assert.deepEqual(groups.flat(), batch);
+  });
+
+  test('a file too big to share a request goes alone, never dropped', () => {
+    const groups = splitBatch(files(100, 5000, 100), { maxFiles: 64, maxBytes: 4000, partOverhead: 0 });
+    assert.deepEqual(names(groups), [['p1.png'], ['p2.png'], ['p3.png']]);
+  });
+
+  test('defaults are the server\'s defaults; junk limits fall back to them; sizes can come from elsewhere', () => {
+    assert.equal(DEFAULT_MAX_BATCH, 64);
+    assert.equal(DEFAULT_MAX_BATCH_BYTES, 64 * MB);
+    const batch = files(...Array(65).fill(10));
+    assert.deepEqual(splitBatch(batch).map((group) => group.length), [64, 1]);
+    assert.deepEqual(splitBatch(batch, { maxFiles: 0, maxBytes: Number.NaN }).map((group) => group.length), [64, 1]);
+    const cards = [{ file: { size: 3000 } }, { file: { size: 3000 } }];
+    const sizeOf = (card) => card.file.size;
+    assert.equal(splitBatch(cards, { maxBytes: 5000, partOverhead: 0, sizeOf }).length, 2);
+    assert.equal(splitBatch([{}, { size: 'n/a' }], { maxBytes: 1, partOverhead: 0 }).length, 1);
+  });
+});
+
 describe('error messages', () => {
   const API_CODES = [
     'missing_file',
@@ -368,6 +430,8 @@ describe('error messages', () => {
     'image_too_large',
     'too_many_requests',
     'server_busy',
+    'cross_site_request',
+    'batch_decode_budget',
   ];
 
   test('every documented API code has its own specific message', () => {
@@ -377,6 +441,14 @@ describe('error messages', () => {
       assert.ok(message.length > 10);
     }
     assert.equal(new Set(messages).size, messages.length, 'messages are distinct');
+  });
+
+  test('a batch refused for its total size does not blame a single file', () => {
+    const message = messageForCode('batch_too_large');
+    assert.notEqual(message, messageForCode('payload_too_large'));
+    assert.notEqual(message, UNKNOWN_ERROR_MESSAGE);
+    assert.match(message, /together/i);
+    assert.doesNotMatch(message, /that file/i);
   });
 
   test('network errors have a friendly message', () => {
