@@ -168,6 +168,32 @@ def burst_attack(url, workers, n=200, size_mb=9) -> dict:
             "peak_mb": round(workers.growth(before), 1), "normal_user": normal}
 
 
+def held_connections_attack(url, workers, n=600) -> dict:
+    """``n`` connections each sending 95 headers of 8 KB and 520 KB of a body it never finishes,
+    then held for 3 s while a normal user predicts."""
+    port = int(url.rsplit(":", 1)[1])
+    headers = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"a" * 7990) for i in range(95))
+    body = b"--b\r\n" + b"x" * 520_000
+    request = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\n" + headers + b"Content-Type: multipart/form-data; "
+               b"boundary=b\r\nContent-Length: %d\r\n\r\n" % (len(body) + 100) + body)
+    before = workers.reset()
+    held = []
+    try:
+        for _ in range(n):
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                held.append(sock)
+                sock.sendall(request)
+            except OSError:  # refused and closed by the server
+                pass
+        time.sleep(1)
+        normal = normal_requests(url, 3.0)
+    finally:
+        for sock in held:
+            sock.close()
+    return {"peak_mb": round(workers.growth(before), 1), "normal_user": normal}
+
+
 def run(root: Path, quick: bool, only: str = "") -> dict:
     port = free_port()
     process = start_server(root, port, {"TRUSTED_PROXY_HOPS": "1"})
@@ -192,6 +218,8 @@ def run(root: Path, quick: bool, only: str = "") -> dict:
                 ("images", (f"{i}.png", attacks.png_zeros(6324, 6324, "RGBA8"))) for i in range(16)]),
             "batch of 16 worst allowed (RGBA8 PNG 12 Mpx)": ("/api/predict/batch", lambda: [
                 ("images", (f"{i}.png", attacks.png_zeros(3500, 3500, "RGBA8"))) for i in range(16)]),
+            "batch of 64 worst allowed (RGBA8 PNG 12 Mpx)": ("/api/predict/batch", lambda: [
+                ("images", (f"{i}.png", attacks.png_zeros(3500, 3500, "RGBA8"))) for i in range(64)]),
         }
         for name, (path, files) in uploads.items():
             if only not in name:
@@ -204,6 +232,10 @@ def run(root: Path, quick: bool, only: str = "") -> dict:
             if only not in name:
                 continue
             results[name] = trickle_attack(url, body, seconds)
+            print(name, results[name], flush=True)
+        name = "600 connections holding 760 KB of headers and 520 KB of a body"
+        if only in name:
+            results[name] = held_connections_attack(url, workers)
             print(name, results[name], flush=True)
         name = "one client, 200 concurrent 9 MB photos"
         if only in name:
