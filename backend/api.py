@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 
 from backend.config import FORM_OVERHEAD
 from backend.errors import APIError
-from backend.limits import charge_pictures, decoded_bytes, live_frames_per_second, rate_limited
+from backend.limits import charge_pictures, live_frames_per_second, rate_limited
 from backend.observability import count_images
 from backend.schemas import (
     BatchResponseSchema,
@@ -316,17 +316,17 @@ def predict_batch():
     charge_pictures(len(uploads))
     model = _ready_model()
     results, inputs, positions = [], [], []
+    deferred = 0  # files left for another request: not charged
     for position, upload in enumerate(uploads):
         results.append({"filename": upload.filename or ""})
         try:
-            if decoded_bytes() > config["MAX_BATCH_DECODE_BYTES"]:
-                raise APIError("batch_decode_budget", details={
-                    "max_batch_decode_bytes": config["MAX_BATCH_DECODE_BYTES"]})
             # Down to the network's input at once: the batch holds one decoded picture at a time.
-            inputs.append(_prepare(_decode(upload)))
+            inputs.append(_prepare(_decode(upload, allowance=config["MAX_BATCH_DECODE_BYTES"])))
             positions.append(position)
         except APIError as error:
             results[-1]["error"] = error.to_dict()
+            deferred += error.code == "batch_decode_budget"
+    charge_pictures(len(uploads) - deferred)
     if inputs:
         for position, probabilities in zip(positions, model.predict_prepared(np.concatenate(inputs))):
             results[position]["predictions"] = model.top_k(probabilities, top_k)
@@ -404,10 +404,10 @@ def _form(field: str, *, max_files: int, max_request_bytes: int):
     return top_k, uploads
 
 
-def _decode(upload: FileStorage):
+def _decode(upload: FileStorage, allowance: int | None = None):
     config = current_app.config
     return decode_upload(_read(upload, config["MAX_UPLOAD_BYTES"]), config,
-                         current_app.extensions["decode_memory"])
+                         current_app.extensions["decode_memory"], allowance)
 
 
 def _reply(schema, started: float, top_k: int, **fields):

@@ -7,7 +7,7 @@ import threading
 from contextlib import contextmanager
 
 from backend.errors import APIError
-from backend.limits import charge_decoding
+from backend.limits import charge_decoding, decoded_bytes
 from backend.observability import count_decode_failure
 from ml.images import DecodeLimits, ImageRejected, decode_image
 
@@ -38,12 +38,17 @@ class DecodeMemory:
                 self._changed.notify_all()
 
 
-def decode_upload(data: bytes, config, memory: DecodeMemory):
+def decode_upload(data: bytes, config, memory: DecodeMemory, allowance: int | None = None):
     """The picture in ``data``; its decoding cost is reserved from ``memory`` and charged to the
-    request's rate limit (``charge_decoding``)."""
+    request's rate limit (``charge_decoding``). With an ``allowance``, a decode that would take the
+    request's decoding past it is refused (batch_decode_budget) before it starts."""
+    @contextmanager
     def reserve(nbytes: int):
-        charge_decoding(nbytes)
-        return memory.reserve(nbytes)
+        if allowance is not None and decoded_bytes() + nbytes > allowance:
+            raise APIError("batch_decode_budget", details={"max_batch_decode_bytes": allowance})
+        with memory.reserve(nbytes):
+            charge_decoding(nbytes)
+            yield
 
     try:
         return decode_image(data, DecodeLimits.from_config(config), reserve)

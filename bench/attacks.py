@@ -233,13 +233,19 @@ def png_compressed_texts(count: int) -> bytes:
     return _png_with(_png_chunk(b"zTXt", b"comment\x00\x00" + _zeros_deflated(1 << 20)) * count)
 
 
-def png_wide_texts(count: int) -> bytes:
-    """A small PNG with ``count`` compressed international text chunks, each a megabyte of text
-    when inflated with one emoji at its end (Python then keeps it at 4 bytes a character), each
-    under a keyword of its own (Pillow keeps one text per keyword)."""
+def png_wide_texts(count: int, flag: int = 1) -> bytes:
+    """A small PNG with ``count`` compressed international text chunks (compression ``flag``:
+    Pillow inflates any but 0), each a megabyte of text when inflated with one emoji at its end
+    (Python then keeps it at 4 bytes a character), each under a keyword of its own (Pillow keeps
+    one text per keyword)."""
     deflated = zlib.compress(("a" * ((1 << 20) - 4) + "\N{GRINNING FACE}").encode(), 9)
-    return _png_with(b"".join(_png_chunk(b"iTXt", b"comment%d\x00\x01\x00\x00\x00" % i + deflated)
-                              for i in range(count)))
+    return png_with_chunks(b"iTXt", [b"comment%d\x00%c\x00\x00\x00" % (i, flag) + deflated
+                                     for i in range(count)])
+
+
+def png_with_chunks(kind: bytes, payloads: list[bytes]) -> bytes:
+    """A small PNG with a ``kind`` chunk of each payload after its header."""
+    return _png_with(b"".join(_png_chunk(kind, payload) for payload in payloads))
 
 
 def png_exif_fractions(count: int) -> bytes:

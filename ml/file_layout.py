@@ -52,12 +52,13 @@ _PNG_INFLATED_CHUNK_ENTRIES = 1024
 _PNG_EXIF_CHUNKS = {b"eXIf", b"tEXt", b"iTXt"}
 # Pillow keeps the text of a PNG's text chunks as str (and an ICC profile as bytes), reading those
 # before the image data as it opens the file. A str takes 4 bytes a character once it holds one
-# character past U+FFFF (an emoji): 63 inflated iTXt chunks of 1 MB in a 67 KB file took a
-# worker 256 MB, all before any decoding budget could be reserved. The text a file keeps is
+# character past U+FFFF (an emoji), 2 past U+00FF: 63 inflated iTXt chunks of 1 MB in a 67 KB file
+# took a worker 256 MB, all before any decoding budget could be reserved. The text a file keeps is
 # therefore measured first (inflated a chunk at a time, at most 1 MB each, as Pillow does) and
-# bounded: real files carry kilobytes (XMP, comments), an ICC profile at most a few hundred.
-_PNG_TEXT_BYTES_PER_CHARACTER = {b"tEXt": 1, b"zTXt": 1, b"iTXt": 4, b"iCCP": 1}
+# bounded: real files carry kilobytes (XMP, comments), rarely a few megabytes of XMP history.
 PNG_MAX_TEXT_BYTES = 8 * 1024 * 1024
+# UTF-8 lead bytes of characters past U+FFFF, and of those past U+00FF.
+_UTF8_WIDE = (re.compile(rb"[\xf0-\xf4]"), re.compile(rb"[\xc4-\xef]"))
 _JPEG_FILL = re.compile(rb"\xff+")
 # JPEG markers without a length field: TEM, RSTn, SOI, EOI.
 _JPEG_STANDALONE = {0x01, *range(0xD0, 0xDA)}
@@ -200,8 +201,8 @@ def _png(data: bytes, limit: int) -> Layout:
         entries += 1
         if kind == b"IEND":
             break
-        if kind in _PNG_TEXT_BYTES_PER_CHARACTER and text_bytes <= PNG_MAX_TEXT_BYTES:
-            text_bytes += _png_text_bytes(kind, data[position + 8:position + 8 + length])
+        if kind in _PNG_TEXT_CHUNKS and text_bytes <= PNG_MAX_TEXT_BYTES:
+            text_bytes += _png_text_bytes(kind, data, position + 8, min(position + 8 + length, len(data)))
         chunk = data[position + 8:position + 8 + length] if kind in _PNG_EXIF_CHUNKS else b""
         if kind == b"eXIf":
             entries += _exif_entries(chunk, limit)
@@ -220,24 +221,42 @@ def _png(data: bytes, limit: int) -> Layout:
     return Layout(entries)
 
 
-def _png_text_bytes(kind: bytes, chunk: bytes) -> int:
-    """The memory Pillow keeps one text chunk (or ICC profile) in: its text, inflated if compressed
-    (up to MAX_TEXT_CHUNK: Pillow refuses more), at ``_PNG_TEXT_BYTES_PER_CHARACTER``."""
-    rest = chunk.partition(b"\x00")[2]
-    if kind == b"tEXt":
-        return len(rest)
-    if kind == b"iTXt":  # compression flag, method, language NUL, translated keyword NUL, text
-        compressed, text = rest[:1] == b"\x01", rest[2:].partition(b"\x00")[2].partition(b"\x00")[2]
-        if not compressed:
-            return len(text) * _PNG_TEXT_BYTES_PER_CHARACTER[kind]
-    else:  # zTXt, iCCP: compression method, compressed text
-        text = rest[1:]
-    inflater = zlib.decompressobj()
+_PNG_TEXT_CHUNKS = {b"tEXt", b"zTXt", b"iTXt", b"iCCP"}
+
+
+def _png_text_bytes(kind: bytes, data: bytes, start: int, end: int) -> int:
+    """The memory Pillow keeps the text chunk (or ICC profile) ``data[start:end]`` in: every part
+    of it as a str, Latin-1 (1 byte a character) but for iTXt (UTF-8: up to 4), the compressed
+    part inflated first (up to MAX_TEXT_CHUNK: Pillow refuses more)."""
+    view = memoryview(data)  # slices of it are not copies
+    keyword_end = data.find(b"\x00", start, end)
+    if kind == b"tEXt" or keyword_end < 0:
+        return end - start
+    if kind != b"iTXt":  # zTXt, iCCP: keyword, NUL, compression method, compressed text
+        return keyword_end - start + len(_inflated(view[keyword_end + 2:end]))
+    # iTXt: keyword, NUL, compression flag, method, language, NUL, translated keyword, NUL, text;
+    # Pillow inflates the text whenever the flag is not 0.
+    compressed = keyword_end + 1 < end and data[keyword_end + 1] != 0
+    language_end = data.find(b"\x00", keyword_end + 3, end)
+    translated_end = data.find(b"\x00", language_end + 1, end) if language_end >= 0 else -1
+    if translated_end < 0 or not compressed:
+        return (end - start) * _utf8_width(view[start:end])
+    head, text = view[start:translated_end + 1], _inflated(view[translated_end + 1:end])
+    return len(head) * _utf8_width(head) + len(text) * _utf8_width(text)
+
+
+def _inflated(compressed) -> bytes:
+    """What Pillow inflates a compressed text to (up to MAX_TEXT_CHUNK), or nothing if it fails."""
     try:
-        size = len(inflater.decompress(text, MAX_TEXT_CHUNK + 1))
+        return zlib.decompressobj().decompress(compressed, MAX_TEXT_CHUNK + 1)[:MAX_TEXT_CHUNK]
     except zlib.error:
-        return 0  # Pillow refuses it too
-    return min(size, MAX_TEXT_CHUNK) * _PNG_TEXT_BYTES_PER_CHARACTER[kind]
+        return b""  # Pillow refuses it too
+
+
+def _utf8_width(text) -> int:
+    """Bytes a character of a str made of UTF-8 ``text``: 4, 2 or 1 (Python's compact strings)."""
+    wide, wider = _UTF8_WIDE
+    return 4 if wide.search(text) else 2 if wider.search(text) else 1
 
 
 def gif_blocks_start(data: bytes) -> int:

@@ -235,12 +235,28 @@ def test_compressed_png_chunks_count_as_the_megabyte_they_may_inflate_to():
 
 def test_png_text_is_measured_before_pillow_reads_it():
     """Text with one character past U+FFFF is kept at 4 bytes a character: 3 chunks of a megabyte
-    would take 12 MB, refused before Pillow inflates any; 2 of them are read."""
+    would take 12 MB, refused before Pillow inflates any; 1 of them is read."""
     with pytest.raises(ImageRejected) as caught:
         decode_image(attacks.png_wide_texts(3))
     assert caught.value.code == "invalid_image" and "text" in caught.value.message
-    assert decode_image(attacks.png_wide_texts(2)).size == (64, 64)
+    assert decode_image(attacks.png_wide_texts(1)).size == (64, 64)
     assert read_layout(attacks.png_wide_texts(63), "PNG", 65536).refusal
+    assert read_layout(attacks.png_wide_texts(3, flag=2), "PNG", 65536).refusal  # inflated too
+
+
+@pytest.mark.parametrize("part, refused", [
+    ("translated keyword", True),  # 2.4 million characters with an emoji: 9.6 MB
+    ("text", True),
+    ("ascii text", False),  # 2.4 MB of plain XMP is kept at a byte a character
+])
+def test_png_text_counts_every_part_at_its_width(part, refused):
+    wide = ("a" * 2_400_000 + "\N{GRINNING FACE}").encode()
+    if part == "translated keyword":
+        payload = b"XML:com.adobe.xmp\x00\x00\x00en\x00" + wide + b"\x00<x/>"
+    else:
+        text = wide if part == "text" else b"<x:xmpmeta>" + b" " * 2_400_000 + b"</x:xmpmeta>"
+        payload = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + text
+    assert bool(read_layout(attacks.png_with_chunks(b"iTXt", [payload]), "PNG", 65536).refusal) == refused
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])

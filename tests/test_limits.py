@@ -99,6 +99,20 @@ def test_a_picture_costly_to_decode_is_charged_for_its_decoding(model_path):
     assert predict(client).status_code == 429
 
 
+def test_files_left_for_another_request_are_not_charged(model_path):
+    from bench import attacks
+
+    client = make_app(model_path, RATE_LIMIT="", UPLOAD_RATE_LIMIT="", IMAGE_RATE_LIMIT="60 per minute",
+                      MAX_BATCH_DECODE_BYTES=100_000_000).test_client()
+    costly = attacks.png_zeros(3500, 3500, "RGBA8")  # 98 MB to decode: counts 24
+    response = client.post("/api/predict/batch", content_type="multipart/form-data",
+                           data={"images": [(io.BytesIO(costly), f"{i}.png") for i in range(3)]})
+    assert [r.get("error", {}).get("code") for r in response.get_json()["results"]] == [
+        None, "batch_decode_budget", "batch_decode_budget"]
+    assert [predict(client).status_code for _ in range(36)] == [200] * 36  # 24 + 36 = 60
+    assert predict(client).status_code == 429
+
+
 def test_the_default_lets_a_person_see_why_for_every_photo(model_path):
     """The page asks for an explanation after each answer: 12 photos in a row, ~4 s apart at most."""
     client = make_app(model_path).test_client()

@@ -208,9 +208,9 @@ const ERROR_MESSAGES = Object.freeze({
   not_found: 'The requested resource was not found.',
   method_not_allowed: 'That action is not supported by the server.',
   payload_too_large: 'That file is too large to upload. Please choose a smaller image.',
-  // The page's own code: the server refused a batch request for its total size (each file fitted).
   batch_decode_budget:
     'This picture did not fit in the same request as the others. Please classify it again on its own.',
+  // The page's own code: the server refused a batch request for its total size (each file fitted).
   batch_too_large:
     'Together, these images are more than the server accepts in one upload. Please choose fewer images at a time.',
   unsupported_media_type: 'That file type is not supported. Please choose an image such as PNG or JPEG.',
