@@ -283,6 +283,45 @@ def bmp_rle_end_of_lines(width: int, height: int) -> bytes:
     return b"BM" + struct.pack("<IHHI", start + len(pixels), 0, 0, start) + header + palette + pixels
 
 
+def bmp_rle_no_op_codes(count: int, side: int = 16) -> bytes:
+    """A side x side RLE8 BMP whose data starts with ``count`` end-of-line codes that end no row:
+    Pillow's RLE decoder (Python) reads every one, and they draw nothing."""
+    rows = (bytes([side, 7]) + b"\x00\x00") * side
+    pixels = b"\x00\x00" * count + rows + b"\x00\x01"
+    palette = bytes(4 * 256)
+    header = struct.pack("<IiiHHIIiiII", 40, side, side, 1, 8, 1, len(pixels), 2835, 2835, 256, 0)
+    start = 14 + len(header) + len(palette)
+    return b"BM" + struct.pack("<IHHI", start + len(pixels), 0, 0, start) + header + palette + pixels
+
+
+def tiff_aliased_tags(tags: int, size: int, side: int = 64) -> bytes:
+    """A deflated side x side greyscale TIFF with ``tags`` private tags of ``size`` bytes, all
+    pointing at the same block: libtiff reads and keeps every one (Pillow stops at the file's
+    size, libtiff does not)."""
+    pixels = zlib.compress(bytes(side * side))
+    entries = 9 + tags
+    pixels_at = _tiff_data_at(entries)
+    block_at = pixels_at + len(pixels)
+    return _tiff_file([(256, 3, 1, side), (257, 3, 1, side), (258, 3, 1, 8), (259, 3, 1, 8), (262, 3, 1, 1),
+                       (273, 4, 1, pixels_at), (277, 3, 1, 1), (278, 4, 1, side), (279, 4, 1, len(pixels))]
+                      + [(40000 + i, 7, size, block_at) for i in range(tags)], pixels, bytes(size))
+
+
+def tiff_shared_strip(width: int, height: int, size: int = 1 << 20) -> bytes:
+    """A PackBits greyscale TIFF with a strip for every row, all pointing at one ``size``-byte
+    block of no-op codes ending in a row: libtiff decodes the whole block for each row."""
+    row = b"".join(bytes([(257 - n) & 0xFF, 0]) for n in [128] * (width // 128) + [width % 128] if n)
+    block = b"\x80" * (size - len(row)) + row
+    offsets_at = _tiff_data_at(9)
+    counts_at = offsets_at + 4 * height
+    block_at = counts_at + 4 * height
+    return _tiff_file([(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 32773),
+                       (262, 3, 1, 1), (273, 4, height, offsets_at), (277, 3, 1, 1), (278, 4, 1, 1),
+                       (279, 4, height, counts_at)],
+                      struct.pack(f"<{height}I", *[block_at] * height),
+                      struct.pack(f"<{height}I", *[len(block)] * height), block)
+
+
 def jpeg_scan_per_component(width: int, height: int, components: int = 3) -> bytes:
     """A baseline JPEG of width x height, all coefficients zero, each colour component in a scan of
     its own: libjpeg keeps every coefficient of the full image until the last scan, as for a
@@ -321,4 +360,10 @@ STRUCTURE_ATTACKS = {
     "TIFF 16x16 in one 16384x16384 tile (260 KB)": ("x.tif", lambda: tiff_huge_tile()),
     "TIFF, an Exif IFD of 1.25 million fractions, its offset a SHORT (10 MB)": (
         "x.tif", lambda: tiff_exif_fractions(1_250_000, pointer_type=3)),
+    "TIFF, 30 tags of 9 MB, all one block, deflated (9 MB)": (
+        "x.tif", lambda: tiff_aliased_tags(30, 9_000_000)),
+    "TIFF 1000x4000 PackBits, every row's strip one 1 MB block (1 MB)": (
+        "x.tif", lambda: tiff_shared_strip(1000, 4000)),
+    "RLE BMP 16x16, 4.9 million end-of-line codes (9.8 MB)": (
+        "x.bmp", lambda: bmp_rle_no_op_codes(4_900_000)),
 }
