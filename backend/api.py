@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 
 from backend.config import FORM_OVERHEAD
 from backend.errors import APIError
-from backend.limits import charge_pictures, live_frames_per_second, rate_limited
+from backend.limits import live_frames_per_second, rate_limited
 from backend.observability import count_images
 from backend.schemas import (
     BatchResponseSchema,
@@ -28,7 +28,7 @@ from backend.schemas import (
 )
 from backend.uploads import decode_upload
 from ml.examples import read_manifest
-from ml.explain import occlusion_map
+from ml.explain import occlusion_corners, occlusion_map
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 REPORT_FILES = {"confusion_matrix": "confusion_matrix.png", "grid_search": "grid_search.png",
@@ -255,7 +255,7 @@ def _read(upload: FileStorage, limit: int) -> bytes:
 
 
 @bp.post("/predict")
-@rate_limited
+@rate_limited(pictures=lambda: 1)
 def predict():
     """Classify one image.
     ---
@@ -288,7 +288,7 @@ def predict():
 
 
 @bp.post("/predict/batch")
-@rate_limited
+@rate_limited(pictures=lambda: len(request.files.getlist("images")))
 def predict_batch():
     """Classify several images at once.
     ---
@@ -313,10 +313,8 @@ def predict_batch():
     config = current_app.config
     top_k, uploads = _form("images", max_files=config["MAX_BATCH_FILES"],
                            max_request_bytes=config["MAX_BATCH_BYTES"])
-    charge_pictures(len(uploads))
     model = _ready_model()
     results, inputs, positions = [], [], []
-    deferred = 0  # files left for another request: not charged
     for position, upload in enumerate(uploads):
         results.append({"filename": upload.filename or ""})
         try:
@@ -325,8 +323,6 @@ def predict_batch():
             positions.append(position)
         except APIError as error:
             results[-1]["error"] = error.to_dict()
-            deferred += error.code == "batch_decode_budget"
-    charge_pictures(len(uploads) - deferred)
     if inputs:
         for position, probabilities in zip(positions, model.predict_prepared(np.concatenate(inputs))):
             results[position]["predictions"] = model.top_k(probabilities, top_k)
@@ -335,7 +331,7 @@ def predict_batch():
 
 
 @bp.post("/explain")
-@rate_limited
+@rate_limited(pictures=lambda: 1 + len(occlusion_corners(*_model().input_size[:2])))
 def explain():
     """Why this answer: an occlusion-sensitivity map, and the picture the model saw.
     ---
@@ -369,7 +365,6 @@ def explain():
                        {"label": [f"Must be one of: {', '.join(model.classes)}."]})
     image = _decode(upload)
     result = occlusion_map(model, _prepare(image), label)
-    charge_pictures(1 + result["positions"])
     count_images(1)
     return ExplainResponseSchema().dump({
         **result, "input_png": _png_data_url(model.network_input(image)), "model_version": model.version,

@@ -31,6 +31,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "batch_decode_budget": (413, "This batch took all the decoding one request may before this file; "
                                  "send it in another request."),
     "unsupported_media_type": (415, "This file is not an image we can read."),
+    "range_not_satisfiable": (416, "The requested byte range is not in the file."),
     "invalid_image": (422, "The image is corrupt or truncated."),
     "image_too_large": (422, "The image is too large to decode."),
     "too_many_requests": (429, "Too many requests; please wait a moment and try again."),
@@ -41,7 +42,7 @@ ERRORS: dict[str, tuple[int, str]] = {
 # The code for an HTTP error that Flask or Werkzeug raise themselves (no route, wrong method, ...).
 CODE_FOR_STATUS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
                    408: "request_timeout", 413: "payload_too_large", 415: "unsupported_media_type",
-                   429: "too_many_requests", 503: "server_busy"}
+                   416: "range_not_satisfiable", 429: "too_many_requests", 503: "server_busy"}
 
 
 class APIError(Exception):
@@ -90,8 +91,12 @@ def register_error_handlers(app: Flask) -> None:
         details = {"allowed_methods": sorted(error.valid_methods)} if getattr(
             error, "valid_methods", None) else {}
         response = error_response(code, message, details)
+        response.status_code = status  # also for a status without a code of its own
         if status == 405 and details:
             response.headers["Allow"] = ", ".join(details["allowed_methods"])
+        for name, value in error.get_headers():
+            if name == "Content-Range":  # a 416 says how long the file is
+                response.headers[name] = value
         return response
 
     @app.errorhandler(ClientDisconnected)

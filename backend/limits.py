@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Callable
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
@@ -34,15 +35,19 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 MEGABYTE = 1024 * 1024
 
 
-def rate_limited(view):
-    """Mark a view as counted against RATE_LIMIT (the decorator only marks; init_limits enforces)."""
-    view.rate_limited = True
-    return view
+def rate_limited(pictures: Callable[[], int]):
+    """Mark a view as counted against the budgets (the decorator only marks; init_limits enforces).
+    ``pictures()``: the pictures the network will run for the request, known from the request
+    before the view runs, so that they are taken from IMAGE_RATE_LIMIT at once."""
+    def mark(view):
+        view.rate_limited, view.pictures = True, pictures
+        return view
+    return mark
 
 
 def client_key() -> str:
     """Whose budget a request counts against: its address, or an IPv6 address's /64 network."""
-    address = get_remote_address()
+    address = _client_address()
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -52,6 +57,18 @@ def client_key() -> str:
     if ip.ipv4_mapped:  # an IPv4 client seen through IPv6
         return str(ip.ipv4_mapped)
     return str(ipaddress.ip_network((ip, 64), strict=False))
+
+
+def _client_address() -> str:
+    """Behind TRUSTED_PROXY_HOPS proxies, the X-Forwarded-For entry the outermost one added, split
+    on commas as it is written. (ProxyFix parses the header as an HTTP list, which gives nothing
+    when the client's own part holds an unclosed quote: the request then counted against the
+    proxy's address, a fresh budget, and everyone else's.)"""
+    hops = current_app.config["TRUSTED_PROXY_HOPS"]
+    forwarded = [entry.strip() for entry in request.headers.get("X-Forwarded-For", "").split(",")]
+    if hops and len(forwarded) >= hops and forwarded[-hops]:
+        return forwarded[-hops]
+    return get_remote_address()
 
 
 def uploaded_megabytes() -> int:
@@ -67,13 +84,6 @@ def uploaded_megabytes() -> int:
 DECODE_BYTES_PER_PICTURE = 4 * MEGABYTE
 
 
-def charge_pictures(n: int) -> None:
-    """What this request costs against IMAGE_RATE_LIMIT: the pictures the network ran for it, and
-    their decoding (``charge_decoding``). Views call this once they know; the charge is made when
-    the response leaves (a request is let in while one picture remains in the budget)."""
-    g.network_pictures = n
-
-
 def charge_decoding(nbytes: int) -> None:
     """Count a decode of ``nbytes`` (its estimated cost) against this request."""
     g.decode_bytes = decoded_bytes() + nbytes
@@ -84,8 +94,9 @@ def decoded_bytes() -> int:
     return g.get("decode_bytes", 0)
 
 
-def network_pictures() -> int:
-    return g.get("network_pictures", 1) + decoded_bytes() // DECODE_BYTES_PER_PICTURE
+def decoding_pictures() -> int:
+    """What this request's decoding costs against IMAGE_RATE_LIMIT, charged as the answer leaves."""
+    return decoded_bytes() // DECODE_BYTES_PER_PICTURE
 
 
 # The page's live webcam mode sends small frames (a 256-pixel square, well under a megabyte: each
@@ -112,6 +123,10 @@ def init_limits(app: Flask) -> Limiter:
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    pictures_message = (f"Too many pictures analysed for your address (limit: "
+                        f"{app.config['IMAGE_RATE_LIMIT']}; a batch counts each picture, an explanation "
+                        "each occluded copy it runs, a costly file its decoding). Please wait a moment "
+                        "and try again.")
     budgets = [limit for limit in (
         # requests, each counting one
         (app.config["RATE_LIMIT"], "predict", 1, None, "Too many requests from your address "
@@ -120,10 +135,11 @@ def init_limits(app: Flask) -> Limiter:
         (app.config["UPLOAD_RATE_LIMIT"], "upload", uploaded_megabytes, None, "Too many megabytes "
          f"uploaded from your address (limit: {app.config['UPLOAD_RATE_LIMIT']} MB). Please wait a "
          "moment and try again."),
-        # the network's work, charged once the view knows it (charge_pictures)
-        (app.config["IMAGE_RATE_LIMIT"], "pictures", network_pictures, _always, "Too many pictures "
-         f"analysed for your address (limit: {app.config['IMAGE_RATE_LIMIT']}; a batch counts each "
-         "picture, an explanation each occluded copy it runs). Please wait a moment and try again."),
+        # the network's work, taken before the view runs (several requests at once cannot all
+        # pass a check before any is charged), then their decoding as the answer leaves: one
+        # budget (the same limit and scope share a count)
+        (app.config["IMAGE_RATE_LIMIT"], "pictures", _requested_pictures(app), None, pictures_message),
+        (app.config["IMAGE_RATE_LIMIT"], "pictures", decoding_pictures, _always, pictures_message),
     ) if limit[0].strip()]
     app.config["RATELIMIT_ENABLED"] = bool(budgets)
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATE_LIMIT_STORAGE_URI"]
@@ -138,6 +154,13 @@ def init_limits(app: Flask) -> Limiter:
                 view = decorate(view)
             app.view_functions[endpoint] = view
     return limiter
+
+
+def _requested_pictures(app: Flask) -> Callable[[], int]:
+    """The cost function of the pictures budget: the marked view's ``pictures()``."""
+    costs = {endpoint: view.pictures for endpoint, view in app.view_functions.items()
+             if getattr(view, "rate_limited", False)}
+    return lambda: max(1, costs[request.endpoint]())
 
 
 def _always(response) -> bool:

@@ -23,8 +23,7 @@ def occlusion_map(model, x: np.ndarray, label: str | None = None, patch: int = P
     _, height, width, _ = x.shape
     base = model.predict_prepared(x)[0]
     target = int(np.argmax(base)) if label is None else list(model.classes).index(label)
-    corners = [(top, left) for top in range(0, height - patch + 1, stride)
-               for left in range(0, width - patch + 1, stride)]
+    corners = occlusion_corners(height, width, patch, stride)
     occluded = np.repeat(x, len(corners), axis=0)
     for i, (top, left) in enumerate(corners):
         occluded[i, top:top + patch, left:left + patch, :] = 0.0
@@ -37,3 +36,9 @@ def occlusion_map(model, x: np.ndarray, label: str | None = None, patch: int = P
     return {"label": model.classes[target], "probability": float(base[target]),
             "heatmap": np.round(heatmap, 5).tolist(), "patch": patch, "stride": stride,
             "positions": len(corners)}
+
+
+def occlusion_corners(height: int, width: int, patch: int = PATCH, stride: int = STRIDE) -> list:
+    """Where the grey square goes: (top, left) of each position."""
+    return [(top, left) for top in range(0, height - patch + 1, stride)
+            for left in range(0, width - patch + 1, stride)]

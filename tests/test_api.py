@@ -273,6 +273,13 @@ def test_cors_allowlist(model_path):
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
+def test_a_range_past_the_end_is_416_with_the_files_length(client):
+    response = client.get("/static/styles.css", headers={"Range": "bytes=99999999-"})
+    assert response.status_code == 416
+    assert response.get_json()["error"]["code"] == "range_not_satisfiable"
+    assert response.headers["Content-Range"].startswith("bytes */")
+
+
 def test_strict_transport_security_over_https_only(client):
     assert client.get("/api/health", base_url="https://localhost").headers[
         "Strict-Transport-Security"] == "max-age=31536000"

@@ -214,6 +214,7 @@ const ERROR_MESSAGES = Object.freeze({
   batch_too_large:
     'Together, these images are more than the server accepts in one upload. Please choose fewer images at a time.',
   unsupported_media_type: 'That file type is not supported. Please choose an image such as PNG or JPEG.',
+  range_not_satisfiable: 'Part of a file was asked for that it does not have. Please reload the page.',
   invalid_image: 'That file could not be read as an image. It may be damaged or in an unsupported format.',
   image_too_large: 'That image is too large to process. Please try a smaller image.',
   too_many_files: 'Too many files at once. Please choose fewer images.',
