@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from flask import Blueprint, current_app, request, send_from_directory, url_for
+from flask import Blueprint, current_app, g, request, send_from_directory, url_for
 from marshmallow import ValidationError
 from PIL import Image
 from werkzeug.datastructures import FileStorage
@@ -288,7 +288,7 @@ def predict():
 
 
 @bp.post("/predict/batch")
-@rate_limited(pictures=lambda: len(request.files.getlist("images")))
+@rate_limited(pictures=lambda: len(_uploads()[1]))
 def predict_batch():
     """Classify several images at once.
     ---
@@ -311,8 +311,7 @@ def predict_batch():
     """
     started = time.perf_counter()
     config = current_app.config
-    top_k, uploads = _form("images", max_files=config["MAX_BATCH_FILES"],
-                           max_request_bytes=config["MAX_BATCH_BYTES"])
+    top_k, uploads = _uploads()
     model = _ready_model()
     results, inputs, positions = [], [], []
     for position, upload in enumerate(uploads):
@@ -377,9 +376,37 @@ def _png_data_url(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+# The upload endpoints' forms: the file field, and the settings that limit its files and bytes.
+UPLOAD_FORMS = {
+    "api.predict": ("image", None, "MAX_UPLOAD_BYTES"),
+    "api.explain": ("image", None, "MAX_UPLOAD_BYTES"),
+    "api.predict_batch": ("images", "MAX_BATCH_FILES", "MAX_BATCH_BYTES"),
+}
+
+
+@bp.before_request
+def _read_upload_form():
+    """An upload endpoint's form is read and checked here, before the rate limits run: they take
+    a batch's pictures from its files, and a form too large, malformed or with too many files is
+    answered as such without costing any. (Flask-Limiter would take an error raised in its own
+    checks for a failure of its storage, and start counting afresh.)"""
+    form = UPLOAD_FORMS.get(request.endpoint)
+    if form is None or request.method != "POST":
+        return
+    field, files_setting, bytes_setting = form
+    config = current_app.config
+    g.upload_form = _form(field, max_files=config[files_setting] if files_setting else 1,
+                          max_request_bytes=config[bytes_setting])
+
+
+def _uploads():
+    """``top_k`` and the files of this request's form (read by ``_read_upload_form``)."""
+    return g.upload_form
+
+
 def _single_upload():
     """``top_k`` and the one file of ``image`` (/api/predict, /api/explain)."""
-    top_k, (upload,) = _form("image", max_files=1, max_request_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    top_k, (upload,) = _uploads()
     return top_k, upload
 
 

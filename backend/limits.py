@@ -48,6 +48,10 @@ def rate_limited(pictures: Callable[[], int]):
 def client_key() -> str:
     """Whose budget a request counts against: its address, or an IPv6 address's /64 network."""
     address = _client_address()
+    if address.startswith("["):  # "[2001:db8::1]:443"
+        address = address[1:].partition("]")[0]
+    elif address.count(":") == 1:  # "203.0.113.5:5678"
+        address = address.partition(":")[0]
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -142,6 +146,9 @@ def init_limits(app: Flask) -> Limiter:
         (app.config["IMAGE_RATE_LIMIT"], "pictures", decoding_pictures, _always, pictures_message),
     ) if limit[0].strip()]
     app.config["RATELIMIT_ENABLED"] = bool(budgets)
+    # A sliding window counter: smooth at a window's edge, and a request refused for costing more
+    # than is left (a batch) takes nothing from the budget (a fixed window counts it all the same).
+    app.config["RATELIMIT_STRATEGY"] = "sliding-window-counter"
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATE_LIMIT_STORAGE_URI"]
     limiter = Limiter(client_key, app=app, headers_enabled=True,
                       in_memory_fallback_enabled=True, swallow_errors=True)

@@ -283,15 +283,22 @@ def bmp_rle_end_of_lines(width: int, height: int) -> bytes:
     return b"BM" + struct.pack("<IHHI", start + len(pixels), 0, 0, start) + header + palette + pixels
 
 
-def bmp_rle_no_op_codes(count: int, side: int = 16) -> bytes:
+def bmp_rle_no_op_codes(count: int, side: int = 16, profile: bytes = b"") -> bytes:
     """A side x side RLE8 BMP whose data starts with ``count`` end-of-line codes that end no row:
-    Pillow's RLE decoder (Python) reads every one, and they draw nothing."""
+    Pillow's RLE decoder (Python) reads every one, and they draw nothing. With a ``profile``, the
+    header is a V5 one with that ICC profile after the codes."""
     rows = (bytes([side, 7]) + b"\x00\x00") * side
     pixels = b"\x00\x00" * count + rows + b"\x00\x01"
     palette = bytes(4 * 256)
-    header = struct.pack("<IiiHHIIiiII", 40, side, side, 1, 8, 1, len(pixels), 2835, 2835, 256, 0)
+    header = struct.pack("<IiiHHIIiiII", 124 if profile else 40, side, side, 1, 8, 1, len(pixels),
+                         2835, 2835, 256, 0)
+    if profile:  # masks, colour space 'MBED', endpoints, gammas, intent, profile offset and size
+        header += bytes(16) + b"DEBM" + bytes(36 + 12) + struct.pack("<IIII", 4, 0, len(profile), 0)
     start = 14 + len(header) + len(palette)
-    return b"BM" + struct.pack("<IHHI", start + len(pixels), 0, 0, start) + header + palette + pixels
+    if profile:
+        header = header[:112] + struct.pack("<I", len(header) + len(palette) + len(pixels)) + header[116:]
+    return (b"BM" + struct.pack("<IHHI", start + len(pixels) + len(profile), 0, 0, start) + header + palette
+            + pixels + profile)
 
 
 def tiff_aliased_tags(tags: int, size: int, side: int = 64) -> bytes:

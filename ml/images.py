@@ -149,7 +149,7 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits(),
             coefficients = _jpeg_coefficient_bytes(image, size) if layout.multiple_scans else 0
             cost = max(decode_cost(image), coefficients)
         _check_limits(size, cost, limits)
-        _check_python_decoding(image, len(data))
+        _check_python_decoding(image, data)
         with reserve(cost) if reserve else nullcontext():
             image.seek(0)  # animated GIF/WebP, multi-page TIFF: the first frame
             image.load()
@@ -251,8 +251,8 @@ def _check_scans(data: bytes, limits: DecodeLimits) -> None:
                        {"format": "JPEG", "scans": scans, "max_jpeg_scans": limits.max_jpeg_scans})
 
 
-def _check_python_decoding(image: Image.Image, size: int) -> None:
-    """Pillow decodes run-length encoded BMPs (of ``size`` bytes) in Python, a code at a time."""
+def _check_python_decoding(image: Image.Image, data: bytes) -> None:
+    """Pillow decodes run-length encoded BMPs (the file ``data``) in Python, a code at a time."""
     width, height = image.size
     if image.format != "BMP" or image.info.get("compression") not in BMP_RLE_COMPRESSIONS:
         return
@@ -264,8 +264,10 @@ def _check_python_decoding(image: Image.Image, size: int) -> None:
                             {"width": width, "height": height, "max_pixels": BMP_RLE_MAX_PIXELS})
     # Every 2-byte code draws a pixel or more but for one end of line a row and the end; a jump
     # (4 bytes) skips one or more. More data than that is codes that draw nothing: 4.9 million
-    # ends of line in a 16x16 BMP took 1.8 s.
-    if size - image.tile[0][2] > 4 * width * height + 2 * height + 16:
+    # ends of line in a 16x16 BMP took 1.8 s. (A V5 header's ICC profile may follow the codes.)
+    header_size = int.from_bytes(data[14:18], "little")
+    profile = int.from_bytes(data[14 + 116:14 + 120], "little") if header_size >= 124 else 0
+    if len(data) - image.tile[0][2] - profile > 4 * width * height + 2 * height + 16:
         raise ImageRejected("invalid_image", "The run-length encoded BMP holds more codes than its "
                             f"{width}x{height} pixels need.", {"format": "BMP"})
 

@@ -219,6 +219,14 @@ def test_an_uncompressed_tiff_is_read_strip_by_strip_once():
     assert decode_image(attacks.tiff_overlapping_strips(strips=1)).size == (256, 512)  # box-shrunk
 
 
+def test_an_rle_bmp_may_hold_no_more_codes_than_its_pixels_need():
+    with pytest.raises(ImageRejected, match="more codes"):
+        decode_image(attacks.bmp_rle_no_op_codes(100_000))
+    assert decode_image(attacks.bmp_rle_no_op_codes(0)).size == (16, 16)
+    # A V5 header's ICC profile after the codes is not codes.
+    assert decode_image(attacks.bmp_rle_no_op_codes(0, profile=bytes(3000))).size == (16, 16)
+
+
 def test_a_tiff_tile_counts_in_the_decoding_memory():
     with pytest.raises(ImageRejected) as caught:  # a 16x16 picture in one 16384x16384 tile
         decode_image(attacks.tiff_huge_tile())

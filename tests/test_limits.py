@@ -99,6 +99,32 @@ def test_a_picture_costly_to_decode_is_charged_for_its_decoding(model_path):
     assert predict(client).status_code == 429
 
 
+def test_a_refused_or_malformed_batch_takes_nothing_from_the_budgets(model_path):
+    """Too many files, a form over the batch's size or with too many parts are answered as such
+    before the budgets are counted (they were counted, or taken for a failure of the limits'
+    storage, which then started afresh); a batch refused for costing more pictures than are left
+    takes none."""
+    client = make_app(model_path, RATE_LIMIT="4 per minute", UPLOAD_RATE_LIMIT="",
+                      IMAGE_RATE_LIMIT="10 per minute", MAX_BATCH_FILES=8,
+                      MAX_BATCH_BYTES=200_000).test_client()
+
+    def batch(files, **data):
+        return client.post("/api/predict/batch", content_type="multipart/form-data",
+                           data={"images": files, **data})
+
+    def pngs(n, data=PNG):
+        return [(io.BytesIO(data), f"{i}.png") for i in range(n)]
+
+    assert batch(pngs(9)).get_json()["error"]["code"] == "too_many_files"
+    assert batch(pngs(4, bytes(80_000))).status_code == 413  # 320 KB: over the batch's 200 + 64 KB
+    parts = {f"field{i}": "x" for i in range(1200)}  # past Flask's MAX_FORM_PARTS
+    assert batch(pngs(1), **parts).status_code == 413
+    assert batch(pngs(3)).status_code == 200  # the first request counted: 3 pictures of 10
+    assert batch(pngs(8)).status_code == 429  # 11 pictures: refused (a request all the same)
+    assert [predict(client).status_code for _ in range(2)] == [200, 200]  # 5 pictures of 10
+    assert predict(client).status_code == 429  # the 5th request: RATE_LIMIT
+
+
 def test_the_default_lets_a_person_see_why_for_every_photo(model_path):
     """The page asks for an explanation after each answer: 12 photos in a row, ~4 s apart at most."""
     client = make_app(model_path).test_client()
@@ -137,6 +163,7 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(model_path):
     assert predict(proxied, X_Forwarded_For="198.51.100.9, 203.0.113.2").status_code == 429
     assert predict(proxied, X_Forwarded_For='", 203.0.113.2').status_code == 429
     assert predict(proxied, X_Forwarded_For='a"b, 203.0.113.2').status_code == 429
+    assert predict(proxied, X_Forwarded_For="203.0.113.2:5678").status_code == 429  # a port
 
 
 def test_an_ipv6_client_is_counted_by_its_64_network(model_path):
