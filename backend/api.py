@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, g, request, send_from_directory, url_f
 from marshmallow import ValidationError
 from PIL import Image
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import HTTPException
 
 from backend.config import FORM_OVERHEAD
 from backend.errors import APIError
@@ -31,6 +32,17 @@ from ml.examples import read_manifest
 from ml.explain import occlusion_corners, occlusion_map
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _pictures(count):
+    """The pictures an upload endpoint's request will run, ``count(files)``, for the rate limit
+    (``rate_limited``); none for a form the view will refuse."""
+    def pictures() -> int:
+        try:
+            return count(_uploads()[1])
+        except (APIError, HTTPException):
+            return 0
+    return pictures
 REPORT_FILES = {"confusion_matrix": "confusion_matrix.png", "grid_search": "grid_search.png",
                 "reliability": "reliability.png"}
 
@@ -255,7 +267,7 @@ def _read(upload: FileStorage, limit: int) -> bytes:
 
 
 @bp.post("/predict")
-@rate_limited(pictures=lambda: 1)
+@rate_limited(pictures=_pictures(lambda files: 1))
 def predict():
     """Classify one image.
     ---
@@ -288,7 +300,7 @@ def predict():
 
 
 @bp.post("/predict/batch")
-@rate_limited(pictures=lambda: len(_uploads()[1]))
+@rate_limited(pictures=_pictures(len))
 def predict_batch():
     """Classify several images at once.
     ---
@@ -330,7 +342,7 @@ def predict_batch():
 
 
 @bp.post("/explain")
-@rate_limited(pictures=lambda: 1 + len(occlusion_corners(*_model().input_size[:2])))
+@rate_limited(pictures=_pictures(lambda files: 1 + len(occlusion_corners(*_model().input_size[:2]))))
 def explain():
     """Why this answer: an occlusion-sensitivity map, and the picture the model saw.
     ---
@@ -385,22 +397,26 @@ UPLOAD_FORMS = {
 
 
 @bp.before_request
-def _read_upload_form():
-    """An upload endpoint's form is read and checked here, before the rate limits run: they take
-    a batch's pictures from its files, and a form too large, malformed or with too many files is
-    answered as such without costing any. (Flask-Limiter would take an error raised in its own
-    checks for a failure of its storage, and start counting afresh.)"""
+def _limit_upload_form():
+    """An upload endpoint's form may be this large (413 beyond). It is read later, once the rate
+    limits on requests and megabytes, which need only its length, have counted the request."""
     form = UPLOAD_FORMS.get(request.endpoint)
-    if form is None or request.method != "POST":
-        return
-    field, files_setting, bytes_setting = form
-    config = current_app.config
-    g.upload_form = _form(field, max_files=config[files_setting] if files_setting else 1,
-                          max_request_bytes=config[bytes_setting])
+    if form is not None and request.method == "POST":
+        request.max_content_length = current_app.config[form[2]] + FORM_OVERHEAD
 
 
 def _uploads():
-    """``top_k`` and the files of this request's form (read by ``_read_upload_form``)."""
+    """``top_k`` and the checked files of this request's form, read once: the pictures budget
+    reads it first (a batch costs its files), and an error in it is kept and raised again by the
+    view. (Flask-Limiter would take an error escaping its check for a failure of its storage.)"""
+    if "upload_form" not in g:
+        field, files_setting, _ = UPLOAD_FORMS[request.endpoint]
+        try:
+            g.upload_form = _form(field, max_files=current_app.config[files_setting] if files_setting else 1)
+        except (APIError, HTTPException) as error:
+            g.upload_form = error
+    if isinstance(g.upload_form, Exception):
+        raise g.upload_form
     return g.upload_form
 
 
@@ -410,9 +426,8 @@ def _single_upload():
     return top_k, upload
 
 
-def _form(field: str, *, max_files: int, max_request_bytes: int):
+def _form(field: str, *, max_files: int):
     """``top_k`` and the files of ``field``, after the checks both predict endpoints share."""
-    request.max_content_length = max_request_bytes + FORM_OVERHEAD  # 413 beyond this
     top_k = _top_k()
     uploads = request.files.getlist(field)
     if not uploads:

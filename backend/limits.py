@@ -150,6 +150,17 @@ def init_limits(app: Flask) -> Limiter:
     # than is left (a batch) takes nothing from the budget (a fixed window counts it all the same).
     app.config["RATELIMIT_STRATEGY"] = "sliding-window-counter"
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATE_LIMIT_STORAGE_URI"]
+
+    @app.after_request  # registered first, so it runs after Flask-Limiter's own
+    def _retry_after(response):
+        """Retry-After only where it means something, and never 0 (a 10-per-second limit's reset
+        can be under a second away: clients that honour 0 come straight back for another 429)."""
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        elif response.headers.get("Retry-After") == "0":
+            response.headers["Retry-After"] = "1"
+        return response
+
     limiter = Limiter(client_key, app=app, headers_enabled=True,
                       in_memory_fallback_enabled=True, swallow_errors=True)
     decorators = [limiter.shared_limit(value, scope=scope, cost=cost, deduct_when=deduct_when,
@@ -167,7 +178,7 @@ def _requested_pictures(app: Flask) -> Callable[[], int]:
     """The cost function of the pictures budget: the marked view's ``pictures()``."""
     costs = {endpoint: view.pictures for endpoint, view in app.view_functions.items()
              if getattr(view, "rate_limited", False)}
-    return lambda: max(1, costs[request.endpoint]())
+    return lambda: costs[request.endpoint]()
 
 
 def _always(response) -> bool:

@@ -99,12 +99,12 @@ def test_a_picture_costly_to_decode_is_charged_for_its_decoding(model_path):
     assert predict(client).status_code == 429
 
 
-def test_a_refused_or_malformed_batch_takes_nothing_from_the_budgets(model_path):
-    """Too many files, a form over the batch's size or with too many parts are answered as such
-    before the budgets are counted (they were counted, or taken for a failure of the limits'
-    storage, which then started afresh); a batch refused for costing more pictures than are left
-    takes none."""
-    client = make_app(model_path, RATE_LIMIT="4 per minute", UPLOAD_RATE_LIMIT="",
+def test_a_refused_or_malformed_form_is_a_request_but_takes_no_pictures(model_path):
+    """Too many files, a form over the batch's size or with too many parts count as requests (they
+    are read only once the request and megabyte budgets have counted them) but run no picture;
+    nor does a batch refused for costing more pictures than are left. (A form error inside the
+    limits' check was once taken for a failure of their storage, which then started afresh.)"""
+    client = make_app(model_path, RATE_LIMIT="7 per minute", UPLOAD_RATE_LIMIT="",
                       IMAGE_RATE_LIMIT="10 per minute", MAX_BATCH_FILES=8,
                       MAX_BATCH_BYTES=200_000).test_client()
 
@@ -115,14 +115,23 @@ def test_a_refused_or_malformed_batch_takes_nothing_from_the_budgets(model_path)
     def pngs(n, data=PNG):
         return [(io.BytesIO(data), f"{i}.png") for i in range(n)]
 
-    assert batch(pngs(9)).get_json()["error"]["code"] == "too_many_files"
+    assert batch(pngs(9)).get_json()["error"]["code"] == "too_many_files"  # request 1
     assert batch(pngs(4, bytes(80_000))).status_code == 413  # 320 KB: over the batch's 200 + 64 KB
     parts = {f"field{i}": "x" for i in range(1200)}  # past Flask's MAX_FORM_PARTS
-    assert batch(pngs(1), **parts).status_code == 413
-    assert batch(pngs(3)).status_code == 200  # the first request counted: 3 pictures of 10
-    assert batch(pngs(8)).status_code == 429  # 11 pictures: refused (a request all the same)
-    assert [predict(client).status_code for _ in range(2)] == [200, 200]  # 5 pictures of 10
-    assert predict(client).status_code == 429  # the 5th request: RATE_LIMIT
+    assert batch(pngs(1), **parts).status_code == 413  # request 3
+    assert batch(pngs(8)).status_code == 200  # 8 pictures of 10
+    assert batch(pngs(3)).status_code == 429  # 11: refused, and takes none
+    assert [predict(client).status_code for _ in range(2)] == [200, 200]  # requests 6-7: 10 pictures
+    response = predict(client)  # request 8
+    assert response.status_code == 429 and "requests" in response.get_json()["error"]["message"]
+
+
+def test_retry_after_only_on_a_429_and_never_zero(model_path):
+    client = make_app(model_path, RATE_LIMIT="2 per second").test_client()
+    assert "Retry-After" not in predict(client).headers
+    predict(client)
+    response = predict(client)
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
 
 
 def test_the_default_lets_a_person_see_why_for_every_photo(model_path):
