@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, g, request, send_from_directory, url_f
 from marshmallow import ValidationError
 from PIL import Image
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from backend.config import FORM_OVERHEAD
 from backend.errors import APIError
@@ -428,8 +428,17 @@ def _single_upload():
 
 def _form(field: str, *, max_files: int):
     """``top_k`` and the files of ``field``, after the checks both predict endpoints share."""
+    try:
+        uploads = request.files.getlist(field)  # parses the whole form, once
+    except RequestEntityTooLarge:
+        # The body's size, or one of the form parser's own limits: say which limits there are.
+        raise APIError("payload_too_large", (
+            f"The form is too large: at most {request.max_content_length:,} bytes in all, "
+            f"{request.max_form_parts:,} parts, and {request.max_form_memory_size:,} bytes for a "
+            "field that is not a file (send each picture as a file part, with a filename)."),
+            {"max_request_bytes": request.max_content_length, "max_form_parts": request.max_form_parts,
+             "max_form_field_bytes": request.max_form_memory_size}) from None
     top_k = _top_k()
-    uploads = request.files.getlist(field)
     if not uploads:
         raise APIError("missing_file", f"Send the image file(s) as the multipart field '{field}'.",
                        {"field": field})

@@ -395,3 +395,14 @@ def test_a_batch_stops_decoding_past_its_allowance(model_path):
     assert [result.get("error", {}).get("code") for result in results] == [
         None, None, "batch_decode_budget", None]
     assert results[2]["error"]["details"] == {"max_batch_decode_bytes": 2_500_000}
+
+
+def test_a_form_past_the_parsers_limits_says_which_limits_there_are(client):
+    """A picture sent as a plain field (curl -F 'image=<file'), not a file part, is held to the
+    limit of a text field."""
+    response = client.post("/api/predict", content_type="multipart/form-data",
+                           data={"image": "x" * 600_000})
+    assert response.status_code == 413
+    error = response.get_json()["error"]
+    assert error["code"] == "payload_too_large" and "file part" in error["message"]
+    assert error["details"]["max_form_field_bytes"] == 500_000
