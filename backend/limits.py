@@ -1,23 +1,23 @@
 """Per-client rate limits on the predict and explain endpoints (Flask-Limiter).
 
-``RATE_LIMIT`` in
-Flask-Limiter's notation ("300 per minute; 10 per second") counts requests to /api/predict,
-/api/predict/batch and /api/explain together, per client address; ``UPLOAD_RATE_LIMIT`` counts the
-megabytes they upload ("200 per minute": a 9 MB photo counts 9, a webcam frame 1), so a client
-sending big photos as fast as it can is cut off long before one using the page is;
-``IMAGE_RATE_LIMIT`` counts the pictures the network runs for them ("1200 per minute": a prediction
-counts 1, a batch one per file, an explanation 50, the picture and its 49 occluded copies, and each
-picture one more per 4 MB it takes to decode), so that a batch, an explanation or a costly file is
-not a way to get 50 times the work for one request. Empty turns a limit off. Counts live in each
-worker's memory unless ``RATE_LIMIT_STORAGE_URI`` points at a shared store (``redis://...``), which
-every worker and instance then shares; should that store fail, each worker falls back to its own
-memory rather than refusing requests. Health, model info, the docs and the page are never limited.
+``RATE_LIMIT`` in Flask-Limiter's notation ("300 per minute; 10 per second") counts requests to
+/api/predict, /api/predict/batch and /api/explain together, per client address;
+``UPLOAD_RATE_LIMIT`` counts the megabytes they upload ("200 per minute": a 9 MB photo counts 9, a
+webcam frame 1), so a client sending big photos as fast as it can is cut off long before one using
+the page is; ``IMAGE_RATE_LIMIT`` counts the pictures the network runs for them ("1200 per minute":
+a prediction counts 1, a batch one per file, an explanation 50, the picture and its 49 occluded
+copies, and each picture one more per 4 MB it takes to decode), so that a batch, an explanation or
+a costly file is not a way to get 50 times the work for one request. Empty turns a limit off.
+Counts live in each worker's memory unless ``RATE_LIMIT_STORAGE_URI`` points at a shared store
+(``redis://...``), which every worker and instance then shares; should that store fail, each worker
+falls back to its own memory rather than refusing requests. Health, model info, the docs and the
+page are never limited.
 
 Behind a reverse proxy (Render's), every request comes from the proxy's address; with
 ``TRUSTED_PROXY_HOPS=1`` the client address is taken from the X-Forwarded-For entry that one proxy
-added (ProxyFix). Never set it without a proxy: clients could then pick their own address.
-An IPv6 client is counted by its /64 network: a subscriber is given one whole, and could
-otherwise take a fresh address, and a fresh budget, for every request.
+added (ProxyFix, splitting the header on commas). Never set it without a proxy: clients could then
+pick their own address. An IPv6 client is counted by its /64 network: a subscriber is given one
+whole, and could otherwise take a fresh address, and a fresh budget, for every request.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import ipaddress
 import math
 from collections.abc import Callable
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
@@ -47,7 +47,7 @@ def rate_limited(pictures: Callable[[], int]):
 
 def client_key() -> str:
     """Whose budget a request counts against: its address, or an IPv6 address's /64 network."""
-    address = _client_address()
+    address = get_remote_address()
     if address.startswith("["):  # "[2001:db8::1]:443"
         address = address[1:].partition("]")[0]
     elif address.count(":") == 1:  # "203.0.113.5:5678"
@@ -61,18 +61,6 @@ def client_key() -> str:
     if ip.ipv4_mapped:  # an IPv4 client seen through IPv6
         return str(ip.ipv4_mapped)
     return str(ipaddress.ip_network((ip, 64), strict=False))
-
-
-def _client_address() -> str:
-    """Behind TRUSTED_PROXY_HOPS proxies, the X-Forwarded-For entry the outermost one added, split
-    on commas as it is written. (ProxyFix parses the header as an HTTP list, which gives nothing
-    when the client's own part holds an unclosed quote: the request then counted against the
-    proxy's address, a fresh budget, and everyone else's.)"""
-    hops = current_app.config["TRUSTED_PROXY_HOPS"]
-    forwarded = [entry.strip() for entry in request.headers.get("X-Forwarded-For", "").split(",")]
-    if hops and len(forwarded) >= hops and forwarded[-hops]:
-        return forwarded[-hops]
-    return get_remote_address()
 
 
 def uploaded_megabytes() -> int:
@@ -121,12 +109,25 @@ def live_frames_per_second(config) -> float:
     return round(min([MAX_LIVE_FRAMES_PER_SECOND, *(LIVE_SHARE_OF_LIMIT * rate for rate in rates)]), 2)
 
 
+class ForwardedHeaders(ProxyFix):
+    """ProxyFix, reading each X-Forwarded-* header by splitting it on commas, as proxies write it.
+    (Werkzeug parses them as HTTP lists, which give nothing when the client's own part holds an
+    unclosed quote: the request then kept the proxy's address, and counted against a fresh budget
+    shared with everyone else behind that proxy.)"""
+
+    def _get_real_value(self, trusted: int, value: str | None) -> str | None:
+        if not (trusted and value):
+            return None
+        values = [entry.strip() for entry in value.split(",")]
+        return values[-trusted] if len(values) >= trusted else None
+
+
 def init_limits(app: Flask) -> Limiter:
     """One Limiter per app (its storage and switch are per app), applied to the marked views with
     shared budgets: a batch is not a way around the single-image limits."""
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = ForwardedHeaders(app.wsgi_app, x_for=hops, x_proto=hops)
     pictures_message = (f"Too many pictures analysed for your address (limit: "
                         f"{app.config['IMAGE_RATE_LIMIT']}; a batch counts each picture, an explanation "
                         "each occluded copy it runs, a costly file its decoding). Please wait a moment "
