@@ -273,14 +273,24 @@ def png_empty_chunks(count: int) -> bytes:
     return _png_with(_png_chunk(b"prIv", b"") * count)
 
 
+def _rle8_bmp(width: int, height: int, codes: bytes, profile: bytes = b"") -> bytes:
+    """An 8-bit RLE BMP of width x height whose pixel data is ``codes``; with a ``profile``, its
+    header is a V5 one with that ICC profile after the codes."""
+    palette = bytes(4 * 256)
+    header = struct.pack("<IiiHHIIiiII", 124 if profile else 40, width, height, 1, 8, 1, len(codes),
+                         2835, 2835, 256, 0)
+    if profile:  # masks, colour space 'MBED', endpoints, gammas, intent, profile offset and size
+        profile_at = 124 + len(palette) + len(codes)  # from the header's start
+        header += bytes(16) + b"DEBM" + bytes(36 + 12) + struct.pack("<IIII", 4, profile_at, len(profile), 0)
+    start = 14 + len(header) + len(palette)
+    return (b"BM" + struct.pack("<IHHI", start + len(codes) + len(profile), 0, 0, start) + header + palette
+            + codes + profile)
+
+
 def bmp_rle_end_of_lines(width: int, height: int) -> bytes:
     """An 8-bit RLE BMP of width x height, each row one pixel and an end-of-line: Pillow's RLE
     decoder (written in Python) pads the rest of every row one byte at a time."""
-    pixels = b"\x01\x12\x00\x00" * height + b"\x00\x01"
-    palette = bytes(4 * 256)
-    header = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(pixels), 2835, 2835, 256, 0)
-    start = 14 + len(header) + len(palette)
-    return b"BM" + struct.pack("<IHHI", start + len(pixels), 0, 0, start) + header + palette + pixels
+    return _rle8_bmp(width, height, b"\x01\x12\x00\x00" * height + b"\x00\x01")
 
 
 def bmp_rle_no_op_codes(count: int, side: int = 16, profile: bytes = b"") -> bytes:
@@ -288,17 +298,7 @@ def bmp_rle_no_op_codes(count: int, side: int = 16, profile: bytes = b"") -> byt
     Pillow's RLE decoder (Python) reads every one, and they draw nothing. With a ``profile``, the
     header is a V5 one with that ICC profile after the codes."""
     rows = (bytes([side, 7]) + b"\x00\x00") * side
-    pixels = b"\x00\x00" * count + rows + b"\x00\x01"
-    palette = bytes(4 * 256)
-    header = struct.pack("<IiiHHIIiiII", 124 if profile else 40, side, side, 1, 8, 1, len(pixels),
-                         2835, 2835, 256, 0)
-    if profile:  # masks, colour space 'MBED', endpoints, gammas, intent, profile offset and size
-        header += bytes(16) + b"DEBM" + bytes(36 + 12) + struct.pack("<IIII", 4, 0, len(profile), 0)
-    start = 14 + len(header) + len(palette)
-    if profile:
-        header = header[:112] + struct.pack("<I", len(header) + len(palette) + len(pixels)) + header[116:]
-    return (b"BM" + struct.pack("<IHHI", start + len(pixels) + len(profile), 0, 0, start) + header + palette
-            + pixels + profile)
+    return _rle8_bmp(side, side, b"\x00\x00" * count + rows + b"\x00\x01", profile)
 
 
 def tiff_aliased_tags(tags: int, size: int, side: int = 64) -> bytes:
