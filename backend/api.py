@@ -43,6 +43,8 @@ def _pictures(count):
         except (APIError, HTTPException):
             return 0
     return pictures
+
+
 REPORT_FILES = {"confusion_matrix": "confusion_matrix.png", "grid_search": "grid_search.png",
                 "reliability": "reliability.png"}
 

@@ -37,11 +37,10 @@ OWN_SITE = ("same-origin", "none")
 
 
 def init_security(app: Flask) -> None:
-    if app.config["CORS_ORIGINS"]:  # same-origin only unless an allowlist is configured
-        CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
-             methods=["GET", "POST", "OPTIONS"], max_age=600)
-
     allowed_origins = app.config["CORS_ORIGINS"]
+    if allowed_origins:  # same-origin only unless an allowlist is configured
+        CORS(app, resources={r"/api/*": {"origins": allowed_origins}},
+             methods=["GET", "POST", "OPTIONS"], max_age=600)
 
     @app.before_request
     def _refuse_cross_site_posts():
