@@ -92,8 +92,14 @@ def _tiff(data: bytes, limit: int) -> Layout:
     than the picture needs; for an uncompressed TIFF (Pillow reads each strip or tile of those
     itself, in Python, a gap's worth of bytes at a time) none overlapping; for a tiled one, the
     tile buffer libtiff inflates."""
-    entries, fields = _tiff_entries(data, limit)
-    if entries > limit or not fields:
+    entries, fields, value_bytes = _tiff_entries(data, limit)
+    if entries > limit:
+        return Layout(entries)
+    # libtiff reads every tag's values, and keeps them, however many point at the same bytes
+    # (30 tags of 9 MB at one place in a 9 MB file took 288 MB); Pillow stops at the file's size.
+    if value_bytes > len(data):
+        return Layout(entries, refusal="its tags' values add up to more bytes than the file holds")
+    if not fields:
         return Layout(entries)
 
     def first(tag, default=0):
@@ -115,10 +121,6 @@ def _tiff(data: bytes, limit: int) -> Layout:
     else:
         rows = max(1, first(278, height) or height)
         needed, piece, buffer = -(-height // rows) * planes, row_bytes(width) * min(rows, height), 0
-    # libtiff reads every tag's values, and keeps them, however many point at the same bytes
-    # (30 tags of 9 MB at one place in a 9 MB file took 288 MB); Pillow stops at the file's size.
-    if fields.get(_TIFF_VALUE_BYTES, 0) > len(data):
-        return Layout(entries, refusal="its tags' values add up to more bytes than the file holds")
     offsets = sorted(fields.get(324 if tiled else 273) or ())
     what = "tiles" if tiled else "strips"
     if len(offsets) > needed:
@@ -143,9 +145,6 @@ _TIFF_LAYOUT_TAGS = {256, 257, 258, 259, 273, 277, 278, 279, 284, 322, 323, 324,
 # Bytes of a value of each TIFF field type.
 _TIFF_TYPE_BYTES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
                     16: 8, 17: 8, 18: 8}
-# The key under which ``_tiff_entries`` reports the bytes of the first IFD's values stored apart
-# from it (not a tag: tags are 16-bit).
-_TIFF_VALUE_BYTES = "value bytes"
 
 
 def _tiff_values(data: bytes, order: str, field_type: int, count: int, at: int, inline: int,
@@ -163,19 +162,21 @@ def _tiff_values(data: bytes, order: str, field_type: int, count: int, at: int, 
     return struct.unpack_from(f"{order}{count}{code}", data, at)
 
 
-def _tiff_entries(data: bytes, limit: int) -> tuple[int, dict]:
+def _tiff_entries(data: bytes, limit: int) -> tuple[int, dict, int]:
     """Entries of the first IFD (what Pillow reads when it opens a TIFF) and of the IFDs it points
     to, with their values: numeric ones, and strip and tile offsets of any type. Also the first
-    IFD's layout fields (tag -> integer values)."""
+    IFD's layout fields (tag -> integer values), and the bytes of its values stored apart from it
+    (libtiff reads them all)."""
     order = "<" if data[:2] == b"II" else ">"
     if data[2:4] in (b"+\x00", b"\x00+"):  # BigTIFF: 64-bit offsets and counts, 20-byte entries
         offset_format, count_format, entry_format, size, header = "Q", "Q", "HHQ", 20, 8
     else:
         offset_format, count_format, entry_format, size, header = "I", "H", "HHI", 12, 4
     if len(data) < header + 8:
-        return 0, {}
+        return 0, {}, 0
     inline, count_size = struct.calcsize(offset_format), struct.calcsize(count_format)
     entries, pending, seen, fields = 0, list(struct.unpack_from(order + offset_format, data, header)), [], {}
+    value_bytes = 0
     while pending and len(seen) < _TIFF_MAX_IFDS and entries <= limit:
         offset = pending.pop(0)
         if offset in seen or offset + count_size > len(data):
@@ -189,9 +190,9 @@ def _tiff_entries(data: bytes, limit: int) -> tuple[int, dict]:
             tag, field_type, values = struct.unpack_from(order + entry_format, data, position)
             if field_type in _TIFF_NUMERIC_TYPES or tag in _TIFF_TILE_TAGS:
                 entries += values
-            value_bytes = _TIFF_TYPE_BYTES.get(field_type, 1) * values
-            if len(seen) == 1 and value_bytes > inline:
-                fields[_TIFF_VALUE_BYTES] = fields.get(_TIFF_VALUE_BYTES, 0) + value_bytes
+            field_bytes = _TIFF_TYPE_BYTES.get(field_type, 1) * values
+            if len(seen) == 1 and field_bytes > inline:
+                value_bytes += field_bytes
             wanted = tag in _TIFF_SUB_IFD_TAGS or (len(seen) == 1 and tag in _TIFF_LAYOUT_TAGS)
             if wanted and entries <= limit:
                 found = _tiff_values(data, order, field_type, values, position + size - inline, inline,
@@ -201,7 +202,7 @@ def _tiff_entries(data: bytes, limit: int) -> tuple[int, dict]:
                 else:
                     fields[tag] = found
             position += size
-    return entries, fields
+    return entries, fields, value_bytes
 
 
 def _exif_entries(payload: bytes, limit: int) -> int:
