@@ -13,13 +13,9 @@ CHROMIUM ?= /usr/bin/chromium
 # glibc's allocator, for the server (see backend/gunicorn.conf.py; render.yaml sets the same).
 MALLOC_ARENA_MAX ?= 2
 GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=1048576
-# One example picture per class for the page, copied out of the CIFAR-10 archive: the dataset may
-# not be committed, so they are made where the archive is (without it the page shows none).
-CIFAR_ARCHIVE ?= ../shared/data/cifar10-jpeg/train.tar.gz
-EXAMPLES_DIR ?= frontend/examples
-export HOST PORT WEB_CONCURRENCY MODEL_PATH MALLOC_ARENA_MAX GLIBC_TUNABLES EXAMPLES_DIR
+export HOST PORT WEB_CONCURRENCY MODEL_PATH MALLOC_ARENA_MAX GLIBC_TUNABLES
 
-.PHONY: run examples test lint pytest npm-test train bench clean lock system-deps help
+.PHONY: run test lint pytest npm-test train bench clean lock system-deps help
 
 help:
 	@echo "make run     start the app on http://$(HOST):$(PORT) (serving deps only, no TensorFlow)"
@@ -42,12 +38,7 @@ $(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[train,dev]"
 	@touch $@ $(VENV)/.serve
 
-examples: $(VENV)/.serve
-	@if [ -f $(EXAMPLES_DIR)/examples.json ]; then :; \
-	elif [ -f $(CIFAR_ARCHIVE) ]; then $(BIN)/python -m ml.examples $(CIFAR_ARCHIVE) $(EXAMPLES_DIR); \
-	else echo "no example pictures: $(CIFAR_ARCHIVE) is missing (the page shows none)"; fi
-
-run: $(VENV)/.serve examples
+run: $(VENV)/.serve
 	$(BIN)/gunicorn --config backend/gunicorn.conf.py
 
 # Debian packages the tests use: Chromium for e2e, a real redis-server for the shared rate limits.

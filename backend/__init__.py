@@ -11,7 +11,7 @@ def create_app(config: dict | None = None):
     from flask import Flask
 
     from backend import api, openapi, web
-    from backend.config import from_env
+    from backend.config import settings
     from backend.errors import register_error_handlers
     from backend.limits import init_limits
     from backend.model import ModelService
@@ -22,12 +22,10 @@ def create_app(config: dict | None = None):
     app = Flask(__name__, static_folder=None)
     # "//" in a path is not redirected (Werkzeug's 308 takes its Location from the Host header).
     app.url_map.merge_slashes = False
-    app.config.from_mapping(from_env())
-    app.config.update(config or {})
+    app.config.from_mapping(settings(config))
     app.json.sort_keys = False
 
-    # Loaded once per worker; a missing or altered model stops start-up here with a clear message.
-    # Verifying and unpickling happen here: a missing or altered model stops start-up at once.
+    # Loaded once per worker. Verifying and unpickling happen here: a missing or altered model stops start-up at once.
     service = ModelService(app.config["MODEL_PATH"], app.config["MODEL_SHA256"])
     if app.config["WARM_UP"] == "background":
         service.warm_up_in_background()  # /api/health answers meanwhile; /api/ready once warm

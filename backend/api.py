@@ -232,9 +232,7 @@ def example(name):
 
 
 def _reports_dir() -> Path:
-    # Absolute: a relative MODEL_PATH means the working directory (as for loading the model), and
-    # send_from_directory would otherwise resolve it against the app's package folder.
-    return Path(current_app.config["REPORTS_DIR"] or Path(current_app.config["MODEL_PATH"]).parent).resolve()
+    return Path(current_app.config["REPORTS_DIR"])
 
 
 def _default_top_k() -> int:

@@ -80,7 +80,21 @@ def from_env() -> dict:
         "CORS_ORIGINS": [o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()],
         "FRONTEND_DIR": os.environ.get("FRONTEND_DIR", str(ROOT / "frontend")),
         "REPORTS_DIR": os.environ.get("REPORTS_DIR", ""),  # default: the model file's folder
-        # One example picture per class (python -m ml.examples writes them; make run does it when
-        # the CIFAR-10 archive is there). Without them /api/examples lists none.
+        # One example picture per class, committed with the page (ml/examples.py).
         "EXAMPLES_DIR": os.environ.get("EXAMPLES_DIR", str(ROOT / "frontend" / "examples")),
     }
+
+
+# The settings that name a file or folder.
+PATH_SETTINGS = ("MODEL_PATH", "REPORTS_DIR", "FRONTEND_DIR", "EXAMPLES_DIR")
+
+
+def settings(overrides: dict | None = None) -> dict:
+    """The app's settings: the environment's, then ``overrides`` (tests, scripts), with every path
+    made absolute once, here. A relative path means the working directory the server started in
+    (as a shell user expects); Flask's helpers would otherwise take it against the package folder."""
+    values = {**from_env(), **(overrides or {})}
+    values["REPORTS_DIR"] = values["REPORTS_DIR"] or str(Path(values["MODEL_PATH"]).parent)
+    for name in PATH_SETTINGS:
+        values[name] = str(Path(values[name]).expanduser().resolve())
+    return values

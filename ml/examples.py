@@ -1,10 +1,10 @@
 """One example picture per class for the page's "Try an example" row.
 
 The examples are CIFAR-10 training images (Krizhevsky, 2009) from the shared JPEG archive, and
-from its fixed validation split, so the shipped model never trained on them. The dataset may not
-be committed to the repository, so they are copied out of the archive where they are needed
-(``make run`` does it when the archive is there) into a git-ignored folder that the server lists
-at /api/examples. The files are copied byte for byte: the page sends them as any upload.
+from its fixed validation split, so the shipped model never trained on them. Ten pictures of
+about 1 KB are examples, not a dataset: they are committed in frontend/examples/, which the server
+lists at /api/examples, so every clone and deploy has them. The files are copied byte for byte:
+the page sends them as any upload. To pick them again from an archive:
 
     python -m ml.examples ../shared/data/cifar10-jpeg/train.tar.gz frontend/examples
 """

@@ -108,3 +108,37 @@ def test_no_examples_folder_lists_none(model_path, tmp_path):
     app = create_app({"TESTING": True, "MODEL_PATH": str(model_path),
                       "EXAMPLES_DIR": str(tmp_path / "none")})
     assert app.test_client().get("/api/examples").get_json() == {"examples": []}
+
+
+def test_the_committed_examples_show_one_picture_per_class(model_path):
+    """Every clone and deploy has them: frontend/examples/ is in the repository."""
+    from backend.config import ROOT, from_env
+    from ml import artifact
+
+    entries = read_manifest(from_env()["EXAMPLES_DIR"])
+    assert [entry["label"] for entry in entries] == list(artifact.load(model_path).classes)
+    for entry in entries:
+        assert (ROOT / "frontend" / "examples" / entry["file"]).stat().st_size < 4096
+
+
+def test_relative_paths_mean_the_working_directory_at_start(model_path, tmp_path, monkeypatch):
+    """As `make run` passes them (MODEL_PATH=models/…): each is resolved once, when the settings
+    are read, not against the app's package folder when a file is sent."""
+    from backend import create_app
+    from backend.config import ROOT
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("EXAMPLES_DIR", "frontend/examples")
+    monkeypatch.setenv("MODEL_PATH", str(model_path.relative_to(ROOT)) if model_path.is_relative_to(ROOT)
+                       else str(model_path))
+    app = create_app({"TESTING": True, "RATE_LIMIT": "", "UPLOAD_RATE_LIMIT": "", "IMAGE_RATE_LIMIT": ""})
+    monkeypatch.chdir(tmp_path)  # a later change of directory changes nothing
+    client = app.test_client()
+    for name in ("EXAMPLES_DIR", "MODEL_PATH", "REPORTS_DIR", "FRONTEND_DIR"):
+        assert app.config[name].startswith("/"), name
+    examples = client.get("/api/examples").get_json()["examples"]
+    assert len(examples) == 10
+    for example in examples:
+        assert client.get(example["url"]).status_code == 200, example["url"]
+    for url in client.get("/api/model").get_json()["reports"].values():
+        assert url and client.get(url).status_code == 200, url
