@@ -25,7 +25,8 @@ def create_app(config: dict | None = None):
     app.config.from_mapping(settings(config))
     app.json.sort_keys = False
 
-    # Loaded once per worker. Verifying and unpickling happen here: a missing or altered model stops start-up at once.
+    # Loaded once per worker, verified and unpickled here: a missing or altered model stops
+    # start-up at once, with a clear message.
     service = ModelService(app.config["MODEL_PATH"], app.config["MODEL_SHA256"])
     if app.config["WARM_UP"] == "background":
         service.warm_up_in_background()  # /api/health answers meanwhile; /api/ready once warm

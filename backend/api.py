@@ -240,8 +240,9 @@ def _default_top_k() -> int:
 
 
 def _top_k() -> int:
-    """top_k from the form: 1 to the number of classes (published in /api/model's limits)."""
-    values = request.form.getlist("top_k")
+    """top_k from the query string or the form (once): 1 to the number of classes (published in
+    /api/model's limits)."""
+    values = request.args.getlist("top_k") + request.form.getlist("top_k")
     if len(values) > 1:
         raise APIError("invalid_top_k", "Send top_k once.", {"top_k": ["Given more than once."]})
     try:
@@ -272,12 +273,27 @@ def predict():
     """Classify one image.
     ---
     post:
-      summary: Top-k classes of one image.
+      summary: Top-k classes of one image, sent as a multipart form or as the request body.
+      description: "Send the picture as the multipart field `image`, or as the whole request body
+        with an image Content-Type (`image/jpeg`, `image/png`, ...) or `application/octet-stream`:
+        `curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' '.../api/predict?top_k=3'`.
+        Either way the format is read from the bytes, not from the header, and the same limits,
+        errors and rate limits apply."
+      parameters:
+        - in: query
+          name: top_k
+          schema: {type: integer, minimum: 1}
+          description: How many classes to return (1 to the number of classes; default 5). A
+            multipart form may send it as a field instead, but not both.
       requestBody:
         required: true
         content:
           multipart/form-data:
             schema: PredictUploadSchema
+          image/*:
+            schema: {type: string, format: binary}
+          application/octet-stream:
+            schema: {type: string, format: binary}
       responses:
         200:
           description: Top-k predictions
@@ -296,7 +312,7 @@ def predict():
     model = _ready_model()
     probabilities = model.predict_prepared(_prepare(_decode(upload)))[0]
     count_images(1)
-    return _reply(PredictResponseSchema, started, top_k, predictions=model.top_k(probabilities, top_k))
+    return _reply(PredictResponseSchema, started, top_k, **_answer(model, probabilities, top_k))
 
 
 @bp.post("/predict/batch")
@@ -306,6 +322,11 @@ def predict_batch():
     ---
     post:
       summary: Top-k classes of each of 1-64 images; one bad file does not fail the others.
+      parameters:
+        - in: query
+          name: top_k
+          schema: {type: integer, minimum: 1}
+          description: How many classes to return for each file (or the form field top_k).
       requestBody:
         required: true
         content:
@@ -336,7 +357,7 @@ def predict_batch():
             results[-1]["error"] = error.to_dict()
     if inputs:
         for position, probabilities in zip(positions, model.predict_prepared(np.concatenate(inputs))):
-            results[position]["predictions"] = model.top_k(probabilities, top_k)
+            results[position].update(_answer(model, probabilities, top_k))
         count_images(len(inputs))
     return _reply(BatchResponseSchema, started, top_k, results=results)
 
@@ -389,6 +410,7 @@ def _png_data_url(pixels: np.ndarray) -> str:
 
 
 # The upload endpoints' forms: the file field, and the settings that limit its files and bytes.
+# /api/predict also takes the picture as the whole request body (RAW_BODY_TYPES).
 UPLOAD_FORMS = {
     "api.predict": ("image", None, "MAX_UPLOAD_BYTES"),
     "api.explain": ("image", None, "MAX_UPLOAD_BYTES"),
@@ -396,13 +418,23 @@ UPLOAD_FORMS = {
 }
 
 
+RAW_BODY_ENDPOINTS = ("api.predict",)
+RAW_BODY_TYPES = ("image/", "application/octet-stream")
+
+
+def _raw_body() -> bool:
+    """Is this request's body the picture itself (an image type or application/octet-stream)?"""
+    return request.endpoint in RAW_BODY_ENDPOINTS and request.mimetype.startswith(RAW_BODY_TYPES)
+
+
 @bp.before_request
 def _limit_upload_form():
-    """An upload endpoint's form may be this large (413 beyond). It is read later, once the rate
+    """An upload endpoint's body may be this large (413 beyond). It is read later, once the rate
     limits on requests and megabytes, which need only its length, have counted the request."""
     form = UPLOAD_FORMS.get(request.endpoint)
     if form is not None and request.method == "POST":
-        request.max_content_length = current_app.config[form[2]] + FORM_OVERHEAD
+        limit = current_app.config[form[2]]
+        request.max_content_length = limit if _raw_body() else limit + FORM_OVERHEAD
 
 
 def _uploads():
@@ -412,7 +444,8 @@ def _uploads():
     if "upload_form" not in g:
         field, files_setting, _ = UPLOAD_FORMS[request.endpoint]
         try:
-            g.upload_form = _form(field, max_files=current_app.config[files_setting] if files_setting else 1)
+            g.upload_form = _body() if _raw_body() else _form(
+                field, max_files=current_app.config[files_setting] if files_setting else 1)
         except (APIError, HTTPException) as error:
             g.upload_form = error
     if isinstance(g.upload_form, Exception):
@@ -424,6 +457,17 @@ def _single_upload():
     """``top_k`` and the one file of ``image`` (/api/predict, /api/explain)."""
     top_k, (upload,) = _uploads()
     return top_k, upload
+
+
+def _body():
+    """``top_k`` and the picture sent as the request body (``curl --data-binary @photo.jpg``)."""
+    try:
+        data = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        limit = request.max_content_length
+        raise APIError("payload_too_large", f"The file is over the {limit / 2**20:.0f} MB limit.",
+                       {"max_bytes": limit}) from None
+    return _top_k(), [FileStorage(io.BytesIO(data), content_type=request.mimetype)]
 
 
 def _form(field: str, *, max_files: int):
@@ -440,7 +484,9 @@ def _form(field: str, *, max_files: int):
              "max_form_field_bytes": request.max_form_memory_size}) from None
     top_k = _top_k()
     if not uploads:
-        raise APIError("missing_file", f"Send the image file(s) as the multipart field '{field}'.",
+        raw = (" or as the request body with an image Content-Type"
+               if request.endpoint in RAW_BODY_ENDPOINTS else "")
+        raise APIError("missing_file", f"Send the image file(s) as the multipart field '{field}'{raw}.",
                        {"field": field})
     if len(uploads) > max_files:
         hint = " (for several, use /api/predict/batch)" if max_files == 1 else ""
@@ -454,6 +500,13 @@ def _decode(upload: FileStorage, allowance: int | None = None):
     config = current_app.config
     return decode_upload(_read(upload, config["MAX_UPLOAD_BYTES"]), config,
                          current_app.extensions["decode_memory"], allowance)
+
+
+def _answer(model, probabilities: np.ndarray, top_k: int) -> dict:
+    """One picture's answer: its top-k classes, and whether the model is unsure of all of them
+    (the top probability under the model's "Not sure" threshold, chosen when it was calibrated)."""
+    return {"predictions": model.top_k(probabilities, top_k),
+            "not_sure": bool(probabilities.max() < model.not_sure_threshold)}
 
 
 def _reply(schema, started: float, top_k: int, **fields):

@@ -34,6 +34,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "range_not_satisfiable": (416, "The requested byte range is not in the file."),
     "invalid_image": (422, "The image is corrupt or truncated."),
     "image_too_large": (422, "The image is too large to decode."),
+    "image_aspect_ratio": (422, "The picture is too long and thin for the model to see anything in it."),
     "too_many_requests": (429, "Too many requests; please wait a moment and try again."),
     "internal_error": (500, "Something went wrong on our side."),
     "model_not_loaded": (503, "The model is still loading; please try again in a moment."),

@@ -39,9 +39,15 @@ class PredictionSchema(Schema):
                                metadata={"example": 0.91})
 
 
+NOT_SURE = {"description": "True when the top probability is below the model's not_sure_threshold "
+                          "(/api/model): the picture is probably none of the classes, and the page "
+                          "says \"Not sure\"."}
+
+
 class PredictResponseSchema(Schema):
     predictions = fields.List(fields.Nested(PredictionSchema), required=True,
                               metadata={"description": "Sorted by probability, descending."})
+    not_sure = fields.Boolean(required=True, metadata=NOT_SURE)
     top_k = fields.Integer(required=True)
     model_version = fields.String(required=True)
     elapsed_ms = fields.Float(required=True, metadata={"description": "Server time: decode + predict."})
@@ -62,6 +68,7 @@ class ErrorSchema(Schema):
 class BatchItemSchema(Schema):
     filename = fields.String(required=True)
     predictions = fields.List(fields.Nested(PredictionSchema))
+    not_sure = fields.Boolean(metadata=NOT_SURE)
     error = fields.Nested(ErrorBodySchema)
 
 

@@ -29,8 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 from ml.file_layout import ENTRY_NAMES, read_layout
+
+# iPhones save photos as HEIC: pillow-heif's wheel brings libheif, and registering it is how
+# Pillow opens them (it turns them upright itself, and leaves their EXIF orientation at 1).
+register_heif_opener()
 
 # Our own limits are checked from the header right after opening. Pillow's process-wide guard
 # (Image.MAX_IMAGE_PIXELS) stays on as a second line: it refuses absurd sizes inside Image.open,
@@ -38,8 +43,10 @@ from ml.file_layout import ENTRY_NAMES, read_layout
 
 # Pillow format names we accept; the JPEG opener also returns MPO, the multi-picture JPEG that
 # many cameras write.
-ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
-ACCEPTED_TYPES = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF")
+ACCEPTED_TYPES = "JPEG, PNG, WebP, GIF, BMP, TIFF or HEIC"
+# The ISO base media file brands of HEIF still pictures (HEIC from phones), at bytes 8-12.
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1")
 MAGIC = (
     (b"\xff\xd8\xff", "JPEG"),
     (b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -66,6 +73,10 @@ DEFAULT_BYTES_PER_PIXEL = 4
 # strip into one (2 copies); libwebp's animation decoder keeps RGBA canvases (16 bytes a pixel).
 FORMAT_COPIES = {"TIFF": 2}
 WEBP_BYTES_PER_PIXEL = 16
+# libheif decodes the HEVC frame to YCbCr planes, converts them to RGB, and pillow-heif copies
+# that into Pillow's image: 7.7 bytes a pixel at the peak (3 and 12 megapixels measured), so a
+# 12-megapixel iPhone photo (93 MB) fits the default decoding budget.
+HEIF_BYTES_PER_PIXEL = 8
 # Pillow decodes run-length encoded BMPs in Python, a run or a pixel at a time (RLE4 in runs of
 # one pixel: 0.56 s a megapixel; 11 megapixels of end-of-line padding took 2.3 s), so they get a
 # pixel limit of their own. Compression 1 and 2 are RLE8 and RLE4.
@@ -82,7 +93,7 @@ EXIF_TRANSPOSE = {
 
 class ImageRejected(ValueError):
     """Why a picture cannot be used: ``code`` (empty_file, unsupported_media_type, invalid_image,
-    image_too_large), a message for people, and the figures behind it in ``details``."""
+    image_too_large, image_aspect_ratio), a message for people, and the figures behind it in ``details``."""
 
     def __init__(self, code: str, message: str, details: dict | None = None):
         super().__init__(message)
@@ -108,6 +119,8 @@ class DecodeLimits:
 def sniff_format(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        return "HEIF"
     for magic, name in MAGIC:
         if data.startswith(magic):
             return name
@@ -154,8 +167,9 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits(),
             image.seek(0)  # animated GIF/WebP, multi-page TIFF: the first frame
             image.load()
             # Cameras store rotation in EXIF: show the picture the way its owner sees it. Read
-            # from the file: a shrunk copy of a TIFF no longer carries its tags.
-            orientation = image.getexif().get(ExifTags.Base.Orientation)
+            # from the file: a shrunk copy of a TIFF no longer carries its tags. (pillow-heif has
+            # turned a HEIC upright already; its EXIF, not counted by ml.file_layout, is not read.)
+            orientation = None if image.format == "HEIF" else image.getexif().get(ExifTags.Base.Orientation)
             image = shrink(image)
         if orientation in EXIF_TRANSPOSE:
             image = image.transpose(EXIF_TRANSPOSE[orientation])
@@ -185,6 +199,8 @@ def decode_cost(image: Image.Image) -> int:
     width, height = image.size
     if image.format == "WEBP":
         return width * height * WEBP_BYTES_PER_PIXEL
+    if image.format == "HEIF":
+        return width * height * HEIF_BYTES_PER_PIXEL
     per_pixel = DECODE_BYTES_PER_PIXEL.get(image.mode, DEFAULT_BYTES_PER_PIXEL)
     copies = FORMAT_COPIES.get(image.format, 1)
     if image.format != "TIFF":
@@ -226,7 +242,7 @@ def _check_limits(size: tuple[int, int], cost: int, limits: DecodeLimits) -> Non
                        {**details, "max_pixels": limits.max_pixels})
     ratio = max(width, height) / min(width, height)
     if ratio > limits.max_aspect_ratio:
-        raise ImageRejected("image_too_large",
+        raise ImageRejected("image_aspect_ratio",
                        f"The image is {width}x{height}, a {ratio:.0f}:1 strip; the model needs a "
                        f"picture no longer than {limits.max_aspect_ratio:g}:1.",
                        {**details, "max_aspect_ratio": limits.max_aspect_ratio})

@@ -7,11 +7,18 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import ExifTags, Image
 
 from bench import attacks
 from ml.file_layout import gif_blocks_start, read_layout
-from ml.images import BMP_RLE_MAX_PIXELS, DecodeLimits, ImageRejected, decode_image, sniff_format
+from ml.images import (
+    BMP_RLE_MAX_PIXELS,
+    HEIF_BYTES_PER_PIXEL,
+    DecodeLimits,
+    ImageRejected,
+    decode_image,
+    sniff_format,
+)
 from ml.preprocessing import image_to_array
 from tests.imagegen import all_modes, encode, gradient, png_bomb, with_exif_orientation
 
@@ -280,3 +287,34 @@ def test_ordinary_metadata_is_no_reason_to_refuse_a_picture(fmt):
     if fmt in ("JPEG", "WEBP"):
         options["xmp"] = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">' + b" " * 20_000 + b"</x:xmpmeta>"
     assert decode_image(encode(gradient(640, 480), fmt, **options)).size == (480, 640)  # upright
+
+
+def _heic(image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "HEIF", **options)
+    return buffer.getvalue()
+
+
+def test_heic_is_read_from_its_bytes_and_turned_upright():
+    picture = gradient(80, 40)
+    assert sniff_format(_heic(picture)) == "HEIF"
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # as a phone held upright writes it
+    upright = decode_image(_heic(picture, exif=exif.tobytes()))
+    assert upright.size == (40, 80)
+
+
+def test_a_heic_too_costly_to_decode_is_refused_from_its_header():
+    """libheif's decoding takes about 8 bytes a pixel: a 12-megapixel iPhone photo (93 MB) fits
+    the default budget; the same picture against a smaller budget is refused before decoding."""
+    assert DecodeLimits().max_decode_bytes >= 4032 * 3024 * HEIF_BYTES_PER_PIXEL
+    with pytest.raises(ImageRejected) as caught:
+        decode_image(_heic(gradient(400, 300)), DecodeLimits(max_decode_bytes=400 * 300 * 7))
+    assert caught.value.code == "image_too_large"
+    assert caught.value.details["decode_bytes"] == 400 * 300 * HEIF_BYTES_PER_PIXEL
+
+
+def test_a_long_thin_picture_is_refused_for_its_shape():
+    with pytest.raises(ImageRejected) as caught:
+        decode_image(encode(gradient(10, 2000), "PNG"))
+    assert caught.value.code == "image_aspect_ratio"

@@ -280,3 +280,21 @@ def test_frames_at_the_published_rate_are_never_refused_and_faster_ones_are(mode
         time.sleep(max(0.0, 1 / fps - (time.monotonic() - started)))
     assert statuses == [200] * 9
     assert 429 in [predict(client).status_code for _ in range(8)]  # as fast as possible
+
+
+def test_a_picture_sent_as_the_body_counts_like_an_uploaded_one(model_path):
+    """The raw-body form of /api/predict is no way around IMAGE_RATE_LIMIT or the megabytes."""
+    client = make_app(model_path, RATE_LIMIT="", UPLOAD_RATE_LIMIT="",
+                      IMAGE_RATE_LIMIT="3 per minute").test_client()
+
+    def raw():
+        return client.post("/api/predict", data=PNG, content_type="image/png")
+
+    assert [raw().status_code, predict(client).status_code, raw().status_code] == [200, 200, 200]
+    response = raw()
+    assert response.status_code == 429 and "pictures" in response.get_json()["error"]["message"]
+    megabytes = make_app(model_path, RATE_LIMIT="", IMAGE_RATE_LIMIT="",
+                         UPLOAD_RATE_LIMIT="2 per minute").test_client()
+    big = PNG + b"\0" * (1024 * 1024)  # 2 started megabytes
+    assert megabytes.post("/api/predict", data=big, content_type="image/png").status_code == 200
+    assert megabytes.post("/api/predict", data=PNG, content_type="image/png").status_code == 429

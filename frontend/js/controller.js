@@ -170,6 +170,7 @@ export function createController({
         upload,
         crop,
         predictions: sortPredictions(data.predictions),
+        notSure: data.not_sure === true,
         modelVersion: data.model_version,
         elapsedMs: data.elapsed_ms,
       };
@@ -359,6 +360,7 @@ export function createController({
         const result = data.results?.[position];
         if (result && Array.isArray(result.predictions)) {
           card.predictions = sortPredictions(result.predictions);
+          card.notSure = result.not_sure === true;
           card.modelVersion = data.model_version;
         } else if (result?.error?.code === 'batch_decode_budget' && position > 0) {
           deferred.push(card); // the server decoded the ones before it: send it again
@@ -567,6 +569,7 @@ export function createController({
       name: 'Live camera',
       url,
       predictions: sortPredictions(data.predictions),
+      notSure: data.not_sure === true,
       modelVersion: data.model_version,
       elapsedMs: data.elapsed_ms,
     };

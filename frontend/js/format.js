@@ -11,7 +11,6 @@ export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
 // What a file costs a batch request beyond its own bytes: its multipart boundary and headers
 // (field name, file name, type), a few hundred bytes; rounded up so a long file name still fits.
 export const BATCH_PART_OVERHEAD_BYTES = 1024;
-export const LOW_CONFIDENCE_THRESHOLD = 0.5;
 // Live webcam frames a second until /api/model publishes the rate its limits allow.
 export const DEFAULT_LIVE_FRAMES_PER_SECOND = 2;
 
@@ -85,13 +84,6 @@ export function sortPredictions(predictions) {
 /** The k most probable predictions, sorted descending; k is clamped to 1–10. */
 export function topK(predictions, k) {
   return sortPredictions(predictions).slice(0, clampTopK(k));
-}
-
-/** True when the best guess is below the threshold (the image may be out of domain). */
-export function isLowConfidence(predictions, threshold = LOW_CONFIDENCE_THRESHOLD) {
-  const sorted = sortPredictions(predictions);
-  if (sorted.length === 0) return false;
-  return sorted[0].probability < threshold;
 }
 
 /** Human-readable size: 10485760 → "10 MB", 1536 → "1.5 KB". */
@@ -217,6 +209,7 @@ const ERROR_MESSAGES = Object.freeze({
   range_not_satisfiable: 'Part of a file was asked for that it does not have. Please reload the page.',
   invalid_image: 'That file could not be read as an image. It may be damaged or in an unsupported format.',
   image_too_large: 'That image is too large to process. Please try a smaller image.',
+  image_aspect_ratio: 'That picture is a very long, thin strip. Please crop it closer to a square and try again.',
   too_many_files: 'Too many files at once. Please choose fewer images.',
   too_many_requests: 'You are sending pictures faster than the server allows. Please wait a few seconds and try again.',
   server_busy: 'The server is busy with other large images. Please try again in a few seconds.',

@@ -8,7 +8,6 @@
 import { clearChart, renderChart } from './chart.js';
 import { createCropView } from './crop-view.js';
 import {
-  LOW_CONFIDENCE_THRESHOLD,
   calibrationSummary,
   describeError,
   formatBytes,
@@ -16,7 +15,6 @@ import {
   formatPercent,
   imageFilesFromItems,
   overlayColour,
-  isLowConfidence,
   lowConfidenceMessage,
   topK,
 } from './format.js';
@@ -96,8 +94,6 @@ export function createView(doc = document) {
   const win = doc.defaultView;
 
   let classCount = 10;
-  // "Not sure" below this top-1 probability: the model's own threshold once /api/model answers.
-  let notSureThreshold = LOW_CONFIDENCE_THRESHOLD;
 
   const crop = createCropView({
     doc, win, preview: el.preview, box: el.crop, handle: el.cropHandle, controls: el.cropControls,
@@ -114,7 +110,7 @@ export function createView(doc = document) {
   el.preview.addEventListener('error', () => {
     if (!el.preview.getAttribute('src')) return;
     el.preview.hidden = true;
-    el.previewPlaceholder.textContent = 'Preview not available for this file.';
+    el.previewPlaceholder.textContent = 'This browser cannot show this file (an iPhone HEIC photo, say); the model reads it all the same.';
     el.previewPlaceholder.hidden = false;
   });
 
@@ -176,7 +172,7 @@ export function createView(doc = document) {
     el.previewPlaceholder.hidden = false;
   }
 
-  /** Render a stored prediction entry ({name, url, predictions, modelVersion, elapsedMs}). */
+  /** Render a stored prediction entry ({name, url, predictions, notSure, modelVersion, elapsedMs}). */
   function showPrediction(entry, k) {
     showPreview(entry.url, entry.name);
     // Class names are buttons that ask why, once there is a picture to explain.
@@ -187,7 +183,8 @@ export function createView(doc = document) {
     el.resultsEmpty.hidden = true;
     el.lowConfidence.textContent = lowConfidenceMessage(classCount);
     // In live mode the note keeps its space while invisible, so the chart does not jump.
-    const notSure = isLowConfidence(entry.predictions, notSureThreshold);
+    // The server says whether the model is sure (not_sure: below the model's own threshold).
+    const notSure = entry.notSure === true;
     const live = el.resultSection.classList.contains('is-live');
     el.lowConfidence.hidden = !notSure && !live;
     el.lowConfidence.classList.toggle('is-invisible', live && !notSure);
@@ -338,8 +335,6 @@ export function createView(doc = document) {
   function renderModelInfo(model) {
     const classes = Array.isArray(model?.classes) ? model.classes : [];
     if (classes.length) classCount = classes.length;
-    const threshold = Number(model?.not_sure_threshold);
-    if (Number.isFinite(threshold) && threshold > 0 && threshold < 1) notSureThreshold = threshold;
     el.modelCalibration.textContent = calibrationSummary(model?.calibration);
     el.modelAccuracy.textContent = Number.isFinite(model?.accuracy) ? formatPercent(model.accuracy) : '—';
     el.modelVersion.textContent = model?.version ? String(model.version) : '—';

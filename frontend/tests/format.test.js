@@ -7,7 +7,6 @@ import {
   DEFAULT_MAX_BATCH_BYTES,
   DEFAULT_MAX_UPLOAD_BYTES,
   DEFAULT_TOP_K,
-  LOW_CONFIDENCE_THRESHOLD,
   MAX_TOP_K,
   MIN_TOP_K,
   UNKNOWN_ERROR_MESSAGE,
@@ -21,7 +20,6 @@ import {
   formatProbabilityAttr,
   imageFilesFromItems,
   isAcceptableImageType,
-  isLowConfidence,
   calibrationSummary,
   describeHeatmap,
   overlayColour,
@@ -55,7 +53,6 @@ describe('constants', () => {
     assert.equal(MAX_TOP_K, 10);
     assert.equal(DEFAULT_TOP_K, 5);
     assert.equal(DEFAULT_MAX_UPLOAD_BYTES, 10_485_760);
-    assert.equal(LOW_CONFIDENCE_THRESHOLD, 0.5);
   });
 });
 
@@ -234,29 +231,7 @@ describe('sortPredictions / topK', () => {
   });
 });
 
-describe('isLowConfidence', () => {
-  test('below 0.5 is low, 0.5 and above is not', () => {
-    assert.equal(isLowConfidence([{ label: 'cat', probability: 0.49 }]), true);
-    assert.equal(isLowConfidence([{ label: 'cat', probability: 0.4999 }]), true);
-    assert.equal(isLowConfidence([{ label: 'cat', probability: 0.5 }]), false);
-    assert.equal(isLowConfidence([{ label: 'cat', probability: 0.91 }]), false);
-  });
-
-  test('uses the highest probability regardless of order', () => {
-    const preds = [
-      { label: 'dog', probability: 0.2 },
-      { label: 'cat', probability: 0.6 },
-    ];
-    assert.equal(isLowConfidence(preds), false);
-    assert.equal(isLowConfidence(FULL), false);
-  });
-
-  test('custom threshold and empty input', () => {
-    assert.equal(isLowConfidence([{ label: 'cat', probability: 0.6 }], 0.75), true);
-    assert.equal(isLowConfidence([]), false);
-    assert.equal(isLowConfidence(undefined), false);
-  });
-
+describe('lowConfidenceMessage', () => {
   test('message text', () => {
     assert.equal(lowConfidenceMessage(), 'Not sure — this may not be one of the 10 classes the model knows.');
     assert.equal(lowConfidenceMessage(CLASSES.length), lowConfidenceMessage());
