@@ -63,3 +63,10 @@ def test_gunicorn_config_honours_environment(monkeypatch):
 
 def test_ci_calls_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_license_file_is_the_one_pyproject_names():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith(f"{project['license']} License\n")
+    assert "Permission is hereby granted, free of charge" in text  # the MIT text itself
