@@ -337,11 +337,6 @@ def test_debug_is_off(app):
     assert not app.debug
 
 
-def test_api_docs_page(client):
-    page = client.get("/api/docs")
-    assert page.status_code == 200 and b"/api/predict/batch" in page.data
-
-
 def test_model_info_serves_the_not_sure_threshold_and_calibration(client):
     body = client.get("/api/model").get_json()
     assert 0 < body["not_sure_threshold"] < 1
