@@ -4,7 +4,9 @@ Chromium driven by Playwright (never a downloaded browser)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -70,20 +72,45 @@ def browser(playwright_instance):
     browser.close()
 
 
+# Chromium's console line for an error answer; the resource's URL is the message's location.
+FAILED_RESOURCE = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
+
+
 class ConsoleLog:
-    """Console errors and uncaught page errors seen during a test."""
+    """Console errors, uncaught page errors and HTTP answers >= 400 the page receives during a
+    test. Nothing is filtered: a test that provokes an error answer on purpose declares it with
+    ``expect``, and an error it declares must then happen."""
 
     def __init__(self):
-        self.errors: list[str] = []
+        self.errors: list[tuple[str, str]] = []  # (text, url of the script or resource)
+        self.responses: list[tuple[int, str]] = []  # (status, url) of each answer >= 400
+        self.expected: list[tuple[int, str]] = []  # (status, path)
 
     def attach(self, page):
-        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
-        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(
+            (msg.text, msg.location.get("url", ""))))
+        page.on("pageerror", lambda error: self.errors.append((f"uncaught: {error}", "")))
+        page.on("response", lambda response: response.status >= 400 and self.responses.append(
+            (response.status, response.url)))
+
+    def expect(self, status: int, path: str) -> None:
+        """The page will receive ``status`` from ``path`` (which Chromium logs as a failed resource)."""
+        self.expected.append((status, path))
+
+    def declared(self, status: int, url: str) -> bool:
+        return (status, urlsplit(url).path) in self.expected
 
     def unexpected(self) -> list[str]:
-        # A 4xx answer the test provoked on purpose is logged by Chromium as a failed resource.
-        return [e for e in self.errors if not e.startswith("Failed to load resource: the server "
-                                                           "responded with a status of 4")]
+        problems = [f"HTTP {status} {url}" for status, url in self.responses
+                    if not self.declared(status, url)]
+        for text, url in self.errors:
+            failed = FAILED_RESOURCE.match(text)
+            if not (failed and self.declared(int(failed[1]), url)):
+                problems.append(f"{text} ({url})" if url else text)
+        received = {(status, urlsplit(url).path) for status, url in self.responses}
+        problems += [f"expected HTTP {status} from {path}, never received"
+                     for status, path in self.expected if (status, path) not in received]
+        return problems
 
 
 @pytest.fixture()

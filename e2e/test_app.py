@@ -134,7 +134,8 @@ def test_k_selector_changes_the_number_of_bars(page):
     assert total == pytest.approx(1, abs=0.01)
 
 
-def test_non_image_shows_an_error(page):
+def test_non_image_shows_an_error(page, console):
+    console.expect(415, "/api/predict")  # the server refuses it; the page explains
     page.set_input_files("[data-testid=file-input]",
                          {"name": "notes.png", "mimeType": "image/png", "buffer": b"just some text"})
     error = page.locator("[data-testid=error]")

@@ -37,19 +37,21 @@ def quadrant_picture(side=SIDE) -> bytes:
 
 # Chromium does not hand Playwright the body of a multipart request made of Blobs, so the page's
 # fetch is watched from inside: each request still goes to the real server as it is, and the
-# `image` field it carried is kept (name and bytes) for the test to read.
-RECORD_UPLOADS = """
-window.__uploads = [];
-const realFetch = window.fetch.bind(window);
-window.fetch = async (url, init = {}) => {
-  if (init.body instanceof FormData && String(url).endsWith('/api/predict')) {
-    const image = init.body.get('image');
-    const bytes = new Uint8Array(await image.arrayBuffer());
-    window.__uploads.push({name: image.name, bytes: Array.from(bytes)});
-  }
-  return realFetch(url, init);
-};
-"""
+# `image` field it carried is kept (name and bytes) for the test to read. A function: Playwright
+# calls the value of the expression it evaluates when that is a function, and a script ending in
+# `window.fetch = ...` would have it fetch "null" once (a 404).
+RECORD_UPLOADS = """() => {
+  window.__uploads = [];
+  const realFetch = window.fetch.bind(window);
+  window.fetch = async (url, init = {}) => {
+    if (init.body instanceof FormData && String(url).endsWith('/api/predict')) {
+      const image = init.body.get('image');
+      const bytes = new Uint8Array(await image.arrayBuffer());
+      window.__uploads.push({name: image.name, bytes: Array.from(bytes)});
+    }
+    return realFetch(url, init);
+  };
+}"""
 
 
 def answered(response) -> bool:
