@@ -9,10 +9,11 @@ from backend.errors import ERRORS
 
 
 class PredictFormSchema(Schema):
+    # No example value: Swagger UI would fill it in, and a top_k in the query too is refused.
     top_k = fields.Integer(metadata={
         "description": "How many classes to return: 1 to the number of classes; default 5. The "
-                       "model's own range and default are in /api/model (limits.top_k).",
-        "example": 5})
+                       "model's own range and default are in /api/model (limits.top_k). Or send it "
+                       "as the query parameter, not both."})
 
 
 # The multipart bodies, for the OpenAPI document (the files are read by the views themselves).

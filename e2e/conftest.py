@@ -23,35 +23,11 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="session")
-def examples_dir(tmp_path_factory):
-    """Example pictures as `make run` makes them (python -m ml.examples), from a generated
-    CIFAR-style archive: the dataset itself never enters the tests."""
-    import io
-    import tarfile
-
-    from ml.data import CIFAR10_CLASSES
-    from ml.examples import write_examples
-    from tests.imagegen import encode, gradient
-
-    archive = tmp_path_factory.mktemp("data") / "train.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for label, name in enumerate(CIFAR10_CLASSES):
-            for n in range(3):
-                data = encode(gradient(32, 32, seed=10 * label + n), "JPEG", quality=75)
-                info = tarfile.TarInfo(f"train/{name}/{n:04d}.jpg")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-    folder = tmp_path_factory.mktemp("examples")
-    write_examples(archive, folder, validation_size=len(CIFAR10_CLASSES))
-    return folder
-
-
-@pytest.fixture(scope="session")
-def server_url(examples_dir):
-    # As `make run` and render.yaml start it: gunicorn.conf.py in the repository root, and
-    # MODEL_PATH relative to it (tests/server.py runs gunicorn there).
+def server_url():
+    # As `make run` and render.yaml start it, with the committed example pictures, and MODEL_PATH
+    # relative to the repository root (tests/server.py starts the server there).
     model = os.environ.get("TEST_MODEL_PATH", "models/cifar10_cnn.pkl")
-    with running_server(model, EXAMPLES_DIR=str(examples_dir)) as (_, url):
+    with running_server(model) as (_, url):
         yield url
 
 
