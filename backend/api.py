@@ -140,6 +140,9 @@ def model_info():
         "reports": reports,
         "not_sure_threshold": model.not_sure_threshold,
         "calibration": model.calibration,
+        "fine_tuning": {key: value for key, value in model.card["outlier_exposure"].items()
+                        if key in ("epochs", "learning_rate", "weight", "images")}
+        if "outlier_exposure" in model.card else None,
         "limits": {
             "top_k": {"min": 1, "max": len(model.classes), "default": _default_top_k()},
             "max_upload_bytes": config["MAX_UPLOAD_BYTES"],

@@ -144,6 +144,10 @@ class ModelInfoSchema(Schema):
                        "the page says \"Not sure\". Chosen from data when the model was calibrated."})
     calibration = fields.Dict(allow_none=True, metadata={
         "description": "Temperature scaling: temperature, expected calibration error before and after."})
+    fine_tuning = fields.Dict(allow_none=True, metadata={
+        "description": "The networks' last training step, when they were fine-tuned after training "
+                       "(outlier exposure on photos of other things): epochs, learning_rate, weight, "
+                       "images. The epochs and learning rate in params are this step's."})
     limits = fields.Nested(LimitsSchema, required=True)
     # Kept for clients of the first version of this API: the same figures as in ``limits``.
     max_upload_bytes = fields.Integer(required=True, metadata={"deprecated": True,

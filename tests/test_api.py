@@ -485,3 +485,12 @@ def test_a_heic_photo_is_classified_like_its_jpeg(client):
                ((heic, "IMG_0001.HEIC"), (jpeg, "IMG_0001.jpg"))]
     assert [p["label"] for p in answers[0]["predictions"][:2]] == \
            [p["label"] for p in answers[1]["predictions"][:2]]
+
+
+def test_model_info_tells_the_fine_tuning_from_the_training(client, app):
+    """The shipped nets were fine-tuned with outlier exposure after their training: params' epochs
+    and learning rate are that step's, and /api/model says so (the page shows it as such)."""
+    card = app.extensions["classifier"].model.card
+    body = client.get("/api/model").get_json()
+    assert body["fine_tuning"] == {key: card["outlier_exposure"][key]
+                                   for key in ("epochs", "learning_rate", "weight", "images")}

@@ -86,6 +86,20 @@ export function topK(predictions, k) {
   return sortPredictions(predictions).slice(0, clampTopK(k));
 }
 
+// The training parameters a fine-tuning step sets anew (/api/model's fine_tuning says it ran):
+// shown as that step, not as the recipe that trained the networks.
+export const FINE_TUNING_PARAMS = ['epochs', 'learning_rate', 'lr_schedule', 'outlier_weight'];
+
+/** "outlier exposure: 2 epochs at learning rate 0.3, on 8,960 photos of other things", or ''. */
+export function fineTuningSummary(fineTuning) {
+  const epochs = Number(fineTuning?.epochs);
+  const rate = Number(fineTuning?.learning_rate);
+  if (!Number.isFinite(epochs) || !Number.isFinite(rate)) return '';
+  const images = Number(fineTuning.images);
+  const on = Number.isFinite(images) ? `, on ${images.toLocaleString('en-US')} photos of other things` : '';
+  return `outlier exposure: ${epochs} epoch${epochs === 1 ? '' : 's'} at learning rate ${rate}${on}`;
+}
+
 /** Human-readable size: 10485760 → "10 MB", 1536 → "1.5 KB". */
 export function formatBytes(bytes) {
   const value = Number(bytes);

@@ -8,6 +8,8 @@
 import { clearChart, renderChart } from './chart.js';
 import { createCropView } from './crop-view.js';
 import {
+  FINE_TUNING_PARAMS,
+  fineTuningSummary,
   calibrationSummary,
   describeError,
   formatBytes,
@@ -354,7 +356,10 @@ export function createView(doc = document) {
       }),
     );
 
-    const params = model?.params && typeof model.params === 'object' ? Object.entries(model.params) : [];
+    const fineTuning = fineTuningSummary(model?.fine_tuning);
+    const params = (model?.params && typeof model.params === 'object' ? Object.entries(model.params) : [])
+      .filter(([key]) => !(fineTuning && FINE_TUNING_PARAMS.includes(key)));
+    if (fineTuning) params.push(['fine-tuned with', fineTuning]);
     el.modelParams.replaceChildren(
       ...params.flatMap(([key, value]) => {
         const dt = doc.createElement('dt');

@@ -555,3 +555,16 @@ describe('occlusion overlay', () => {
     assert.equal(describeHeatmap([], 'dog'), '');
   });
 });
+
+describe('fineTuningSummary', () => {
+  test('says what the fine-tuning step was', async () => {
+    const { fineTuningSummary } = await import('../js/format.js');
+    assert.equal(
+      fineTuningSummary({ epochs: 2, learning_rate: 0.3, weight: 1, images: 8960 }),
+      'outlier exposure: 2 epochs at learning rate 0.3, on 8,960 photos of other things',
+    );
+    assert.equal(fineTuningSummary({ epochs: 1, learning_rate: 0.1 }), 'outlier exposure: 1 epoch at learning rate 0.1');
+    assert.equal(fineTuningSummary(null), '');
+    assert.equal(fineTuningSummary({ epochs: 'x' }), '');
+  });
+});
