@@ -57,7 +57,7 @@ FIGURES = (
     Figure("RSS at the end", "MB", ("memory_end", "rss_mb")),
     Figure("Highest RSS after a phase", "MB", ("memory_peak", "rss_mb")),
 )
-# A phase with any failed request: its figures (but its failure count) read FAILED, without a ratio.
+# A phase with any failed request: all its figures but its failure count read FAILED, with no ratio.
 FAILED = "FAILED"
 
 
