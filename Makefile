@@ -10,10 +10,18 @@ PORT ?= 8000
 WEB_CONCURRENCY ?= 2
 MODEL_PATH ?= models/cifar10_cnn.pkl
 CHROMIUM ?= /usr/bin/chromium
+<<<<<<< HEAD
 # glibc's allocator, for the server (see backend/gunicorn.conf.py; render.yaml sets the same).
 MALLOC_ARENA_MAX ?= 2
 GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=1048576
 export HOST PORT WEB_CONCURRENCY MODEL_PATH MALLOC_ARENA_MAX GLIBC_TUNABLES
+=======
+# One example picture per class for the page, copied out of the CIFAR-10 archive: the dataset may
+# not be committed, so they are made where the archive is (without it the page shows none).
+CIFAR_ARCHIVE ?= ../shared/data/cifar10-jpeg/train.tar.gz
+EXAMPLES_DIR ?= frontend/examples
+export HOST PORT WEB_CONCURRENCY MODEL_PATH EXAMPLES_DIR
+>>>>>>> bench
 
 .PHONY: run test lint pytest npm-test train bench clean lock system-deps help
 
@@ -38,8 +46,19 @@ $(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[train,dev]"
 	@touch $@ $(VENV)/.serve
 
+<<<<<<< HEAD
 run: $(VENV)/.serve
 	$(BIN)/gunicorn --config backend/gunicorn.conf.py
+=======
+examples: $(VENV)/.serve
+	@if [ -f $(EXAMPLES_DIR)/examples.json ]; then :; \
+	elif [ -f $(CIFAR_ARCHIVE) ]; then $(BIN)/python -m ml.examples $(CIFAR_ARCHIVE) $(EXAMPLES_DIR); \
+	else echo "no example pictures: $(CIFAR_ARCHIVE) is missing (the page shows none)"; fi
+
+# The launcher checks the settings, sets glibc's allocator up and execs gunicorn (backend/serve.py).
+run: $(VENV)/.serve examples
+	$(BIN)/python -m backend.serve
+>>>>>>> bench
 
 # Debian packages the tests use: Chromium for e2e, a real redis-server for the shared rate limits.
 system-deps:
@@ -73,7 +92,9 @@ train: $(VENV)/.dev
 	$(BIN)/python -m ml quantize --model $(MODEL_PATH) --out $(MODEL_PATH) --class-photos $(REAL_PHOTOS)/known
 	@echo "update MODEL_SHA256 in render.yaml: $$(cut -d' ' -f1 $(MODEL_PATH).sha256)"
 
-# PREVIOUS_MODEL=path/to/old.pkl also measures the model shipped before, side by side.
+# Both start the server with the launcher, as make run does: the performance phases with every
+# per-client limit off, the attacks with them on. PREVIOUS_MODEL=path/to/old.pkl also measures the
+# model shipped before, side by side.
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench $(if $(PREVIOUS_MODEL),--previous-model $(PREVIOUS_MODEL))
 	$(BIN)/python -m bench.hostile

@@ -98,3 +98,29 @@ def settings(overrides: dict | None = None) -> dict:
     for name in PATH_SETTINGS:
         values[name] = str(Path(values[name]).expanduser().resolve())
     return values
+
+
+def server_from_env() -> dict:
+    """How the production server runs: backend/gunicorn.conf.py and backend/workers.py read these,
+    and the launcher (backend/serve.py) checks them before it starts anything."""
+    level = os.environ.get("LOG_LEVEL", "").strip() or "info"  # empty: the default, as for numbers
+    if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise RuntimeError(f"environment variable LOG_LEVEL must be one of debug, info, warning, "
+                           f"error, critical, got {level!r}")
+    return {
+        "HOST": os.environ.get("HOST", "127.0.0.1"),
+        "PORT": _int("PORT", 8000),
+        # Each worker holds its own model (~250 MB RSS; the master ~25 MB).
+        "WEB_CONCURRENCY": _int("WEB_CONCURRENCY", 2),
+        "GUNICORN_THREADS": _int("GUNICORN_THREADS", 4),
+        # A worker whose I/O loop stops for this long is replaced.
+        "GUNICORN_TIMEOUT": _int("GUNICORN_TIMEOUT", 30),
+        "GUNICORN_MAX_REQUESTS": _int("GUNICORN_MAX_REQUESTS", 0),  # 0: workers are never recycled
+        # A connection that sends nothing for this long is closed (a trickling one stays, at the
+        # cost of a socket: see CONNECTION_LIMIT).
+        "CHANNEL_TIMEOUT": _int("CHANNEL_TIMEOUT", 30),
+        # Open connections per worker before it stops accepting more until some close: what they
+        # can hold unfinished, ~100 KB each, stays under ~50 MB.
+        "CONNECTION_LIMIT": _int("CONNECTION_LIMIT", 500),
+        "LOG_LEVEL": level.lower(),
+    }

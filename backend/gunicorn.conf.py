@@ -1,22 +1,55 @@
-"""gunicorn settings for production (`make run`, Render). Everything can be overridden by env."""
+"""gunicorn settings for production, read by the launcher's gunicorn (``python -m backend.serve``:
+make run, Render, the benchmarks, the tests). The environment overrides them (backend/config.py's
+server_from_env); importing this file changes nothing: the server hooks below act at start and exit."""
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
-# Memory: glibc's allocator is tuned where the server starts (Makefile's run, render.yaml) with
-# its documented environment variables, MALLOC_ARENA_MAX=2 and GLIBC_TUNABLES=
-# glibc.malloc.mmap_threshold=1048576: two arenas instead of one per thread, and a fixed 1 MB
-# threshold (big buffers are mmapped and handed back when freed, and the threshold no longer
-# grows), so a worker's RSS stays flat instead of keeping every batch's peak.
+from backend.config import server_from_env
+
+settings = server_from_env()
+bind = f"{settings['HOST']}:{settings['PORT']}"
+# Each worker holds its own model and runtime (~250 MB RSS; the master ~25 MB): one fits the free
+# Render instance's 512 MB with room for decoding.
+workers = settings["WEB_CONCURRENCY"]
+# gunicorn supervises the workers; each worker serves with waitress (backend/workers.py), which
+# reads every request completely in one I/O thread before a worker thread runs the app: slow or
+# stalled clients cost a socket, never a thread. The threads overlap one request's decoding with
+# another's inference (ONNX Runtime and Pillow release the GIL).
+worker_class = "backend.workers.WaitressWorker"
+threads = settings["GUNICORN_THREADS"]
+# No preload: each worker loads the model itself (~0.5 s). A preloaded master would hold a second
+# copy of the model for nothing (the workers touch their pages anyway), and a bad model still
+# stops start-up at once (backend/wsgi.py exits with gunicorn's "worker failed to boot" code).
+preload_app = False
+timeout = settings["GUNICORN_TIMEOUT"]
+graceful_timeout = 20
+# Header and connection limits: backend/workers.py (waitress parses the requests).
+max_requests = settings["GUNICORN_MAX_REQUESTS"]
+max_requests_jitter = 50
+control_socket_disable = True  # no shared ~/.gunicorn socket: several servers may run side by side
+errorlog = "-"
+loglevel = settings["LOG_LEVEL"]
+wsgi_app = "backend.wsgi:app"
 
 # Prometheus multiprocess mode (backend/observability.py): each worker writes its metrics to files
-# in this folder and any worker's /metrics adds them all up. A fresh, empty folder per server start
-# (stale files would count old workers); set here, in the master, so every worker inherits it.
-metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="cifar10-metrics-")
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-for stale in Path(metrics_dir).glob("*.db"):
-    stale.unlink()
+# in one folder and any worker's /metrics adds them all up. The folder this server made, if any.
+created_metrics_dir = None
+
+
+def on_starting(server):
+    """In the master, before any worker forks: a fresh folder for this server's metrics (stale
+    files would count old workers), which every worker inherits through the environment."""
+    global created_metrics_dir
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:  # the operator's own: emptied of an earlier server's files
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+    else:
+        created_metrics_dir = tempfile.mkdtemp(prefix="cifar10-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = created_metrics_dir
 
 
 def child_exit(server, worker):
@@ -26,27 +59,7 @@ def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-# Each worker holds its own model and runtime (~200 MB RSS; the master ~25 MB): 2 fit the free
-# Render instance's 512 MB.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# gunicorn supervises the workers; each worker serves with waitress (backend/workers.py), which
-# reads every request completely in one I/O thread before a worker thread runs the app: slow or
-# stalled clients cost a socket, never a thread. The threads overlap one request's decoding with
-# another's inference (ONNX Runtime and Pillow release the GIL).
-worker_class = "backend.workers.WaitressWorker"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-# No preload: each worker loads the model itself (~0.5 s). A preloaded master would hold a second
-# copy of the model for nothing (the workers touch their pages anyway), and a bad model still
-# stops start-up at once (backend/wsgi.py exits with gunicorn's "worker failed to boot" code).
-preload_app = False
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))  # a worker whose I/O loop stops is replaced
-graceful_timeout = 20
-# Header and connection limits: backend/workers.py (waitress parses the requests).
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
-max_requests_jitter = 50
-control_socket_disable = True  # no shared ~/.gunicorn socket: several servers may run side by side
-errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info")
-wsgi_app = "backend.wsgi:app"
-
+def on_exit(server):
+    """The master is exiting: the metrics folder it made goes with it (an operator's stays)."""
+    if created_metrics_dir:
+        shutil.rmtree(created_metrics_dir, ignore_errors=True)

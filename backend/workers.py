@@ -28,11 +28,8 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 from waitress.utilities import BadRequest
 
-from backend.config import from_env
+from backend.config import from_env, server_from_env
 
-# A connection that sends nothing for this long is closed (a trickling one stays, at the cost of
-# a socket: see CONNECTION_LIMIT).
-CHANNEL_TIMEOUT = int(os.environ.get("CHANNEL_TIMEOUT", "30"))
 # The request line and headers together (waitress checks only their total): browsers send a few
 # KB; 32 KB is nginx's default ceiling. Past it the answer is 431. (gunicorn's own limit_request_*
 # settings apply to its HTTP parser, which this worker does not use; with them, as before,
@@ -41,9 +38,6 @@ MAX_REQUEST_HEADER_BYTES = 32 * 1024
 # A body is held in memory up to this size, then spooled to a temporary file as it arrives
 # (waitress's default is 512 KB a connection).
 INBUF_OVERFLOW = 64 * 1024
-# Open connections per worker before it stops accepting more until some close: what they can hold
-# unfinished, ~100 KB each, stays under ~50 MB.
-CONNECTION_LIMIT = int(os.environ.get("CONNECTION_LIMIT", "500"))
 POLL_SECONDS = 1.0
 
 
@@ -86,11 +80,13 @@ class WaitressWorker(Worker):
     def run(self):
         channels: dict = {}
         cfg = self.cfg
+        server = server_from_env()  # CHANNEL_TIMEOUT, CONNECTION_LIMIT: see backend/config.py
         sockets = [listener.sock for listener in self.sockets]
         adjustments = Adjustments(
-            sockets=sockets, threads=cfg.threads, channel_timeout=CHANNEL_TIMEOUT,
-            connection_limit=CONNECTION_LIMIT,
-            cleanup_interval=max(1, min(30, CHANNEL_TIMEOUT // 2)),  # when timed-out ones are closed
+            sockets=sockets, threads=cfg.threads, channel_timeout=server["CHANNEL_TIMEOUT"],
+            connection_limit=server["CONNECTION_LIMIT"],
+            # how often connections past CHANNEL_TIMEOUT are closed
+            cleanup_interval=max(1, min(30, server["CHANNEL_TIMEOUT"] // 2)),
             # No body bigger than the largest the app accepts (a batch) is read at all: it would be
             # spooled to disk for nothing.
             max_request_header_size=MAX_REQUEST_HEADER_BYTES, inbuf_overflow=INBUF_OVERFLOW,

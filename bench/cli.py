@@ -1,8 +1,11 @@
 """``python -m bench``: benchmark the real server, then the baseline, and write the results.
 
+Our server runs with every per-client limit off (bench/servers.py): the phases measure the server.
+
 Exit status: 0 when the run completed (whether or not the targets were met: the table says),
-2 when a server failed to start (or died) or the model is missing, 130 on Ctrl-C, 1 on any other
-error. Servers are always stopped on the way out.
+3 when it completed but a phase had a failed request (marked FAILED in the results), 2 when a
+server failed to start (or died) or the model is missing, 130 on Ctrl-C, 1 on any other error.
+Servers are always stopped on the way out.
 """
 
 from __future__ import annotations
@@ -23,14 +26,17 @@ FULL = {"requests": 500, "big_requests": 50, "batches": 10, "concurrent_seconds"
 QUICK = {"requests": 20, "big_requests": 5, "batches": 2, "concurrent_seconds": 3.0, "load_seconds": 5.0,
          "starts": 1}
 EXIT_SERVER_FAILED = 2
+EXIT_FAILED_PHASES = 3
 EXIT_INTERRUPTED = 130
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Latency, memory, start-up and throughput of the real server vs a plain Flask + "
-                    "Keras server of the same model; writes results.json and results.md.")
+        description="Latency, memory, start-up and throughput of the real server (started by "
+                    "python -m backend.serve, every per-client limit off) vs a plain Flask + Keras "
+                    "server of the same model; writes results.json and results.md. A phase with any "
+                    "failed request is marked FAILED (exit status 3).")
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "cifar10_cnn.pkl",
                         help="model artifact (default: models/cifar10_cnn.pkl)")
     parser.add_argument("--requests", type=int, help="32x32 PNG latency requests (default 500; RSS is "
@@ -125,4 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     json_path, md_path = report.write(results, args.out)
     print("\n" + report.to_markdown(results))
     print(f"results written to {json_path} and {md_path}")
+    if results["failed_phases"]:
+        print("FAILED phases:\n" + "\n".join(results["failed_phases"]), file=sys.stderr)
+        return EXIT_FAILED_PHASES
     return 0

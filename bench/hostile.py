@@ -1,5 +1,7 @@
 """``python -m bench.hostile``: the hostile-upload and hostile-client attacks against the server as
-``make run`` starts it (gunicorn, 2 workers), with the time and the workers' peak memory of each.
+``make run`` starts it (its launcher, ``python -m backend.serve``: gunicorn, 2 workers, the
+per-client limits on, as deployed: the burst attack expects 429s), with the time and the workers'
+peak memory of each.
 
 ``--root`` runs the server of another checkout (e.g. an older commit in a git worktree) with the
 same attacks, for before/after figures. Writes ``bench/results/hostile-<label>.{json,md}``.
@@ -21,6 +23,7 @@ from pathlib import Path
 import psutil
 import requests
 
+from backend.serve import ALLOCATOR
 from bench import attacks
 from bench.servers import free_port
 
@@ -29,12 +32,21 @@ RESULTS = ROOT / "bench" / "results"
 MB = 1024 * 1024
 
 
+def server_command(root: Path) -> tuple[list[str], dict]:
+    """The command line and environment that start ``root``'s server: its launcher, or for a
+    checkout from before the launcher, gunicorn with its config and the launcher's allocator
+    settings (as its Makefile started it)."""
+    if (root / "backend" / "serve.py").is_file():
+        return [sys.executable, "-m", "backend.serve"], {}
+    return [sys.executable, "-m", "gunicorn", "--config", "backend/gunicorn.conf.py"], ALLOCATOR
+
+
 def start_server(root: Path, port: int, env: dict) -> subprocess.Popen:
-    variables = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2",
+    command, allocator = server_command(root)
+    variables = {**allocator, **os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2",
                  "MODEL_PATH": str(ROOT / "models" / "cifar10_cnn.pkl"), "PYTHONPATH": str(root), **env}
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "backend/gunicorn.conf.py"],
-                               cwd=root, env=variables, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(command, cwd=root, env=variables, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

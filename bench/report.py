@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 
+from bench.servers import LIMITS_OFF
 from ml.artifact import checksum_path
 
 PACKAGES = ("gunicorn", "flask", "numpy", "pillow", "scikit-learn", "onnxruntime", "tensorflow",
@@ -54,7 +55,10 @@ FIGURES = (
     Figure("Load test: RSS after", "MB", ("load", "rss_after_mb")),
     Figure("Load test: RSS growth", "MB", ("load", "rss_growth_mb")),
     Figure("RSS at the end", "MB", ("memory_end", "rss_mb")),
+    Figure("Highest RSS after a phase", "MB", ("memory_peak", "rss_mb")),
 )
+# A phase with any failed request: all its figures but its failure count read FAILED, with no ratio.
+FAILED = "FAILED"
 
 
 def lookup(results: dict | None, key: tuple[str, ...]):
@@ -65,6 +69,13 @@ def lookup(results: dict | None, key: tuple[str, ...]):
             return None
         value = value.get(part)
     return value
+
+
+def phase_failed(server: dict | None, key: tuple[str, ...]) -> bool:
+    """Whether the figure at ``key`` comes from a phase that had a failed request (the phase's
+    failure count excepted: that one is still reported)."""
+    phase = lookup(server, key[:1])
+    return isinstance(phase, dict) and bool(phase.get("failed")) and key[-1] != "failures"
 
 
 def ratio(ours, baseline) -> float | None:
@@ -107,6 +118,8 @@ class Target:
 def relative(key: tuple[str, ...], max_ratio: float) -> Check:
     """Met when ours ÷ baseline ≤ max_ratio; None (not checked) without a baseline."""
     def check(ours: dict, baseline: dict | None) -> tuple[str, bool | None]:
+        if phase_failed(ours, key) or phase_failed(baseline, key):
+            return FAILED, False
         value = ratio(lookup(ours, key), lookup(baseline, key))
         return describe_ratio(value), None if value is None else value <= max_ratio
     return check
@@ -115,6 +128,8 @@ def relative(key: tuple[str, ...], max_ratio: float) -> Check:
 def absolute(key: tuple[str, ...], limit: float, unit: str, digits: int = 1) -> Check:
     """Met when ours ≤ limit."""
     def check(ours: dict, baseline: dict | None) -> tuple[str, bool | None]:
+        if phase_failed(ours, key):
+            return FAILED, False
         value = lookup(ours, key)
         return fmt(value, digits, unit), None if value is None else value <= limit
     return check
@@ -136,6 +151,8 @@ TARGETS = (
            absolute(("memory_after_requests", "rss_mb"), 300, "MB")),
     Target("Load test failures", "0", absolute(("load", "failures"), 0, "", 0)),
     Target("Load test RSS growth", "≤ 60 MB", absolute(("load", "rss_growth_mb"), 60, "MB")),
+    # Master + 1 worker through the whole run (402 MB before the launcher set glibc's allocator up).
+    Target("Highest RSS after a phase", "≤ 320 MB", absolute(("memory_peak", "rss_mb"), 320, "MB")),
 )
 
 
@@ -190,15 +207,29 @@ def new_results(settings: dict, model_path: Path, workload: dict) -> dict:
 
 
 def add_derived_figures(server: dict) -> None:
-    """Figures computed from others: failures summed over the sequential phases."""
+    """Figures computed from others: failures summed over the sequential phases, the highest RSS
+    after any phase."""
     server["sequential_failures"] = sum(lookup(server, (phase, "failures")) or 0
                                         for phase in ("latency_png_32", "latency_jpeg_12mp", "batch"))
+    if server.get("memory_timeline"):
+        server["memory_peak"] = max(server["memory_timeline"], key=lambda memory: memory["rss_mb"])
+
+
+def failed_phases(name: str, server: dict) -> list[str]:
+    """``server phase: n of m requests failed (errors)`` for each phase with a failed request."""
+    return [f"{name} {phase}: {result['failures']} of {result['requests']} requests failed"
+            + (f" ({'; '.join(result['errors'])})" if result.get("errors") else "")
+            for phase, result in server.items() if isinstance(result, dict) and result.get("failed")]
 
 
 def finish(results: dict) -> None:
-    for server in [*results["servers"].values(), results.get("previous_model", {}).get("server")]:
-        if server:
-            add_derived_figures(server)
+    servers = dict(results["servers"])
+    if results.get("previous_model"):
+        servers["previous model"] = results["previous_model"]["server"]
+    for server in servers.values():
+        add_derived_figures(server)
+    results["failed_phases"] = [line for name, server in servers.items()
+                                for line in failed_phases(name, server)]
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["targets"] = evaluate_targets(results["servers"], results["settings"])
 
@@ -211,10 +242,13 @@ def figures_table(servers: dict, settings: dict, names=("Ours", "Baseline")) -> 
              "|---|---:|---:|---:|---|"]
     for figure in FIGURES:
         mine, theirs = lookup(ours, figure.key), lookup(baseline, figure.key)
-        if mine is None and theirs is None:
+        failed = phase_failed(ours, figure.key), phase_failed(baseline, figure.key)
+        if mine is None and theirs is None and not any(failed):
             continue
-        lines.append(f"| {figure.label.format(**settings)} | {fmt(mine, figure.digits, figure.unit)} "
-                     f"| {fmt(theirs, figure.digits, figure.unit)} | {describe_ratio(ratio(mine, theirs))} "
+        cells = [FAILED if failed_here else fmt(value, figure.digits, figure.unit)
+                 for value, failed_here in zip((mine, theirs), failed)]
+        compared = "—" if any(failed) else describe_ratio(ratio(mine, theirs))
+        lines.append(f"| {figure.label.format(**settings)} | {cells[0]} | {cells[1]} | {compared} "
                      f"| {'higher' if figure.higher_is_better else 'lower'} |")
     return lines
 
@@ -231,14 +265,21 @@ METHODS = [
     "",
     "- The servers run one after the other on 127.0.0.1, never at the same time; the client is "
     "one Python process on the same machine.",
+    "- Ours is started by its launcher, `python -m backend.serve`, as `make run` and Render start it, "
+    "with every per-client limit off (" + ", ".join(f"`{name}=''`" for name in LIMITS_OFF) + "): "
+    "every request comes from one address, and these phases measure the server, not the limits "
+    "(`python -m bench.hostile` runs with them on).",
+    "- A phase with any failed request is marked FAILED: its figures get no value and no ratio, "
+    "and the targets that use them are not met.",
     "- Start to first prediction: from spawning the server process until the first 200 from "
     "`POST /api/predict` (polled every 50 ms); the median of `starts` fresh starts (each run's "
     "figure is in results.json).",
     "- Latency: sequential requests on one keep-alive `requests.Session` (after 3 uncounted warm-up "
     "requests), wall time until the whole answer is read; the multipart bodies are encoded once "
     "beforehand. 12 MP JPEG: 4000×3000, gradients + noise, quality 90.",
-    "- RSS/PSS: psutil, summed over the server's master and workers, right after the 32×32 latency "
-    "phase. Summed RSS counts pages shared between the master and its forked workers once per "
+    "- RSS/PSS: psutil, summed over the server's whole process tree (master, workers and anything "
+    "they started), right after the 32×32 latency phase (and after every other phase, for the "
+    "highest). Summed RSS counts pages shared between the master and its forked workers once per "
     "process; PSS splits them.",
     "- Batch throughput: sequential 64-image batch requests (after one warm-up batch), images per "
     "second of wall time.",
@@ -270,6 +311,9 @@ def to_markdown(results: dict) -> str:
         "",
     ]
     lines += [f"- **{name}**: {server['description']}" for name, server in servers.items()]
+    if results.get("failed_phases"):
+        lines += ["", "**FAILED phases** (requests that got no prediction; their figures are not "
+                      "reported):", "", *(f"- {line}" for line in results["failed_phases"])]
     if "model_benchmark" in results:
         model_figures = results["model_benchmark"]
         latency = model_figures["predict_proba_32x32"]

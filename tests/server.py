@@ -1,4 +1,5 @@
-"""Start the production server (gunicorn + backend/gunicorn.conf.py) on a free loopback port."""
+"""Start the production server as everywhere else, with its launcher (``python -m backend.serve``),
+on a free loopback port."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ def spawn(model_path, **env) -> tuple[subprocess.Popen, str]:
                  "MODEL_PATH": str(model_path), **{k: str(v) for k, v in env.items()}}
     log_path = Path(_LOGS.name) / f"server-{port}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "backend/gunicorn.conf.py"],
-                                   cwd=ROOT, env=variables, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-m", "backend.serve"], cwd=ROOT, env=variables,
+                                   stdout=log, stderr=subprocess.STDOUT)
     process.log_path = log_path
     return process, f"http://127.0.0.1:{port}"
 

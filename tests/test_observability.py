@@ -6,14 +6,18 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import threading
 
 import pytest
 import requests
 
+from tests.conftest import ROOT
 from tests.imagegen import encode, gradient
-from tests.server import running_server
+from tests.server import free_port, running_server, stop, wait_ready
 
 PNG = encode(gradient(32, 32), "PNG")
 
@@ -178,3 +182,27 @@ def test_metrics_add_up_across_two_gunicorn_workers(model_path):
         # Whichever worker answers, it reports both workers' counts.
         assert {_sample(text, "http_requests_total", **labels) for text in texts} == {30.0}
         assert {_sample(text, "images_classified_total") for text in texts} == {30.0}
+
+
+def dev_server_log(model_path, tmp_path, **env) -> str:
+    """What ``python -m backend`` prints while it starts and answers a prediction."""
+    port = free_port()
+    log_path = tmp_path / f"dev-{port}.log"
+    variables = {**os.environ, "PORT": str(port), "MODEL_PATH": str(model_path), **env}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "backend"], cwd=ROOT, env=variables,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    process.log_path = log_path  # where tests.server's wait_ready reads the output it shows
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(process, url)
+        assert requests.post(url + "/api/predict", files={"image": ("x.png", PNG)}, timeout=10).ok
+    finally:
+        stop(process)
+    return log_path.read_text()
+
+
+def test_the_development_server_logs_at_log_level(model_path, tmp_path):
+    default = dev_server_log(model_path, tmp_path, LOG_LEVEL="")
+    assert " INFO backend " in default and " INFO backend.access " in default
+    assert " INFO " not in dev_server_log(model_path, tmp_path, LOG_LEVEL="warning")

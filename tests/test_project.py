@@ -14,7 +14,7 @@ def test_render_blueprint():
     assert service["type"] == "web" and service["runtime"] == "python" and service["plan"] == "free"
     assert "tensorflow" not in service["buildCommand"] and "[train" not in service["buildCommand"]
     assert "pip install" in service["buildCommand"]
-    assert service["startCommand"].startswith("gunicorn")
+    assert service["startCommand"] == "python -m backend.serve"  # the launcher (backend/serve.py)
     assert service["healthCheckPath"] == "/api/ready"
     env = {item["key"]: item.get("value") for item in service["envVars"]}
     assert {"PYTHON_VERSION", "WEB_CONCURRENCY", "MODEL_PATH"} <= set(env)
@@ -26,10 +26,10 @@ def test_render_blueprint():
     assert env["TRUSTED_PROXY_HOPS"] == "1"  # Render's proxy: one hop
     # Issue #12's budget for the model file (it is in the repository and in every deploy).
     assert (ROOT / env["MODEL_PATH"]).stat().st_size <= 60_000_000
-    # The allocator settings make run uses (Makefile) are the deployment's too.
-    makefile = (ROOT / "Makefile").read_text()
-    for name in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES"):
-        assert f"{name} ?= {env[name]}\n" in makefile, name
+    # make run starts the server as the deployment does.
+    assert f"$(BIN)/{service['startCommand']}\n" in (ROOT / "Makefile").read_text()
+    # /metrics is not public: Render generates its token.
+    assert {"key": "METRICS_TOKEN", "generateValue": True} in service["envVars"]
 
 
 def test_serving_dependencies_exclude_tensorflow():

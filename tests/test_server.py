@@ -1,18 +1,27 @@
-"""The production server under faults: bad model files, killed workers, stalled clients, restarts."""
+"""The production server: its launcher, and the server under faults (bad model files, killed
+workers, stalled clients, restarts)."""
 
 import os
+import runpy
 import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psutil
 import pytest
 import requests
 
+from backend.serve import ALLOCATOR
 from bench import attacks
 from tests.imagegen import encode, gradient
-from tests.server import output, running_server, spawn, stop, wait_ready
+from tests.server import free_port, output, running_server, spawn, stop, wait_ready
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PNG = encode(gradient(32, 32), "PNG")
 
@@ -114,3 +123,75 @@ def test_production_server_serves_the_app(model_path, path):
     with running_server(model_path) as (_, url):
         assert requests.get(url + path, timeout=10).status_code == 200
         assert predict(url).json()["predictions"]
+
+
+@pytest.mark.parametrize("name", ["GUNICORN_TIMEOUT", "WEB_CONCURRENCY", "PORT", "GUNICORN_THREADS",
+                                  "CHANNEL_TIMEOUT", "CONNECTION_LIMIT", "MAX_UPLOAD_BYTES"])
+def test_a_malformed_number_stops_the_launcher_with_one_line(name):
+    launcher = subprocess.run([sys.executable, "-m", "backend.serve"], cwd=ROOT,
+                              env={**os.environ, name: "abc"}, capture_output=True, text=True, timeout=60)
+    assert launcher.returncode != 0 and launcher.stdout == ""
+    assert launcher.stderr == f"error: environment variable {name} must be an integer, got 'abc'\n"
+
+
+def environ(pid: int) -> dict:
+    """The environment a process started with."""
+    entries = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    return dict(entry.split("=", 1) for entry in entries if "=" in entry)
+
+
+def test_the_launcher_serves_from_any_folder_with_the_allocator_settings(model_path, tmp_path):
+    """Started from another folder, it serves this checkout; glibc's settings are its defaults, and
+    one the environment sets wins."""
+    port = free_port()
+    variables = {name: value for name, value in os.environ.items() if name not in ALLOCATOR}
+    variables |= {"PYTHONPATH": str(ROOT), "PORT": str(port), "WEB_CONCURRENCY": "1",
+                  "MODEL_PATH": str(model_path), "MALLOC_ARENA_MAX": "4"}
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "backend.serve"], cwd=tmp_path, env=variables,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    process.log_path = log_path
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(process, url)
+        assert predict(url).status_code == 200
+        (worker,) = psutil.Process(process.pid).children()
+        for pid in (process.pid, worker.pid):  # exec: the launcher's process is gunicorn's master
+            started_with = environ(pid)
+            assert started_with["MALLOC_ARENA_MAX"] == "4"
+            assert started_with["GLIBC_TUNABLES"] == ALLOCATOR["GLIBC_TUNABLES"]
+        assert Path(worker.cwd()) == ROOT
+    finally:
+        stop(process)
+
+
+def metrics_folders(parent: Path) -> list[Path]:
+    return list(parent.glob("cifar10-metrics-*"))
+
+
+def test_the_metrics_folder_made_at_start_is_gone_once_the_server_stops(model_path, tmp_path):
+    with running_server(model_path, TMPDIR=tmp_path) as (_, url):
+        assert predict(url).status_code == 200
+        (folder,) = metrics_folders(tmp_path)
+        assert list(folder.glob("*.db"))  # the worker's metrics
+    assert metrics_folders(tmp_path) == []
+
+
+def test_an_operators_metrics_folder_is_emptied_at_start_and_kept(model_path, tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    stale = folder / "counter_12345.db"
+    stale.write_bytes(b"an earlier server's")
+    with running_server(model_path, PROMETHEUS_MULTIPROC_DIR=folder, TMPDIR=tmp_path) as (_, url):
+        assert predict(url).status_code == 200
+        assert not stale.exists() and list(folder.glob("*.db"))
+        assert requests.get(url + "/metrics", timeout=10).status_code == 200
+    assert folder.is_dir() and metrics_folders(tmp_path) == []
+
+
+def test_reading_the_gunicorn_config_changes_nothing(monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    before = dict(os.environ)
+    runpy.run_path(str(ROOT / "backend" / "gunicorn.conf.py"))
+    assert dict(os.environ) == before and list(tmp_path.iterdir()) == []
