@@ -29,6 +29,13 @@ def _data_arg(parser, default=DEFAULT_DATA):
                              "(default: %(default)s)")
 
 
+def _classes_arg(parser):
+    from ml.data import CIFAR10_CLASSES
+
+    parser.add_argument("--classes", type=lambda text: tuple(text.split(",")), default=CIFAR10_CLASSES,
+                        help="the classes --data must have, comma-separated (default: CIFAR-10's)")
+
+
 def _artifact_command(commands, name: str, help: str, description: str, *, new_artifact=False):
     """A command that reads an artifact (--model) and the training data (--data), and rewrites
     it or (``new_artifact``) writes another (--out)."""
@@ -55,6 +62,7 @@ def main(argv=None) -> int:
                                 "the first epoch: the data (readable, the CIFAR-10 classes), the "
                                 "real photos if given, the output and checkpoint folders, Keras.")
     _data_arg(check)
+    _classes_arg(check)
     check.add_argument("--out", required=True, help="the run folder training will write")
     check.add_argument("--real-photos", default=None,
                        help="folder laid out like real-photos/ (known/<class>/*.jpg, "
@@ -66,6 +74,7 @@ def main(argv=None) -> int:
                                  description="GridSearchCV over the pipeline; writes "
                                  "grid_search.{csv,json,png} to --out.")
     _data_arg(search)
+    _classes_arg(search)
     search.add_argument("--out", default=None,
                         help="output folder (default: a new run folder, runs/<date-time>)")
     search.add_argument("--full", action="store_true",
@@ -84,6 +93,7 @@ def main(argv=None) -> int:
                                 description="Trains on train minus the validation split and writes "
                                 "the artifact, its .sha256, the model card and confusion matrix.")
     _data_arg(train)
+    _classes_arg(train)
     train.add_argument("--model", default=None,
                        help=f"artifact path (default: runs/<date-time>/{DEFAULT_MODEL.name}, a new "
                             "run folder; the same path again resumes from the per-epoch checkpoints)")
@@ -164,18 +174,19 @@ def main(argv=None) -> int:
         return 2
 
 
-def _prerequisites(args, out, **photos):
+def _prerequisites(data, out, classes, **photos):
     """The dataset, once everything a training command needs is checked (ml/prerequisites.py)."""
     from ml.prerequisites import check
 
-    return check(args.data, out, shipped=SHIPPED, checkpoints=DEFAULT_CHECKPOINTS, **photos)[0]
+    return check(data, out, shipped=SHIPPED, checkpoints=DEFAULT_CHECKPOINTS, classes=classes,
+                 **photos)[0]
 
 
 def _check(args) -> int:
     from ml.prerequisites import check
 
     _, lines = check(args.data, args.out, shipped=SHIPPED, checkpoints=DEFAULT_CHECKPOINTS,
-                     real_photos=args.real_photos)
+                     classes=args.classes, real_photos=args.real_photos)
     if not args.real_photos:
         lines.append("photos: none given: outlier exposure will be skipped, and the 'Not sure' "
                      "threshold set on the validation images framed as photos")
@@ -187,7 +198,7 @@ def _search(args) -> int:
     from ml.search import BUDGET, cluster, run_search, save_results
 
     args.out = args.out or _new_run()
-    dataset = _prerequisites(args, args.out)
+    dataset = _prerequisites(args.data, args.out, args.classes)
     grid = json.loads(args.grid) if args.grid else None
     if grid:
         grid = {k: [tuple(v) if isinstance(v, list) else v for v in values] for k, values in grid.items()}
@@ -206,19 +217,16 @@ def _train(args) -> int:
     from ml.final_fit import best_params, train_final
 
     args.model = args.model or _new_run() / DEFAULT_MODEL.name
-    summary = None
-    if args.search_results:
-        try:
-            summary = json.loads(Path(args.search_results).read_text())
-            params = best_params(Path(args.search_results))
-        except (OSError, ValueError, KeyError) as error:
-            raise ValueError(f"cannot read the search results {args.search_results} ({error!r}); "
-                             "--search-results '' trains FINAL_RECIPE as it is") from error
-    else:
-        params = {}
+    search_results = Path(args.search_results) if args.search_results else None
+    try:
+        summary = json.loads(search_results.read_text()) if search_results else None
+        params = best_params(search_results)
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"cannot read the search results {search_results}: {error!r} "
+                         "(--search-results '' trains FINAL_RECIPE as it is)") from error
     if args.params:
         params.update(json.loads(args.params))
-    dataset = _prerequisites(args, Path(args.model).parent)
+    dataset = _prerequisites(args.data, Path(args.model).parent, args.classes)
     card = train_final(dataset, args.model, params=params, epochs=args.epochs,
                        checkpoint_dir=str(DEFAULT_CHECKPOINTS), verbose=0 if args.quiet else 1,
                        data_description=f"{Path(args.data).name}: {len(dataset)} labelled images, "
@@ -318,9 +326,11 @@ def _calibrate(args) -> int:
 
 
 def _outliers(args) -> int:
+    from ml import artifact
     from ml.final_fit import fine_tune_with_outliers
 
-    dataset = _prerequisites(args, Path(args.out).parent, other_photos=args.photos,
+    classes = tuple(artifact.load(args.model).classes)  # the data must be the model's
+    dataset = _prerequisites(args.data, Path(args.out).parent, classes, other_photos=args.photos,
                              class_photos=args.class_photos)
     card = fine_tune_with_outliers(args.model, dataset, args.photos, args.out,
                                    epochs=args.epochs, learning_rate=args.learning_rate,

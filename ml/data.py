@@ -220,8 +220,7 @@ def _decode_batches(files: dict[str, bytes], split: str, where) -> Dataset:
             labels.append(np.asarray(batch.get(b"labels", batch.get("labels")), dtype=np.int64))
         except (TypeError, ValueError) as error:
             raise DataError(f"{name} in {where} is not a CIFAR-10 batch: {error}") from error
-        if len(labels[-1]) != len(images[-1]) or not 0 <= labels[-1].min(initial=0) <= \
-                labels[-1].max(initial=0) < len(classes):
+        if len(labels[-1]) != len(images[-1]) or np.any((labels[-1] < 0) | (labels[-1] >= len(classes))):
             raise DataError(f"{name} in {where}: labels do not match its images and the "
                             f"{len(classes)} classes of batches.meta")
     return Dataset(np.concatenate(images), np.concatenate(labels), classes)

@@ -36,9 +36,10 @@ def training_data(source, classes=CIFAR10_CLASSES) -> Dataset:
     unexpected = [name for name in dataset.classes if name not in classes]
     if missing or unexpected:
         raise PrerequisiteError(
-            f"{source} is not CIFAR-10: its classes are {', '.join(dataset.classes)}; expected "
-            f"{', '.join(classes)} (missing: {', '.join(missing) or 'none'}; unexpected: "
-            f"{', '.join(unexpected) or 'none'})")
+            f"{source} is not {'CIFAR-10' if classes == CIFAR10_CLASSES else 'the data set expected'}: "
+            f"its classes are {', '.join(dataset.classes)}; expected {', '.join(classes)} "
+            f"(missing: {', '.join(missing) or 'none'}; unexpected: {', '.join(unexpected) or 'none'}; "
+            "--classes names a data set's own)")
     try:
         validation_split(dataset)
     except ValueError as error:  # scikit-learn's reason: too few images of a class, say
@@ -77,13 +78,12 @@ def training_backend() -> str:
     return f"Keras {keras.__version__} on {keras.config.backend()}"
 
 
-def check(data, out, *, shipped, checkpoints, real_photos=None, other_photos=None,
-          class_photos=None) -> tuple[Dataset, list[str]]:
-    """Every prerequisite of a training command: the data readable and CIFAR-10, ``out`` and
+def check(data, out, *, shipped, checkpoints, classes=CIFAR10_CLASSES, real_photos=None,
+          other_photos=None, class_photos=None) -> tuple[Dataset, list[str]]:
+    """Every prerequisite of a training command: the data readable and of ``classes``, ``out`` and
     ``checkpoints`` writable (``out`` not ``shipped``), the photos given readable and laid out as
-    expected, Keras importable.
-    Returns the dataset and a line about each."""
-    dataset = training_data(data)
+    expected, Keras importable. Returns the dataset and a line about each."""
+    dataset = training_data(data, classes)
     lines = [f"data: {data}: {len(dataset)} images of the {len(dataset.classes)} classes, "
              f"{len(validation_split(dataset)[1])} of them for validation",
              f"output: {writable_folder(out, shipped)}/ (writable)",

@@ -108,6 +108,15 @@ def test_batches_refuse_foreign_objects(tmp_path):
         load_cifar_batches(tmp_path / "b")
 
 
+def test_batches_whose_labels_do_not_fit_are_refused(tmp_path):
+    write_official_batches(tmp_path / "b")
+    for labels in ([0, 10], [0]):  # a class batches.meta does not name; fewer labels than images
+        (tmp_path / "b" / "data_batch_2").write_bytes(
+            pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": labels}))
+        with pytest.raises(DataError, match=r"data_batch_2 in .*: labels do not match its images"):
+            load_cifar_batches(tmp_path / "b")
+
+
 def test_the_official_archive_is_read_as_downloaded(tmp_path):
     """cifar-10-python.tar.gz straight from the archive (nothing extracted, nothing cached), the
     same images as its extracted folder gives."""
@@ -149,7 +158,7 @@ def test_the_archive_refuses_foreign_objects_too(tmp_path):
             member = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
             member.size = len(payload)
             archive.addfile(member, io.BytesIO(payload))
-    with pytest.raises(DataError, match="unexpected object builtins.print"):
+    with pytest.raises(DataError, match=r"unexpected object builtins\.print"):
         load_dataset(tmp_path / "evil.tar.gz", cache_dir=None)
 
 

@@ -68,6 +68,11 @@ def test_check_stops_at_missing_or_wrong_data_with_one_message(tmp_path, capsys)
     message = error_of(capsys, ["check", "--data", str(tmp_path / "three.tar.gz"), "--out",
                                 str(tmp_path / "run")])
     assert "is not CIFAR-10" in message and "missing: airplane, automobile, bird, deer" in message
+    assert main(["check", "--data", str(tmp_path / "three.tar.gz"), "--out", str(tmp_path / "own"),
+                 "--classes", "cat,dog,frog"]) == 0  # a data set of one's own classes
+    assert "30 images of the 3 classes" in capsys.readouterr().out
+    assert "unexpected: frog" in error_of(capsys, ["check", "--data", str(tmp_path / "three.tar.gz"),
+                                                   "--out", str(tmp_path / "own"), "--classes", "cat,dog"])
     cifar_python_archive(tmp_path / "few.tar.gz", per_class=1)  # 50 images: 5 to validate 10 classes on
     assert "too small for the stratified validation split" in error_of(
         capsys, ["check", "--data", str(tmp_path / "few.tar.gz"), "--out", str(tmp_path / "run")])
@@ -86,6 +91,9 @@ def test_check_stops_at_an_unwritable_or_shipped_output_folder(tiny_cifar, tmp_p
     assert "training writes a run folder" in error_of(
         capsys, ["train", "--data", str(tiny_cifar), "--model", "models/cifar10_cnn.pkl",
                  "--search-results", ""])
+    assert "cannot read the search results" in error_of(
+        capsys, ["train", "--data", str(tiny_cifar), "--model", str(tmp_path / "run" / "m.pkl"),
+                 "--search-results", str(tmp_path / "grid_search.json")])
 
 
 def test_check_stops_at_photos_it_could_not_use(tiny_cifar, tmp_path, capsys):
