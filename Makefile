@@ -10,25 +10,15 @@ PORT ?= 8000
 WEB_CONCURRENCY ?= 2
 MODEL_PATH ?= models/cifar10_cnn.pkl
 CHROMIUM ?= /usr/bin/chromium
-<<<<<<< HEAD
-# glibc's allocator, for the server (see backend/gunicorn.conf.py; render.yaml sets the same).
-MALLOC_ARENA_MAX ?= 2
-GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=1048576
-export HOST PORT WEB_CONCURRENCY MODEL_PATH MALLOC_ARENA_MAX GLIBC_TUNABLES
-=======
-# One example picture per class for the page, copied out of the CIFAR-10 archive: the dataset may
-# not be committed, so they are made where the archive is (without it the page shows none).
-CIFAR_ARCHIVE ?= ../shared/data/cifar10-jpeg/train.tar.gz
-EXAMPLES_DIR ?= frontend/examples
-export HOST PORT WEB_CONCURRENCY MODEL_PATH EXAMPLES_DIR
->>>>>>> bench
+export HOST PORT WEB_CONCURRENCY MODEL_PATH
 
-.PHONY: run test lint pytest npm-test train bench clean lock system-deps help
+.PHONY: run test lint pytest npm-test train train-check ship bench clean lock system-deps help
 
 help:
 	@echo "make run     start the app on http://$(HOST):$(PORT) (serving deps only, no TensorFlow)"
 	@echo "make test    install test deps (+ Debian chromium, redis-server) and run lint, pytest, npm test"
-	@echo "make train   grid search + final fit on ../shared/data -> $(MODEL_PATH)"
+	@echo "make train   DATA=cifar-10-python.tar.gz: search, fit, outlier exposure, int8 -> runs/<date-time>/"
+	@echo "make ship    RUN=runs/...: copy a finished run into models/, pin its hash in render.yaml"
 	@echo "make bench   latency/memory/throughput vs a plain Keras server -> bench/results/"
 	@echo "make lint    ruff + JS syntax check"
 	@echo "make clean   remove the virtualenv and caches"
@@ -46,19 +36,9 @@ $(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[train,dev]"
 	@touch $@ $(VENV)/.serve
 
-<<<<<<< HEAD
-run: $(VENV)/.serve
-	$(BIN)/gunicorn --config backend/gunicorn.conf.py
-=======
-examples: $(VENV)/.serve
-	@if [ -f $(EXAMPLES_DIR)/examples.json ]; then :; \
-	elif [ -f $(CIFAR_ARCHIVE) ]; then $(BIN)/python -m ml.examples $(CIFAR_ARCHIVE) $(EXAMPLES_DIR); \
-	else echo "no example pictures: $(CIFAR_ARCHIVE) is missing (the page shows none)"; fi
-
 # The launcher checks the settings, sets glibc's allocator up and execs gunicorn (backend/serve.py).
-run: $(VENV)/.serve examples
+run: $(VENV)/.serve
 	$(BIN)/python -m backend.serve
->>>>>>> bench
 
 # Debian packages the tests use: Chromium for e2e, a real redis-server for the shared rate limits.
 system-deps:
@@ -79,18 +59,71 @@ npm-test:
 
 test: lint pytest npm-test
 
-# The shipped model, end to end: grid search, final fit (calibrated), then outlier exposure on
-# crops of real-photos/other (held-out categories excluded), then int8 quantization for serving
-# (each step recalibrates it; the "Not sure" threshold from the real photos of real-photos/known).
-REAL_PHOTOS_ARCHIVE ?= ../shared/data/real-photos/real-photos.tar.gz
-REAL_PHOTOS ?= $(HOME)/.cache/cifar-cnn/real-photos
-train: $(VENV)/.dev
-	$(BIN)/python -m ml search --out models
-	$(BIN)/python -m ml train --model $(MODEL_PATH)
-	@test -d $(REAL_PHOTOS) || { mkdir -p $(dir $(REAL_PHOTOS)) && tar -xzf $(REAL_PHOTOS_ARCHIVE) -C $(dir $(REAL_PHOTOS)); }
-	$(BIN)/python -m ml outliers --model $(MODEL_PATH) --photos $(REAL_PHOTOS)/other --out $(MODEL_PATH) --class-photos $(REAL_PHOTOS)/known
-	$(BIN)/python -m ml quantize --model $(MODEL_PATH) --out $(MODEL_PATH) --class-photos $(REAL_PHOTOS)/known
-	@echo "update MODEL_SHA256 in render.yaml: $$(cut -d' ' -f1 $(MODEL_PATH).sha256)"
+# Retraining, end to end, into a new run folder: runs/<date-time>/, or RUN=runs/NAME (the same
+# command with the same RUN resumes: finished steps are skipped, an unfinished one resumes from its
+# per-epoch checkpoints in ~/.cache/cifar-cnn/ckpt). Nothing here writes models/: make ship RUN=...
+# copies a finished run there and pins its hash in render.yaml.
+#   DATA    the official cifar-10-python.tar.gz, its extracted folder, or class folders (or a tar of them)
+#   PHOTOS  real photos laid out like real-photos/ (known/<class>/, other/<thing>/), a folder or a tar
+#           archive of one under one top folder. PHOTOS= trains without: no outlier exposure, and the
+#           "Not sure" threshold is set on the validation images framed as photos.
+# Steps: every prerequisite checked in seconds (ml check), grid search, final fit (calibrated), outlier
+# exposure on crops of PHOTOS/other (held-out categories excluded), int8 quantization for serving
+# (each step recalibrates it; the "Not sure" threshold from the real photos of PHOTOS/known).
+CIFAR10_URL := https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz
+DATA ?= ../shared/data/cifar10-jpeg/train.tar.gz
+PHOTOS ?= $(wildcard ../shared/data/real-photos/real-photos.tar.gz)
+ifneq ($(filter train,$(MAKECMDGOALS)),)
+  ifeq ($(wildcard $(DATA))$(filter keras:%,$(DATA)),)
+    $(error no training data at $(DATA): download $(CIFAR10_URL), then make train DATA=path/to/cifar-10-python.tar.gz)
+  endif
+  ifneq ($(PHOTOS),)
+    ifeq ($(wildcard $(PHOTOS)),)
+      $(error no photos at $(PHOTOS): PHOTOS=a folder laid out like real-photos/ or a tar archive of one, or PHOTOS= to train without)
+    endif
+  endif
+endif
+ifneq ($(filter ship,$(MAKECMDGOALS)),)
+  ifeq ($(origin RUN),undefined)
+    $(error make ship RUN=runs/...: which finished run of make train to ship)
+  endif
+endif
+ifeq ($(origin RUN),undefined)
+  RUN := runs/$(shell date +%Y%m%d-%H%M%S)
+endif
+MODEL_NAME := $(notdir $(MODEL_PATH))
+# Each step's target is its model card, written after its artifact and sidecar: a step stopped
+# before the end runs again.
+SEARCHED := $(RUN)/grid_search.json
+TRAINED := $(RUN)/trained/model_card.json
+EXPOSED := $(RUN)/outliers/model_card.json
+PHOTOS_DIR := $(if $(filter %.tar %.tar.gz %.tgz %.tar.bz2 %.tar.xz,$(PHOTOS)),$(RUN)/photos,$(PHOTOS))
+CLASS_PHOTOS := $(if $(PHOTOS),--class-photos $(PHOTOS_DIR)/known)
+
+train: $(RUN)/model_card.json
+	@echo "finished: $(RUN)/$(MODEL_NAME) ($$(cut -c1-12 $(RUN)/$(MODEL_NAME).sha256)...); to serve it: make ship RUN=$(RUN)"
+
+train-check: $(VENV)/.dev
+	$(BIN)/python -m ml check --data $(DATA) --out $(RUN) $(if $(PHOTOS),--real-photos $(PHOTOS))
+
+$(SEARCHED): | train-check
+	$(BIN)/python -m ml search --data $(DATA) --out $(RUN)
+
+$(TRAINED): $(SEARCHED)
+	$(BIN)/python -m ml train --data $(DATA) --search-results $< --model $(@D)/$(MODEL_NAME)
+
+$(EXPOSED): $(TRAINED) | $(PHOTOS_DIR)
+	$(BIN)/python -m ml outliers --data $(DATA) --model $(<D)/$(MODEL_NAME) --out $(@D)/$(MODEL_NAME) \
+	  --photos $(PHOTOS_DIR)/other $(CLASS_PHOTOS)
+
+$(RUN)/model_card.json: $(if $(PHOTOS),$(EXPOSED),$(TRAINED))
+	$(BIN)/python -m ml quantize --data $(DATA) --model $(<D)/$(MODEL_NAME) --out $(@D)/$(MODEL_NAME) $(CLASS_PHOTOS)
+
+$(RUN)/photos:
+	mkdir -p $@.part && tar -xf $(PHOTOS) -C $@.part --strip-components=1 && mv $@.part $@
+
+ship: $(VENV)/.serve
+	$(BIN)/python -m ml ship $(RUN)
 
 # Both start the server with the launcher, as make run does: the performance phases with every
 # per-client limit off, the attacks with them on. PREVIOUS_MODEL=path/to/old.pkl also measures the

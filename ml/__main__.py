@@ -1,4 +1,4 @@
-"""Command line: python -m ml {search,train,evaluate,predict} --help"""
+"""Command line: python -m ml {check,search,train,outliers,quantize,ship,evaluate,predict} --help"""
 
 from __future__ import annotations
 
@@ -6,17 +6,34 @@ import argparse
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared/data/cifar10-jpeg/train.tar.gz"
+# The shipped model, which the server loads and render.yaml pins; only `ml ship` writes its folder.
 DEFAULT_MODEL = Path(os.environ.get("MODEL_PATH", "models/cifar10_cnn.pkl"))
+SHIPPED = DEFAULT_MODEL.parent
 DEFAULT_CHECKPOINTS = Path(os.environ.get("ML_CHECKPOINT_DIR", Path.home() / ".cache/cifar-cnn/ckpt"))
+# Training writes a new folder here (git-ignored) unless told where.
+RUNS = Path("runs")
+
+
+def _new_run() -> Path:
+    return RUNS / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 def _data_arg(parser, default=DEFAULT_DATA):
     parser.add_argument("--data", default=str(default),
-                        help="class-folder tree, a tar archive of one, a folder of CIFAR-10 python "
-                             "batches, or keras:cifar10 (default: %(default)s)")
+                        help="the official cifar-10-python.tar.gz or its extracted folder, a "
+                             "class-folder tree or a tar archive of one, or keras:cifar10 "
+                             "(default: %(default)s)")
+
+
+def _classes_arg(parser):
+    from ml.data import CIFAR10_CLASSES
+
+    parser.add_argument("--classes", type=lambda text: tuple(text.split(",")), default=CIFAR10_CLASSES,
+                        help="the classes --data must have, comma-separated (default: CIFAR-10's)")
 
 
 def _artifact_command(commands, name: str, help: str, description: str, *, new_artifact=False):
@@ -40,11 +57,26 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
+    check = commands.add_parser("check", help="check what training needs, in seconds",
+                                description="Checks every prerequisite of make train's steps before "
+                                "the first epoch: the data (readable, the CIFAR-10 classes), the "
+                                "real photos if given, the output and checkpoint folders, Keras.")
+    _data_arg(check)
+    _classes_arg(check)
+    check.add_argument("--out", required=True, help="the run folder training will write")
+    check.add_argument("--real-photos", default=None,
+                       help="folder laid out like real-photos/ (known/<class>/*.jpg, "
+                            "other/<thing>/*.jpg) or a tar archive of one (default: none, so no "
+                            "outlier exposure, and the 'Not sure' threshold from the validation "
+                            "images framed as photos)")
+
     search = commands.add_parser("search", help="grid search on a fixed validation split",
                                  description="GridSearchCV over the pipeline; writes "
                                  "grid_search.{csv,json,png} to --out.")
     _data_arg(search)
-    search.add_argument("--out", default="models", help="output folder (default: %(default)s)")
+    _classes_arg(search)
+    search.add_argument("--out", default=None,
+                        help="output folder (default: a new run folder, runs/<date-time>)")
     search.add_argument("--full", action="store_true",
                         help="all training images for --epochs each (default: budget mode)")
     search.add_argument("--epochs", type=float, default=None, help="epochs per candidate")
@@ -61,9 +93,13 @@ def main(argv=None) -> int:
                                 description="Trains on train minus the validation split and writes "
                                 "the artifact, its .sha256, the model card and confusion matrix.")
     _data_arg(train)
-    train.add_argument("--model", default=str(DEFAULT_MODEL), help="artifact path (default: %(default)s)")
-    train.add_argument("--search-results", default="models/grid_search.json",
-                       help="grid_search.json whose best_params to use (default: %(default)s)")
+    _classes_arg(train)
+    train.add_argument("--model", default=None,
+                       help=f"artifact path (default: runs/<date-time>/{DEFAULT_MODEL.name}, a new "
+                            "run folder; the same path again resumes from the per-epoch checkpoints)")
+    train.add_argument("--search-results", default=str(SHIPPED / "grid_search.json"),
+                       help="grid_search.json whose best_params to use; '' for none, i.e. "
+                            "FINAL_RECIPE as it is (default: %(default)s)")
     train.add_argument("--epochs", type=float, default=None,
                        help="epochs (default: the final recipe's, ml/final_fit.py FINAL_RECIPE)")
     train.add_argument("--params", default=None, help="JSON object of CNN parameters (overrides)")
@@ -114,6 +150,14 @@ def main(argv=None) -> int:
                       "images of --data), then evaluates and calibrates it again on the validation "
                       "split; writes a new artifact with its card and figures.", new_artifact=True)
 
+    ship = commands.add_parser("ship", help="copy a finished run into models/, pin its hash",
+                               description="Copies a finished run's artifact, .sha256, model card "
+                               "and figures into the shipped model's folder and rewrites "
+                               "MODEL_SHA256 in render.yaml; prints what changed.")
+    ship.add_argument("run", help="run folder, e.g. runs/20260101-120000")
+    ship.add_argument("--models", default=str(SHIPPED), help="default: %(default)s")
+    ship.add_argument("--blueprint", default="render.yaml", help="default: %(default)s")
+
     predict = commands.add_parser("predict", help="classify image files",
                                   description="Prints the top classes of each image.")
     predict.add_argument("images", nargs="+", help="image files")
@@ -122,19 +166,39 @@ def main(argv=None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        return {"search": _search, "train": _train, "evaluate": _evaluate, "photos": _photos,
-                "calibrate": _calibrate, "outliers": _outliers, "quantize": _quantize,
-                "predict": _predict}[args.command](args)
+        return {"check": _check, "search": _search, "train": _train, "evaluate": _evaluate,
+                "photos": _photos, "calibrate": _calibrate, "outliers": _outliers,
+                "quantize": _quantize, "ship": _ship, "predict": _predict}[args.command](args)
     except (ValueError, RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
 
+def _prerequisites(data, out, classes, **photos):
+    """The dataset, once everything a training command needs is checked (ml/prerequisites.py)."""
+    from ml.prerequisites import check
+
+    return check(data, out, shipped=SHIPPED, checkpoints=DEFAULT_CHECKPOINTS, classes=classes,
+                 **photos)[0]
+
+
+def _check(args) -> int:
+    from ml.prerequisites import check
+
+    _, lines = check(args.data, args.out, shipped=SHIPPED, checkpoints=DEFAULT_CHECKPOINTS,
+                     classes=args.classes, real_photos=args.real_photos)
+    if not args.real_photos:
+        lines.append("photos: none given: outlier exposure will be skipped, and the 'Not sure' "
+                     "threshold set on the validation images framed as photos")
+    print("\n".join(lines))
+    return 0
+
+
 def _search(args) -> int:
-    from ml.data import load_dataset
     from ml.search import BUDGET, cluster, run_search, save_results
 
-    dataset = load_dataset(args.data)
+    args.out = args.out or _new_run()
+    dataset = _prerequisites(args.data, args.out, args.classes)
     grid = json.loads(args.grid) if args.grid else None
     if grid:
         grid = {k: [tuple(v) if isinstance(v, list) else v for v in values] for k, values in grid.items()}
@@ -150,15 +214,19 @@ def _search(args) -> int:
 
 
 def _train(args) -> int:
-    from ml.data import load_dataset
     from ml.final_fit import best_params, train_final
 
-    dataset = load_dataset(args.data)
-    params = best_params(Path(args.search_results))
+    args.model = args.model or _new_run() / DEFAULT_MODEL.name
+    search_results = Path(args.search_results) if args.search_results else None
+    try:
+        summary = json.loads(search_results.read_text()) if search_results else None
+        params = best_params(search_results)
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"cannot read the search results {search_results}: {error!r} "
+                         "(--search-results '' trains FINAL_RECIPE as it is)") from error
     if args.params:
         params.update(json.loads(args.params))
-    summary_path = Path(args.search_results)
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    dataset = _prerequisites(args.data, Path(args.model).parent, args.classes)
     card = train_final(dataset, args.model, params=params, epochs=args.epochs,
                        checkpoint_dir=str(DEFAULT_CHECKPOINTS), verbose=0 if args.quiet else 1,
                        data_description=f"{Path(args.data).name}: {len(dataset)} labelled images, "
@@ -258,10 +326,13 @@ def _calibrate(args) -> int:
 
 
 def _outliers(args) -> int:
-    from ml.data import load_dataset
+    from ml import artifact
     from ml.final_fit import fine_tune_with_outliers
 
-    card = fine_tune_with_outliers(args.model, load_dataset(args.data), args.photos, args.out,
+    classes = tuple(artifact.load(args.model).classes)  # the data must be the model's
+    dataset = _prerequisites(args.data, Path(args.out).parent, classes, other_photos=args.photos,
+                             class_photos=args.class_photos)
+    card = fine_tune_with_outliers(args.model, dataset, args.photos, args.out,
                                    epochs=args.epochs, learning_rate=args.learning_rate,
                                    weight=args.weight, class_photos=args.class_photos,
                                    checkpoint_dir=str(DEFAULT_CHECKPOINTS),
@@ -274,12 +345,32 @@ def _outliers(args) -> int:
 def _quantize(args) -> int:
     from ml.data import load_dataset
     from ml.final_fit import quantize_artifact
+    from ml.prerequisites import class_photo_folder, writable_folder
 
-    card = quantize_artifact(args.model, load_dataset(args.data), args.out,
-                             class_photos=args.class_photos)
+    dataset = load_dataset(args.data)
+    writable_folder(Path(args.out).parent, SHIPPED)
+    if args.class_photos:  # read only after quantizing and evaluating: check them first
+        class_photo_folder(args.class_photos, dataset.classes)
+    card = quantize_artifact(args.model, dataset, args.out, class_photos=args.class_photos)
     print(json.dumps({"accuracy": card["metrics"]["accuracy"], "model": args.out,
                       "float32_accuracy": card["quantization"]["validation_accuracy_before"],
                       "not_sure_threshold": card["not_sure_threshold"]}))
+    return 0
+
+
+def _ship(args) -> int:
+    from ml.ship import ship
+
+    changed = ship(args.run, args.models, args.blueprint, DEFAULT_MODEL.name)
+    (old_sha, new_sha), (old_accuracy, new_accuracy) = changed["sha256"], changed["accuracy"]
+    print(f"shipped {args.run} into {args.models}/")
+    print(f"  sha256    {old_sha} -> {new_sha} (MODEL_SHA256 in {args.blueprint})")
+    before = "none" if old_accuracy is None else f"{old_accuracy * 100:.2f} %"
+    print(f"  accuracy  {before} -> {new_accuracy * 100:.2f} % (validation split, model cards)")
+    print(f"  copied    {', '.join(changed['copied'])}")
+    if changed["kept"]:
+        print(f"  kept      {', '.join(changed['kept'])} (the run has none; they describe an older run)")
+    print(f"commit {args.models}/ and {args.blueprint} together")
     return 0
 
 

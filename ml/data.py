@@ -4,9 +4,11 @@ python batches, decoded in parallel and cached as .npz outside the repository.""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
 import tarfile
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -19,6 +21,10 @@ from ml.preprocessing import image_to_array
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )
+# The official python version: a gzip tar holding cifar-10-batches-py/{data_batch_1..5,test_batch,
+# batches.meta}, each a pickled dict.
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_BATCHES = "cifar-10-batches-py"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 DEFAULT_CACHE_DIR = Path(os.environ.get("ML_CACHE_DIR", Path.home() / ".cache" / "cifar-cnn"))
@@ -48,9 +54,10 @@ def load_dataset(source, *, image_size: int = 32, split: str = "train",
     """Load labelled images from ``source``.
 
     ``source`` is one of: a class-folder tree ``root/<class>/*.jpg``; a tar archive of such a tree
-    (the shared ``train.tar.gz``); a folder with the official CIFAR-10 python batches
-    (``data_batch_1..5``, ``test_batch``, ``batches.meta``); or ``keras:cifar10`` to download them
-    through Keras. ``split`` picks train or test for the two batch formats.
+    (the shared ``train.tar.gz``); the official CIFAR-10 python batches (``data_batch_1..5``,
+    ``test_batch``, ``batches.meta``), as downloaded (``cifar-10-python.tar.gz``, read without
+    extracting it) or extracted; or ``keras:cifar10`` to download them through Keras. ``split``
+    picks train or test for the batch formats.
     """
     source_text = str(source)
     if source_text == "keras:cifar10":
@@ -60,15 +67,18 @@ def load_dataset(source, *, image_size: int = 32, split: str = "train",
         raise DataError(f"data source not found: {path}")
     if path.is_dir() and (path / "batches.meta").exists():
         return load_cifar_batches(path, split)
-    if path.is_dir() and (path / "cifar-10-batches-py" / "batches.meta").exists():
-        return load_cifar_batches(path / "cifar-10-batches-py", split)
+    if path.is_dir() and (path / CIFAR10_BATCHES / "batches.meta").exists():
+        return load_cifar_batches(path / CIFAR10_BATCHES, split)
+    is_archive = path.is_file() and path.name.endswith(TAR_SUFFIXES)
+    if is_archive and _holds_cifar_batches(path):
+        return load_cifar_archive(path, split)
 
     cache_file = _cache_file(path, image_size, cache_dir) if cache_dir else None
     if cache_file and cache_file.exists():
         with np.load(cache_file, allow_pickle=False) as cached:
             return Dataset(cached["images"], cached["labels"], tuple(cached["classes"].tolist()))
 
-    if path.is_file() and path.name.endswith(TAR_SUFFIXES):
+    if is_archive:
         dataset = load_tar_archive(path, image_size)
     elif path.is_dir():
         dataset = load_image_folder(path, image_size, n_jobs=n_jobs)
@@ -136,17 +146,12 @@ def load_tar_archive(path, image_size: int = 32) -> Dataset:
     Decoding in one pass over the compressed stream is fast for small images (CIFAR-10: ~10 s).
     """
     by_class: dict[str, list[np.ndarray]] = {}
-    with tarfile.open(path) as archive:
-        for member in archive:
-            name = member_class(member)
-            if name is None:
-                continue
-            data = archive.extractfile(member).read()
-            try:
-                image = decode_image(data)
-                by_class.setdefault(name, []).append(image_to_array(image, image_size))
-            except (OSError, ValueError) as error:
-                raise DataError(f"cannot read image {member.name} in {path}: {error}") from error
+    for member, data in _tar_files(path, lambda member: member_class(member) is not None):
+        try:
+            image = decode_image(data)
+            by_class.setdefault(member_class(member), []).append(image_to_array(image, image_size))
+        except (OSError, ValueError) as error:
+            raise DataError(f"cannot read image {member.name} in {path}: {error}") from error
     if not by_class:
         raise DataError(f"{path} holds no images in class folders (<class>/<image>)")
     classes = tuple(sorted(by_class))
@@ -156,36 +161,93 @@ def load_tar_archive(path, image_size: int = 32) -> Dataset:
     return Dataset(images, labels, classes)
 
 
+def _tar_files(path, wanted):
+    """(member, bytes) of each file of a tar archive that ``wanted(member)`` picks, in one pass over
+    the (compressed) stream; a damaged or truncated archive raises DataError."""
+    try:
+        with tarfile.open(path) as archive:
+            for member in archive:
+                if member.isfile() and wanted(member):
+                    yield member, archive.extractfile(member).read()
+    except (tarfile.TarError, EOFError, zlib.error) as error:
+        raise DataError(f"cannot read the tar archive {path}: {error}") from error
+
+
+def _holds_cifar_batches(path) -> bool:
+    """Whether a tar archive is the official python version, told from its first member
+    (``cifar-10-batches-py/``) without reading the rest."""
+    try:
+        with tarfile.open(path) as archive:
+            first = archive.next()
+    except (tarfile.TarError, EOFError, zlib.error) as error:
+        raise DataError(f"cannot read the tar archive {path}: {error}") from error
+    return first is not None and PurePosixPath(first.name).parts[:1] == (CIFAR10_BATCHES,)
+
+
+def _batch_names(split: str) -> list[str]:
+    return [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+
+
 def load_cifar_batches(folder, split: str = "train") -> Dataset:
-    """The official CIFAR-10 python pickles (``data_batch_1..5`` / ``test_batch``)."""
+    """The official CIFAR-10 python pickles (``data_batch_1..5`` / ``test_batch``) in a folder."""
     folder = Path(folder)
-    names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
-    missing = [name for name in names + ["batches.meta"] if not (folder / name).exists()]
+    names = _batch_names(split) + ["batches.meta"]
+    return _decode_batches({name: (folder / name).read_bytes() for name in names
+                            if (folder / name).is_file()}, split, folder)
+
+
+def load_cifar_archive(path, split: str = "train") -> Dataset:
+    """The same pickles read straight out of ``cifar-10-python.tar.gz``, nothing extracted."""
+    names = set(_batch_names(split) + ["batches.meta"])
+    return _decode_batches({PurePosixPath(member.name).name: data for member, data in _tar_files(
+        path, lambda member: PurePosixPath(member.name).name in names)}, split, path)
+
+
+def _decode_batches(files: dict[str, bytes], split: str, where) -> Dataset:
+    """A Dataset from the batch files' bytes: ``{"data_batch_1": b"...", "batches.meta": ...}``."""
+    names = _batch_names(split)
+    missing = [name for name in names + ["batches.meta"] if name not in files]
     if missing:
-        raise DataError(f"{folder} lacks CIFAR-10 batch files: {', '.join(missing)}")
-    with open(folder / "batches.meta", "rb") as handle:
-        meta = _load_pickle(handle)
+        raise DataError(f"{where} lacks CIFAR-10 batch files: {', '.join(missing)}")
+    meta = _load_pickle(files["batches.meta"], "batches.meta", where)
     classes = tuple(_text(name) for name in meta.get(b"label_names", meta.get("label_names", [])))
     images, labels = [], []
     for name in names:
-        with open(folder / name, "rb") as handle:
-            batch = _load_pickle(handle)
-        data = batch.get(b"data", batch.get("data"))
-        images.append(np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-        labels.append(np.asarray(batch.get(b"labels", batch.get("labels")), dtype=np.int64))
+        batch = _load_pickle(files[name], name, where)
+        try:
+            data = np.asarray(batch.get(b"data", batch.get("data")), dtype=np.uint8)
+            images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+            labels.append(np.asarray(batch.get(b"labels", batch.get("labels")), dtype=np.int64))
+        except (TypeError, ValueError) as error:
+            raise DataError(f"{name} in {where} is not a CIFAR-10 batch: {error}") from error
+        if len(labels[-1]) != len(images[-1]) or np.any((labels[-1] < 0) | (labels[-1] >= len(classes))):
+            raise DataError(f"{name} in {where}: labels do not match its images and the "
+                            f"{len(classes)} classes of batches.meta")
     return Dataset(np.concatenate(images), np.concatenate(labels), classes)
 
 
-def _load_pickle(handle):
-    # The official batches hold only dicts, lists, bytes and numpy arrays; refuse anything else.
-    class _BatchUnpickler(pickle.Unpickler):
-        def find_class(self, module, name):
-            if module.startswith("numpy") and name in {"ndarray", "dtype", "_reconstruct",
-                                                       "_frombuffer", "scalar"}:
-                return super().find_class(module, name)
-            raise DataError(f"unexpected object {module}.{name} in a CIFAR-10 batch file")
+class _BatchUnpickler(pickle.Unpickler):
+    # The official batches hold only dicts, lists, bytes and numpy arrays; refuse anything else
+    # (a pickle is code, and these files come from outside). Protocol 2 written by Python 3 spells
+    # bytes as _codecs.encode(text, "latin1"), which only makes bytes.
+    def find_class(self, module, name):
+        if (module.startswith("numpy") and name in {"ndarray", "dtype", "_reconstruct",
+                                                    "_frombuffer", "scalar"}) or \
+                (module, name) == ("_codecs", "encode"):
+            return super().find_class(module, name)
+        raise DataError(f"unexpected object {module}.{name} in a CIFAR-10 batch file")
 
-    return _BatchUnpickler(handle, encoding="bytes").load()
+
+def _load_pickle(data: bytes, name: str, where) -> dict:
+    try:
+        loaded = _BatchUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except DataError:
+        raise
+    except Exception as error:  # a corrupt stream raises many kinds of errors
+        raise DataError(f"{name} in {where} is not a CIFAR-10 batch file: {error}") from error
+    if not isinstance(loaded, dict):
+        raise DataError(f"{name} in {where} is not a CIFAR-10 batch file (not a dict)")
+    return loaded
 
 
 def _text(value) -> str:
@@ -201,13 +263,16 @@ def load_keras_cifar10(split: str = "train") -> Dataset:
     return Dataset(x.astype(np.uint8), y.reshape(-1).astype(np.int64), CIFAR10_CLASSES)
 
 
-# The fixed validation split every tuning run and every report uses (the test split is unseen).
+# The fixed validation split every tuning run and every report uses (the test split is unseen):
+# 5,000 of CIFAR-10's 50,000 training images, a tenth of a smaller data set (a test's, say).
 VALIDATION_SIZE = 5000
 SPLIT_SEED = 0
 
 
-def validation_split(dataset: Dataset, validation_size=VALIDATION_SIZE, seed=SPLIT_SEED):
+def validation_split(dataset: Dataset, validation_size: int | None = None, seed=SPLIT_SEED):
     """The fixed split used for both tuning and reporting: (train indices, validation indices)."""
+    if validation_size is None:
+        validation_size = min(VALIDATION_SIZE, len(dataset) // 10)
     return stratified_split(dataset.labels, validation_size, seed)
 
 

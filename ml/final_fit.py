@@ -12,7 +12,7 @@ import numpy as np
 
 from ml import artifact
 from ml.confidence import NOT_SURE_TARGET, not_sure_threshold
-from ml.data import SPLIT_SEED, VALIDATION_SIZE, Dataset, named_labels, validation_split
+from ml.data import SPLIT_SEED, Dataset, named_labels, validation_split
 from ml.evaluate import evaluate
 from ml.outliers import OUTLIER_EXPOSURE
 from ml.pipeline import RECIPE, make_pipeline
@@ -155,7 +155,7 @@ def _class_photo_confidence(pipeline, folder, classes) -> np.ndarray:
     return probabilities(pipeline, files).max(axis=1)
 
 
-def recalibrate(model_path, dataset: Dataset, *, class_photos=None, validation_size=VALIDATION_SIZE,
+def recalibrate(model_path, dataset: Dataset, *, class_photos=None, validation_size=None,
                 seed=SPLIT_SEED) -> dict:
     """Calibrate an already trained artifact in place (same network, new temperature and
     threshold), e.g. one trained before calibration existed. Returns the updated card."""
@@ -173,7 +173,7 @@ def recalibrate(model_path, dataset: Dataset, *, class_photos=None, validation_s
 
 
 def train_final(dataset: Dataset, out_path, *, params: dict | None = None, epochs=None,
-                validation_size=VALIDATION_SIZE, seed=SPLIT_SEED, checkpoint_dir=None,
+                validation_size=None, seed=SPLIT_SEED, checkpoint_dir=None,
                 verbose=1, data_description="", search_summary: dict | None = None) -> dict:
     out_path = Path(out_path)
     params = {**FINAL_RECIPE, **(params or {})}
@@ -250,7 +250,7 @@ def save_with_card(pipeline, dataset: Dataset, train, validation, validation_fea
 
 
 def quantize_artifact(model_path, dataset: Dataset, out_path, *, class_photos=None,
-                      validation_size=VALIDATION_SIZE, seed=SPLIT_SEED) -> dict:
+                      validation_size=None, seed=SPLIT_SEED) -> dict:
     """An artifact that serves int8 (``ml.quantization``): activation ranges from training
     images, then evaluated and calibrated again on the validation split. Writes a new artifact."""
     from ml import quantization
@@ -276,7 +276,7 @@ def fine_tune_with_outliers(model_path, dataset: Dataset, other_photos, out_path
                             epochs=OUTLIER_EXPOSURE["epochs"],
                             learning_rate=OUTLIER_EXPOSURE["learning_rate"],
                             weight=OUTLIER_EXPOSURE["weight"], class_photos=None,
-                            validation_size=VALIDATION_SIZE, seed=SPLIT_SEED, checkpoint_dir=None,
+                            validation_size=None, seed=SPLIT_SEED, checkpoint_dir=None,
                             verbose=1) -> dict:
     """Continue training a shipped model for a few epochs with outlier exposure: the training
     images as before, plus crops of photos of other things (the training categories of

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
 
-from ml.data import SPLIT_SEED, VALIDATION_SIZE, Dataset, named_labels, stratified_split, validation_split
+from ml.data import SPLIT_SEED, Dataset, named_labels, stratified_split, validation_split
 from ml.pipeline import RECIPE, make_pipeline
 
 # 2 x 2 = 4 candidates over RECIPE (ml/pipeline.py): peak learning rate x weight decay, airbench96's
@@ -30,7 +30,7 @@ BUDGET = {"train_subset": None, "epochs": 4.0}
 
 
 def run_search(dataset: Dataset, grid=None, *, epochs=BUDGET["epochs"],
-               train_subset=BUDGET["train_subset"], validation_size=VALIDATION_SIZE,
+               train_subset=BUDGET["train_subset"], validation_size=None,
                seed=SPLIT_SEED, n_jobs=1, checkpoint_dir=None, verbose=1) -> GridSearchCV:
     grid = grid or DEFAULT_GRID
     train, validation = validation_split(dataset, validation_size, seed)

@@ -4,6 +4,8 @@ truncated files and pixel bombs. No dataset image is ever committed."""
 from __future__ import annotations
 
 import io
+import pickle
+import tarfile
 
 import numpy as np
 from PIL import Image
@@ -53,6 +55,35 @@ def pattern_dataset(n_per_class=50, size=32, seed=0, n_classes=4):
             labels.append(label)
     order = rng.permutation(len(labels))
     return np.stack(images)[order], np.asarray(labels)[order]
+
+
+def cifar_python_archive(path, per_class=2, classes=CLASSES, seed=0) -> dict[str, bytes]:
+    """A tiny cifar-10-python.tar.gz in the official format: cifar-10-batches-py/ holding
+    data_batch_1..5 and test_batch (``per_class`` random images of each class in each, pickled
+    dicts with bytes keys, uint8 rows of 3072 in channel-first order), batches.meta and readme.html,
+    in the official archive's member order. Returns the files' bytes by name."""
+    rng = np.random.default_rng(seed)
+    n = per_class * len(classes)
+    meta = {b"num_cases_per_batch": n, b"label_names": [name.encode() for name in classes],
+            b"num_vis": 3072}
+    files = {"batches.meta": pickle.dumps(meta, protocol=2), "readme.html": b"<html></html>"}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        labels = rng.permutation(np.repeat(np.arange(len(classes)), per_class)).tolist()
+        batch = {b"batch_label": name.encode(), b"labels": labels,
+                 b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                 b"filenames": [f"{name}_{i}.png".encode() for i in range(n)]}
+        files[name] = pickle.dumps(batch, protocol=2)
+    order = ["data_batch_4", "readme.html", "test_batch", "data_batch_3", "batches.meta",
+             "data_batch_2", "data_batch_5", "data_batch_1"]
+    with tarfile.open(path, "w:gz") as archive:
+        folder = tarfile.TarInfo("cifar-10-batches-py")
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+        archive.addfile(folder)
+        for name in order:
+            member = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            member.size = len(files[name])
+            archive.addfile(member, io.BytesIO(files[name]))
+    return files
 
 
 def with_exif_orientation(image: Image.Image, orientation: int) -> bytes:

@@ -1,3 +1,4 @@
+import io
 import pickle
 import tarfile
 
@@ -5,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.data import DataError, load_cifar_batches, load_dataset, stratified_split
-from tests.imagegen import gradient
+from ml.data import CIFAR10_CLASSES, DataError, load_cifar_batches, load_dataset, stratified_split
+from tests.imagegen import cifar_python_archive, gradient
 
 
 def make_folder(root, classes=("cat", "dog"), per_class=3, size=(40, 30)):
@@ -105,6 +106,60 @@ def test_batches_refuse_foreign_objects(tmp_path):
         pickle.dump({b"data": Evil(), b"labels": []}, f)
     with pytest.raises(DataError, match="unexpected object"):
         load_cifar_batches(tmp_path / "b")
+
+
+def test_batches_whose_labels_do_not_fit_are_refused(tmp_path):
+    write_official_batches(tmp_path / "b")
+    for labels in ([0, 10], [0]):  # a class batches.meta does not name; fewer labels than images
+        (tmp_path / "b" / "data_batch_2").write_bytes(
+            pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": labels}))
+        with pytest.raises(DataError, match=r"data_batch_2 in .*: labels do not match its images"):
+            load_cifar_batches(tmp_path / "b")
+
+
+def test_the_official_archive_is_read_as_downloaded(tmp_path):
+    """cifar-10-python.tar.gz straight from the archive (nothing extracted, nothing cached), the
+    same images as its extracted folder gives."""
+    files = cifar_python_archive(tmp_path / "cifar-10-python.tar.gz", per_class=2)
+    cache = tmp_path / "cache"
+    train = load_dataset(tmp_path / "cifar-10-python.tar.gz", cache_dir=cache)
+    assert train.classes == CIFAR10_CLASSES and len(train) == 5 * 20
+    assert np.bincount(train.labels).tolist() == [10] * 10
+    test = load_dataset(tmp_path / "cifar-10-python.tar.gz", split="test", cache_dir=cache)
+    batch = pickle.loads(files["test_batch"], encoding="bytes")
+    assert test.labels.tolist() == batch[b"labels"]
+    # rows are channel-first: red plane, then green, then blue
+    np.testing.assert_array_equal(test.images[3, :, :, 2].ravel(), batch[b"data"][3, 2048:])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar-10-python.tar.gz"]
+
+    with tarfile.open(tmp_path / "cifar-10-python.tar.gz") as archive:
+        archive.extractall(tmp_path / "extracted", filter="data")
+    extracted = load_dataset(tmp_path / "extracted")
+    np.testing.assert_array_equal(extracted.images, train.images)
+    np.testing.assert_array_equal(extracted.labels, train.labels)
+
+
+def test_a_damaged_official_archive_has_a_clear_error(tmp_path):
+    cifar_python_archive(tmp_path / "whole.tar.gz")
+    data = (tmp_path / "whole.tar.gz").read_bytes()
+    (tmp_path / "cut.tar.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=r"cannot read the tar archive .*cut\.tar\.gz"):
+        load_dataset(tmp_path / "cut.tar.gz", cache_dir=None)
+
+
+def test_the_archive_refuses_foreign_objects_too(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    with tarfile.open(tmp_path / "evil.tar.gz", "w:gz") as archive:
+        for name in ["batches.meta"] + [f"data_batch_{i}" for i in range(1, 6)]:
+            payload = pickle.dumps({b"label_names": [b"cat"], b"data": Evil(), b"labels": [0]})
+            member = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            member.size = len(payload)
+            archive.addfile(member, io.BytesIO(payload))
+    with pytest.raises(DataError, match=r"unexpected object builtins\.print"):
+        load_dataset(tmp_path / "evil.tar.gz", cache_dir=None)
 
 
 def test_stratified_split_is_fixed_and_balanced():
