@@ -265,9 +265,14 @@ def _top_k() -> int:
 def _read(upload: FileStorage, limit: int) -> bytes:
     data = upload.read(limit + 1)
     if len(data) > limit:
-        raise APIError("payload_too_large",
-                       f"The file is over the {limit / 2**20:.0f} MB limit.", {"max_bytes": limit})
+        raise _file_too_large(limit)
     return data
+
+
+def _file_too_large(limit: int) -> APIError:
+    """One picture is over MAX_UPLOAD_BYTES (a form's file part, or a body that is the picture)."""
+    return APIError("payload_too_large", f"The file is over the {limit / 2**20:.0f} MB limit.",
+                    {"max_bytes": limit})
 
 
 @bp.post("/predict")
@@ -467,9 +472,7 @@ def _body():
     try:
         data = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        limit = request.max_content_length
-        raise APIError("payload_too_large", f"The file is over the {limit / 2**20:.0f} MB limit.",
-                       {"max_bytes": limit}) from None
+        raise _file_too_large(request.max_content_length) from None
     return _top_k(), [FileStorage(io.BytesIO(data), content_type=request.mimetype)]
 
 
