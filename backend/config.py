@@ -96,8 +96,13 @@ def settings(overrides: dict | None = None) -> dict:
     values = {**from_env(), **(overrides or {})}
     values["REPORTS_DIR"] = values["REPORTS_DIR"] or str(Path(values["MODEL_PATH"]).parent)
     for name in PATH_SETTINGS:
-        values[name] = str(Path(values[name]).expanduser().resolve())
+        values[name] = absolute(values[name])
     return values
+
+
+def absolute(path) -> str:
+    """A path setting as the server uses it: relative ones against the working directory."""
+    return str(Path(path).expanduser().resolve())
 
 
 def server_from_env() -> dict:

@@ -24,7 +24,7 @@ import os
 import sys
 from pathlib import Path
 
-from backend.config import PATH_SETTINGS, from_env, server_from_env
+from backend.config import PATH_SETTINGS, absolute, from_env, server_from_env
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "backend" / "gunicorn.conf.py"
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> None:
     # absolute against the working directory): say which before leaving it.
     for name in PATH_SETTINGS:
         if os.environ.get(name):
-            os.environ[name] = str(Path(os.environ[name]).expanduser().resolve())
+            os.environ[name] = absolute(os.environ[name])
     # gunicorn imports the app from its working directory: serving from the project folder runs
     # this checkout's code whatever the caller's folder.
     os.chdir(ROOT)
