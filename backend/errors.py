@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
@@ -14,7 +14,9 @@ log = logging.getLogger(__name__)
 
 # The API's error contract, in one place: code -> (HTTP status, default message). Handlers raise
 # APIError by code; the OpenAPI document lists these codes (Error.code's enum), and the page has a
-# message for each (tests/test_openapi.py checks both).
+# message for each (tests/backend/test_openapi.py checks both). The first code of each status is
+# also the code of an HTTP error of that status that Flask or Werkzeug raise themselves (no route,
+# wrong method, ...): see CODE_FOR_STATUS.
 ERRORS: dict[str, tuple[int, str]] = {
     "bad_request": (400, "The request is malformed."),
     "validation_error": (400, "The request is invalid."),
@@ -37,13 +39,12 @@ ERRORS: dict[str, tuple[int, str]] = {
     "image_aspect_ratio": (422, "The picture is too long and thin for the model to see anything in it."),
     "too_many_requests": (429, "Too many requests; please wait a moment and try again."),
     "internal_error": (500, "Something went wrong on our side."),
-    "model_not_loaded": (503, "The model is still loading; please try again in a moment."),
     "server_busy": (503, "The server is busy; please try again in a few seconds."),
+    "model_not_loaded": (503, "The model is still loading; please try again in a moment."),
 }
-# The code for an HTTP error that Flask or Werkzeug raise themselves (no route, wrong method, ...).
-CODE_FOR_STATUS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-                   408: "request_timeout", 413: "payload_too_large", 415: "unsupported_media_type",
-                   416: "range_not_satisfiable", 429: "too_many_requests", 503: "server_busy"}
+# An HTTP error raised by Flask or Werkzeug gets the first code of its status (any other status:
+# bad_request, or internal_error from 500 on).
+CODE_FOR_STATUS = {status: code for code, (status, _) in reversed(ERRORS.items())}
 
 
 class APIError(Exception):
@@ -68,7 +69,7 @@ def error_response(code: str, message: str | None = None, details: dict | None =
     return response
 
 
-def register_error_handlers(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(error: APIError):
         response = error_response(error.code, error.message, error.details)
@@ -86,8 +87,8 @@ def register_error_handlers(app: Flask) -> None:
         status = error.code or 500
         code = CODE_FOR_STATUS.get(status, "bad_request" if status < 500 else "internal_error")
         message = {
-            "method_not_allowed": f"This endpoint does not accept {_method()}.",
-            "too_many_requests": error.description,  # which limit (backend/limits.py)
+            "method_not_allowed": f"This endpoint does not accept {request.method}.",
+            "too_many_requests": error.description,  # which budget (backend/limits.py)
         }.get(code)
         details = {"allowed_methods": sorted(error.valid_methods)} if getattr(
             error, "valid_methods", None) else {}
@@ -114,12 +115,6 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         log.exception("unhandled error")  # the traceback goes to the log, never to the client
         return error_response("internal_error")
-
-
-def _method() -> str:
-    from flask import request
-
-    return request.method
 
 
 def _summary(fields: dict) -> str:
