@@ -130,13 +130,19 @@ decoding_budget = limiter.shared_limit(_setting("IMAGE_RATE_LIMIT"), scope="pict
                                        error_message=_PICTURES_MESSAGE)
 
 
+# The pictures the network runs for a request, taken before it runs them (several requests at once
+# cannot all pass a check before any is charged). The same limit and scope as decoding_budget: one
+# count. Its cost is the request's own (``pictures``), so one limit serves every request.
+_pictures_budget = limiter.shared_limit(_setting("IMAGE_RATE_LIMIT"), scope="pictures",
+                                        cost=lambda: g.pictures, error_message=_PICTURES_MESSAGE)
+
+
 def pictures(count: int):
-    """The pictures budget, for a request that runs ``count`` pictures through the network: a view
-    takes them with ``with pictures(count):`` (Flask-Limiter's limit as a context manager) before
-    it runs them, so that several requests at once cannot all pass a check before any is charged.
-    (The same limit and scope as ``decoding_budget``: one count.)"""
-    return limiter.shared_limit(_setting("IMAGE_RATE_LIMIT"), scope="pictures", cost=count,
-                                error_message=_PICTURES_MESSAGE)
+    """The pictures budget, for a view that is about to run ``count`` pictures through the network
+    (known once it has read the request): ``with pictures(count): ...`` takes them, or answers 429
+    (Flask-Limiter's limit used as a context manager)."""
+    g.pictures = count
+    return _pictures_budget
 
 
 # The page's live webcam mode sends small frames (a 256-pixel square, well under a megabyte: each
