@@ -65,6 +65,8 @@ def _forwarded_for(hops: int) -> str | None:
     return entries[-hops] if hops and len(entries) >= hops else None
 
 
+# One limiter, wired to the app by init_app (Flask-Limiter keeps the storage of the app it was last
+# initialised with: one app per worker process, as gunicorn runs it).
 limiter = Limiter(
     client_key,
     # A sliding window counter: smooth at a window's edge, and a request refused for costing more

@@ -286,6 +286,20 @@ def test_strict_transport_security_over_https_only(client):
     assert "Strict-Transport-Security" not in client.get("/api/health").headers
 
 
+def test_strict_transport_security_behind_a_trusted_proxy_that_says_https(model_path):
+    """Render's proxy ends TLS and says so in X-Forwarded-Proto; without a trusted proxy a client
+    cannot claim it."""
+    from backend import create_app
+
+    https = {"X-Forwarded-Proto": "https"}
+    proxied = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "TRUSTED_PROXY_HOPS": 1,
+                          "WARM_UP": "sync"})
+    assert proxied.test_client().get("/api/health", headers=https).headers[
+        "Strict-Transport-Security"] == "max-age=31536000"
+    direct = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "WARM_UP": "sync"})
+    assert "Strict-Transport-Security" not in direct.test_client().get("/api/health", headers=https).headers
+
+
 @pytest.mark.parametrize("headers, status", [
     ({"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, 403),
     ({"Sec-Fetch-Site": "same-site", "Origin": "https://other.localhost"}, 403),
