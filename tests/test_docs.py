@@ -115,7 +115,10 @@ def _curl_commands(page: Path) -> list[str]:
 
 
 def _picture(name: str) -> bytes:
-    """A picture for a file the example names, in the format its extension says."""
+    """The file an example names: a path (with a folder) is a file of this repository, sent as it
+    is; a bare name (cat.jpg) stands for any picture, made here in the format its extension says."""
+    if "/" in name:
+        return (ROOT / name).read_bytes()
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 120, 40)).save(buffer, "PNG" if name.endswith(".png") else "JPEG")
     return buffer.getvalue()
@@ -131,7 +134,7 @@ def _send(client, command: str):
         if word == "-F":
             name, _, value = words.pop(0).partition("=")
             if value.startswith("@"):
-                files.append((name, (io.BytesIO(_picture(value[1:])), value[1:])))
+                files.append((name, (io.BytesIO(_picture(value[1:])), Path(value[1:]).name)))
             else:
                 form[name] = value
         elif word == "-H":
@@ -175,7 +178,7 @@ def test_the_curl_examples_work(client, page):
         answer = response.get_json()
         top_k = int(re.search(r"top_k=(\d+)", command).group(1)) if "top_k=" in command else 5
         if "/api/predict/batch" in command:
-            sent = [word.split("@")[1] for word in shlex.split(command) if "=@" in word]
+            sent = [Path(word.split("@")[1]).name for word in shlex.split(command) if "=@" in word]
             assert [result["filename"] for result in answer["results"]] == sent
             for result in answer["results"]:
                 _check_predictions(result, top_k, classes)
