@@ -1,4 +1,5 @@
-// The controller's flows with a fake view (records every call), a fake API client and a fake
+// The controller's flows (controller.js, batch-controller.js, camera-controller.js) with fake views
+// (one recorder for every view: their method names are distinct), a fake API client and a fake
 // camera: no DOM, no network.
 
 import assert from 'node:assert/strict';
@@ -6,6 +7,20 @@ import { describe, test } from 'node:test';
 
 import { ApiError } from '../js/api.js';
 import { createController } from '../js/controller.js';
+import { Store } from '../js/store.js';
+
+const MB = 1024 * 1024;
+// /api/model as the server publishes it with its default settings (backend/api.py).
+const MODEL = {
+  classes: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
+  limits: {
+    top_k: { min: 1, max: 10, default: 5 },
+    max_upload_bytes: 10 * MB,
+    max_batch_files: 64,
+    max_batch_bytes: 64 * MB,
+    live_frames_per_second: 2,
+  },
+};
 
 const PREDICTIONS = [
   { label: 'cat', probability: 0.7 },
@@ -56,7 +71,7 @@ function fakeApi({ predict, predictBatch, model } = {}) {
     },
     async getModel() {
       if (model instanceof Error) throw model;
-      return model ?? { classes: ['cat', 'dog', 'frog', 'ship'], limits: {} };
+      return model ?? MODEL;
     },
   };
 }
@@ -99,11 +114,20 @@ const predictions = (api) => api.requests.filter(([kind]) => kind.startsWith('pr
 
 const png = (name = 'cat.png', bytes = 100) => new File([new Uint8Array(bytes)], name, { type: 'image/png' });
 
+/**
+ * The controller with fakes. Without `options.model` the store starts with the server's default
+ * limits, as after /api/model has answered; with it, the test loads the model's details itself.
+ */
 function setup(options = {}) {
   const view = fakeView();
   const api = fakeApi(options);
   const urls = fakeUrls();
   const camera = fakeCamera();
+  const store = new Store(urls);
+  if (!options.model) store.setModel(MODEL);
+  const views = Object.fromEntries(
+    ['page', 'upload', 'result', 'crop', 'explain', 'batch', 'history', 'about', 'camera'].map((name) => [name, view]),
+  );
   // The view crops the shown picture with a canvas; here it hands back a small PNG.
   view.cropPicture = async (square) => {
     view.calls.push(['cropPicture', square]);
@@ -115,13 +139,12 @@ function setup(options = {}) {
     sleeps.push(ms);
     options.onSleep?.(controller, sleeps.length);
   };
-  const controller = createController({ api, view, camera, urls, now: () => 1700000000000, sleep });
-  return { view, api, urls, camera, controller, sleeps };
+  const controller = createController({ api, store, views, camera, now: () => 1700000000000, sleep });
+  return { view, api, urls, camera, store, controller, sleeps };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-const MB = 1024 * 1024;
 // A stand-in for a large picked file: what the page reads of it (name, size, type), no bytes.
 const photo = (name, bytes) => ({ name, size: bytes, type: 'image/png' });
 // A batch answer whose top class is the file's own name, so each card shows which answer it got.
@@ -133,27 +156,27 @@ const batchRequests = (api) => api.requests.filter(([kind]) => kind === 'predict
 
 describe('controller', () => {
   test('classifies one picture: every class requested, shown, remembered, announced', async () => {
-    const { view, api, controller } = setup();
+    const { view, api, controller, store } = setup();
     await controller.handleFiles([png()]);
-    assert.deepEqual(predictions(api), [['predict', 'cat.png', { topK: 10, maxTopK: 10 }]]);
+    assert.deepEqual(predictions(api), [['predict', 'cat.png', { topK: 10 }]]);
     const [[entry, k]] = view.called('showPrediction');
     assert.equal(entry.name, 'cat.png');
     assert.equal(entry.predictions[0].label, 'cat');
     assert.equal(k, 5);
-    assert.equal(controller.state.history.length, 1);
+    assert.equal(store.history.length, 1);
     assert.deepEqual(view.called('setBusy').map(([busy]) => busy), [true, false]);
     assert.match(view.called('setStatus').at(-1)[0], /cat/);
   });
 
   test('after the answer, what the model saw and why are shown, and kept with the entry', async () => {
-    const { view, api, controller } = setup();
+    const { view, api, controller, store } = setup();
     await controller.handleFiles([png('a.png')]);
     await new Promise((resolve) => setTimeout(resolve, 0)); // the explanation follows the answer
     assert.deepEqual(api.requests.map(([kind]) => kind), ['predict', 'explain']);
     assert.equal(view.called('renderExplanation').at(-1)[0].label, 'cat');
     await controller.handleFiles([png('b.png')]);
     await new Promise((resolve) => setTimeout(resolve, 0));
-    controller.selectEntry(controller.state.history.find((entry) => entry.name === 'a.png').id);
+    controller.selectEntry(store.history.find((entry) => entry.name === 'a.png').id);
     assert.equal(view.called('renderExplanation').at(-1)[0].label, 'cat');
   });
 
@@ -166,7 +189,7 @@ describe('controller', () => {
 
   test('new pictures wait while one is being classified', async () => {
     let release;
-    const { view, api, controller } = setup({
+    const { view, api, controller, store } = setup({
       predict: () => new Promise((resolve) => { release = () => resolve({ predictions: PREDICTIONS }); }),
     });
     const first = controller.handleFiles([png('a.png')]);
@@ -175,28 +198,28 @@ describe('controller', () => {
     assert.match(view.called('setStatus').at(-1)[0], /Please wait/);
     release();
     await first;
-    assert.equal(controller.isBusy(), false);
+    assert.equal(store.busy, false);
   });
 
   test('a batch uploads only the acceptable files and shows each result on its card', async () => {
-    const { view, api, controller } = setup();
+    const { view, api, controller, store } = setup();
     await controller.handleFiles([png('a.png'), png('huge.png', 11 * 1024 * 1024), png('b.png')]);
     assert.deepEqual(api.requests[0].slice(0, 2), ['predictBatch', ['a.png', 'b.png']]);
     const [[cards, activeId]] = view.called('renderBatch').slice(-1);
     assert.equal(cards.length, 3);
     assert.equal(cards[1].error.code, 'payload_too_large');
     assert.equal(activeId, cards[0].id);
-    assert.equal(controller.state.history.length, 2);
+    assert.equal(store.history.length, 2);
   });
 
   test('a batch over the published byte limit goes in several requests, answers in the original order', async () => {
     // The audit's case: 8 PNGs of 8.7 MB each (each under 10 MB, 70 MB in all) and a 64 MB limit.
-    const { view, api, controller } = setup({
+    const { view, api, controller, store } = setup({
       predictBatch: echoBatch,
       model: { classes: ['cat'], limits: { max_upload_bytes: 10 * MB, max_batch_files: 64, max_batch_bytes: 64 * MB } },
     });
     await controller.loadModelInfo();
-    assert.equal(controller.state.maxBatchBytes, 64 * MB);
+    assert.equal(store.limits.max_batch_bytes, 64 * MB);
     const names = Array.from({ length: 8 }, (_, index) => `p${index + 1}.png`);
     await controller.handleFiles(names.map((name) => photo(name, Math.round(8.7 * MB))));
     const sent = batchRequests(api);
@@ -213,15 +236,39 @@ describe('controller', () => {
     assert.deepEqual(view.called('setStatus').map(([text]) => text).slice(0, 2),
       ['Classifying 8 images…', 'Classifying 8 images… 7 of 8 done.']);
     assert.match(view.called('setStatus').at(-1)[0], /^8 of 8 images classified\. First: Top prediction: p1\.png/);
-    assert.deepEqual(controller.state.history.map((entry) => entry.name), names);
+    assert.deepEqual(store.history.map((entry) => entry.name), names);
   });
 
-  test('without published limits the server\'s defaults apply: 64 MB a request', async () => {
-    const { api, controller } = setup({ predictBatch: echoBatch, model: { classes: ['cat'], limits: {} } });
+  test('without published limits the page splits nothing: the server judges the batch', async () => {
+    const { api, store, controller } = setup({ predictBatch: echoBatch, model: new ApiError('network_error', 'offline') });
     await controller.start();
-    assert.equal(controller.state.maxBatchBytes, 64 * MB);
+    assert.equal(store.limits, null);
     await controller.handleFiles(Array.from({ length: 8 }, (_, index) => photo(`p${index}.png`, 9 * MB)));
-    assert.deepEqual(batchRequests(api).map((names) => names.length), [7, 1]);
+    assert.deepEqual(batchRequests(api), [Array.from({ length: 8 }, (_, index) => `p${index}.png`)]);
+    assert.deepEqual(api.requests[0][2], { topK: null }, 'the server\'s default k');
+  });
+
+  test('a picture sent before /api/model has answered waits for its limits', async () => {
+    let answer;
+    const { api, store, controller } = setup({ model: MODEL });
+    api.getModel = () => new Promise((resolve) => { answer = resolve; });
+    const started = controller.start();
+    const sent = controller.handleFiles([png('early.png')]);
+    await settle();
+    assert.equal(predictions(api).length, 0);
+    answer(MODEL);
+    await Promise.all([started, sent]);
+    assert.deepEqual(predictions(api), [['predict', 'early.png', { topK: 10 }]]);
+    assert.equal(store.topK, 5);
+  });
+
+  test('the server\'s not_sure is what marks an answer as unsure', async () => {
+    const { view, controller } = setup({ predict: () => ({ predictions: PREDICTIONS, not_sure: true }) });
+    await controller.handleFiles([png()]);
+    assert.equal(view.called('showPrediction').at(-1)[0].notSure, true);
+    const sure = setup({ predict: () => ({ predictions: [{ label: 'cat', probability: 0.1 }], not_sure: false }) });
+    await sure.controller.handleFiles([png()]);
+    assert.equal(sure.view.called('showPrediction').at(-1)[0].notSure, false, 'no threshold of the page\'s own');
   });
 
   test('a batch that fits one request is still sent as one', async () => {
@@ -283,7 +330,7 @@ describe('controller', () => {
   });
 
   test('a batch whose only request is refused says why, as before, with no cards', async () => {
-    const { view, controller } = setup({
+    const { view, controller, store } = setup({
       predictBatch: () => { throw new ApiError('batch_too_large', 'too much', { status: 413 }); },
     });
     await controller.handleFiles([png('a.png'), png('b.png')]);
@@ -291,7 +338,7 @@ describe('controller', () => {
     assert.deepEqual(view.called('renderBatch').at(-1), [[], null]);
     assert.match(view.called('clearResult').at(-1)[0], /No result/);
     assert.equal(view.called('setStatus').at(-1)[0], 'Classification failed.');
-    assert.equal(controller.isBusy(), false);
+    assert.equal(store.busy, false);
   });
 
   test('a 429 between requests is waited out (Retry-After) and the batch carries on', async () => {
@@ -326,7 +373,7 @@ describe('controller', () => {
 
   test('when a later request fails (offline), earlier answers stay and the rest are not sent', async () => {
     let calls = 0;
-    const { view, api, controller } = setup({
+    const { view, api, controller, store } = setup({
       predictBatch: (files) => {
         calls += 1;
         if (calls === 2) throw new ApiError('network_error', 'No response was received from the server.');
@@ -341,7 +388,7 @@ describe('controller', () => {
     assert.deepEqual(cards.map((card) => card.error?.code ?? card.predictions[0].label),
       ['a.png', 'network_error', 'network_error']);
     assert.equal(view.called('showError').at(-1)[0].code, 'network_error');
-    assert.deepEqual(controller.state.history.map((entry) => entry.name), ['a.png']);
+    assert.deepEqual(store.history.map((entry) => entry.name), ['a.png']);
   });
 
   test('files the server had no decoding allowance left for are sent again in the next request', async () => {
@@ -391,11 +438,13 @@ describe('controller', () => {
         max_upload_bytes: 1000, max_batch_files: 2 } },
     });
     await controller.start();
-    assert.deepEqual(view.called('setTopKRange').at(-1), [4]);
-    assert.deepEqual(view.called('setTopK').at(-1), [3]);
-    assert.deepEqual(view.called('setLimits').at(-1), [{ maxBytes: 1000, maxBatch: 2 }]);
+    assert.deepEqual(view.called('setTopKChoices').at(-1), [{ min: 1, max: 4, default: 3 }, 3]);
+    assert.equal(view.called('setLimits').at(-1)[0].max_batch_files, 2);
     await controller.handleFiles([png('small.png', 10)]);
-    assert.deepEqual(predictions(api).at(-1)[2], { topK: 4, maxTopK: 4 });
+    assert.deepEqual(predictions(api).at(-1)[2], { topK: 4 });
+    assert.deepEqual(view.called('showPrediction').at(-1).slice(1), [3, 4], 'k, and the class count for the note');
+    await controller.handleFiles([png('big.png', 1001)]);
+    assert.equal(view.called('showError').at(-1)[0].code, 'payload_too_large');
     await controller.handleFiles([png('x.png', 10), png('y.png', 10), png('z.png', 10)]);
     assert.equal(view.called('showError').at(-1)[0].code, 'too_many_files');
   });
@@ -443,7 +492,7 @@ describe('controller', () => {
   });
 
   test('moving the crop square classifies that part, cropped in the page, as a new entry', async () => {
-    const { view, api, controller } = setup();
+    const { view, api, controller, store } = setup();
     await controller.handleFiles([png('cat.png')]);
     await settle();
     const square = { x: 10, y: 20, side: 30 };
@@ -452,7 +501,7 @@ describe('controller', () => {
     assert.deepEqual(view.called('cropPicture'), [[square]]);
     assert.deepEqual(predictions(api).map(([, name]) => name), ['cat.png', 'cat-crop.png']);
     assert.deepEqual(api.requests.at(-1), ['explain', 'cat-crop.png', {}]); // why, for the crop
-    const [first, second] = [controller.state.history[1], controller.state.history[0]];
+    const [first, second] = [store.history[1], store.history[0]];
     assert.equal(second.url, first.url); // the same picture on screen, with the square on it
     assert.deepEqual(second.crop, square);
     assert.equal(first.crop, null);
@@ -460,21 +509,21 @@ describe('controller', () => {
   });
 
   test('Reset sends the original picture again, which the server crops in the centre', async () => {
-    const { view, api, controller } = setup();
+    const { view, api, controller, store } = setup();
     await controller.handleFiles([png('cat.png')]);
     await controller.cropChanged({ x: 0, y: 0, side: 8 });
     await controller.resetCrop();
     assert.deepEqual(predictions(api).map(([, name]) => name), ['cat.png', 'cat-crop.png', 'cat.png']);
-    assert.equal(controller.state.current.crop, null);
+    assert.equal(store.current.crop, null);
     assert.deepEqual(view.called('showCrop').at(-1), [null]);
   });
 
   test('a crop while a request runs is not sent; the square goes back', async () => {
     let release;
-    const { view, api, controller } = setup({ predict: () => new Promise((resolve) => { release = resolve; }) });
+    const { view, api, controller, store } = setup({ predict: () => new Promise((resolve) => { release = resolve; }) });
     const first = controller.handleFiles([png('a.png')]);
     await settle();
-    controller.state.current = { name: 'a.png', url: 'blob:1', source: png('a.png'), crop: null };
+    store.current = { name: 'a.png', url: 'blob:1', source: png('a.png'), crop: null };
     await controller.cropChanged({ x: 0, y: 0, side: 8 });
     assert.equal(view.called('cropPicture').length, 0);
     assert.deepEqual(view.called('showCrop').at(-1), [null]);
@@ -497,7 +546,7 @@ describe('controller', () => {
   });
 
   test('live mode classifies frame after frame at the published pace until toggled off', async () => {
-    const { view, api, urls, camera, controller, sleeps } = setup({
+    const { view, api, urls, camera, controller, sleeps, store } = setup({
       model: { classes: ['cat', 'dog'], limits: { live_frames_per_second: 2.5 } },
       onSleep: (live, count) => count === 3 && live.toggleLive(),
     });
@@ -509,56 +558,65 @@ describe('controller', () => {
     assert.deepEqual(sleeps, [400, 400, 400]); // 2.5 frames a second, each after its answer
     assert.equal(view.called('showPrediction').length, 3);
     assert.deepEqual(view.called('setLive'), [[true], [false]]);
-    assert.equal(controller.state.history.length, 0, 'frames are not kept');
+    assert.equal(store.history.length, 0, 'frames are not kept');
     assert.equal(urls.revoked.length, 2, 'each frame releases the one before');
     // the answer is announced once, not once per frame
     assert.equal(view.called('setStatus').filter(([text]) => /^Live: Top prediction/.test(text)).length, 1);
     assert.equal(view.called('setCameraState').at(-1)[0].live, false);
   });
 
+  test('live mode needs the published pace: without /api/model it does not start', async () => {
+    const { view, api, controller } = setup({ model: new ApiError('network_error', 'offline') });
+    await controller.start();
+    await controller.startCamera();
+    await controller.toggleLive();
+    assert.equal(predictions(api).length, 0);
+    assert.match(view.called('setStatus').at(-1)[0], /reload/);
+  });
+
   test('live mode waits when the server says 429, and stops on any other failure', async () => {
     let calls = 0;
-    const { view, controller, sleeps } = setup({
+    const { view, controller, sleeps, store } = setup({
       predict: () => {
         calls += 1;
-        throw new ApiError(calls === 1 ? 'too_many_requests' : 'server_error', 'no', { status: 500 });
+        throw new ApiError(calls === 1 ? 'too_many_requests' : 'internal_error', 'no', { status: 500 });
       },
     });
     await controller.startCamera();
     await controller.toggleLive();
     assert.deepEqual(sleeps, [5000]);
-    assert.equal(controller.state.live, null);
-    assert.equal(view.called('showError').at(-1)[0].code, 'server_error');
+    assert.equal(store.live, null);
+    assert.equal(view.called('showError').at(-1)[0].code, 'internal_error');
   });
 
   test('hiding the page stops live mode and the camera', async () => {
-    const { camera, controller } = setup({ onSleep: (live) => live.pageHidden() });
+    const { camera, controller, store } = setup({ onSleep: (live) => live.pageHidden() });
     await controller.startCamera();
     await controller.toggleLive();
-    assert.equal(controller.state.live, null);
+    assert.equal(store.live, null);
     assert.equal(camera.isActive, false);
     assert.equal(camera.grabbed, 1);
   });
 
   test('examples are listed at start and one click classifies one like any upload', async () => {
-    const { view, api, controller } = setup();
+    const { view, api, controller, store } = setup();
     await controller.start();
     assert.deepEqual(view.called('renderExamples')[0][0].map((example) => example.label), ['cat', 'dog']);
     await controller.tryExample(1);
     assert.deepEqual(api.requests.slice(0, 2).map(([kind, name]) => [kind, name]),
       [['fetchExample', '/api/examples/dog.jpg'], ['predict', 'example-dog.jpg']]);
-    assert.equal(controller.state.history[0].name, 'example-dog.jpg');
+    assert.equal(store.history[0].name, 'example-dog.jpg');
     await controller.tryExample(7); // not an example: nothing happens
     assert.equal(predictions(api).length, 1);
   });
 
   test('batch results are explained when shown: the first at once, the others when picked', async () => {
-    const { api, controller } = setup();
+    const { api, controller, store } = setup();
     await controller.handleFiles([png('a.png'), png('b.png')]);
     await settle();
     const explained = () => api.requests.filter(([kind]) => kind === 'explain').map(([, name]) => name);
     assert.deepEqual(explained(), ['a.png']);
-    const second = controller.state.batchCards[1];
+    const second = store.batchCards[1];
     controller.selectEntry(second.id);
     await settle();
     assert.deepEqual(explained(), ['a.png', 'b.png']);
