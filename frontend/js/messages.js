@@ -20,7 +20,7 @@ export const SERVER_ERROR_HINTS = Object.freeze({
   request_timeout: 'Please check your connection and try again.',
   payload_too_large: 'Please choose a smaller image.',
   batch_decode_budget: 'Please classify this picture again on its own.',
-  unsupported_media_type: 'Please choose an image such as PNG or JPEG.',
+  unsupported_media_type: 'Please choose another image.',
   range_not_satisfiable: 'Please reload the page.',
   invalid_image: 'It may be damaged or in a format the server cannot read. Please choose another image.',
   image_too_large: 'Please try a smaller image.',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 
 import { clearChart, renderChart } from '../js/chart-view.js';
 
-// Just enough of the DOM for chart.js, so the test needs no dependencies.
+// Just enough of the DOM for chart-view.js, so the test needs no dependencies.
 class FakeNode {
   constructor(tagName, ownerDocument) {
     this.tagName = tagName;
