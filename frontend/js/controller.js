@@ -61,8 +61,8 @@ export function createController({ api, store, views, camera, now = () => Date.n
   }
 
   const shared = { setBusy, showEntry, showPrediction, remember, answerFields, explain, classifySingle };
-  const batch = createBatchController({ api, store, views, sleep, shared });
-  const webcam = createCameraController({ api, store, views, camera, now, sleep, shared });
+  const batchController = createBatchController({ api, store, views, sleep, shared });
+  const cameraController = createCameraController({ api, store, views, camera, now, sleep, shared });
 
   // ------------------------------------------------------------ one picture
 
@@ -179,8 +179,8 @@ export function createController({ api, store, views, camera, now = () => Date.n
       page.setStatus('Please wait until the current classification has finished.');
       return;
     }
-    webcam.stopLive(); // a picture of one's own replaces the live view
-    await (files.length === 1 ? classifySingle(files[0]) : batch.classifyBatch(files));
+    cameraController.stopLive(); // a picture of one's own replaces the live view
+    await (files.length === 1 ? classifySingle(files[0]) : batchController.classifyBatch(files));
   }
 
   /** Pasted pictures often have no name: give them one the history can show. */
@@ -198,7 +198,7 @@ export function createController({ api, store, views, camera, now = () => Date.n
   function selectEntry(id) {
     const entry = store.findEntry(id);
     if (!entry) return;
-    webcam.stopLive();
+    cameraController.stopLive();
     page.showError(null);
     showEntry(entry);
     page.setStatus(`Showing ${entry.name}. ${summarizePrediction(entry.predictions)}`);
@@ -282,7 +282,7 @@ export function createController({ api, store, views, camera, now = () => Date.n
 
   return {
     start, loadModelInfo, handleFiles, handlePaste, selectEntry, explainClass, tryExample, cropChanged,
-    resetCrop, setTopK, clearHistory, ...webcam,
+    resetCrop, setTopK, clearHistory, ...cameraController,
   };
 }
 
