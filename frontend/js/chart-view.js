@@ -10,7 +10,7 @@ import { formatPercent, formatProbabilityAttr, topK } from './format.js';
  * `data-probability` for tests and tooling.
  * @param {HTMLElement} container
  * @param {{label: string, probability: number}[]} predictions full list (any order)
- * @param {number} k how many rows to show (clamped to 1–10)
+ * @param {number|null} k how many rows to show (null: all)
  * @param {{pickable?: boolean, explained?: string|null}} [options] pickable: each class name is a
  *   button (`data-pick`) that asks why; `explained` is the class whose map is shown (aria-pressed)
  */
