@@ -3,7 +3,8 @@ network to spread its probabilities over them (and so to say "Not sure"), with w
 held out to measure.
 
 ``real-photos/other/<category>/`` holds photos of ~190 other things. A fixed third of the
-categories (by a hash of the name) is never trained on: ``python -m ml photos --held-out`` measures
+categories (``ml.evaluation.photos.is_held_out``) is never trained on: ``python -m ml photos
+--held-out`` measures
 on those only, so the figure is for kinds of pictures the network has not seen.
 """
 
@@ -79,5 +80,5 @@ def fine_tune_with_outliers(model_path, dataset: Dataset, other_photos, out_path
                              "learning_rate": learning_rate, "weight": weight,
                              "images": len(outliers),
                              "source": "/".join(Path(other_photos).resolve().parts[-2:]),
-                             "held_out": "categories with is_held_out(name) (ml/training/outliers.py)"},
+                             "held_out": "categories with is_held_out(name) (ml/evaluation/photos.py)"},
     }, class_photos)

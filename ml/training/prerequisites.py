@@ -114,7 +114,7 @@ def class_photo_folder(folder, classes) -> str:
 
 def other_photo_folder(folder) -> str:
     """``folder/<thing>/*.jpg`` (e.g. real-photos/other) with photos of the categories outlier
-    exposure trains on (``ml.training.outliers.is_held_out``), every photo decodable; returns a summary."""
+    exposure trains on (``ml.evaluation.photos.is_held_out``), every photo decodable; returns a summary."""
     counts = _photo_counts(Path(folder), depth=1)
     return _other_summary(folder, counts)
 
