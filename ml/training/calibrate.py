@@ -24,7 +24,7 @@ def calibrate(pipeline, validation_features, validation_images, folder, class_ph
     people take (``ml.evaluation.shifts.framed``: small and anywhere, close up, far): fitted on
     CIFAR-10's tight crops alone it left the model overconfident on photos.
 
-    The threshold leaves at most 15 % of the pictures of the classes below it: of ``class_photos``
+    The threshold leaves at most NOT_SURE_TARGET of the pictures of the classes below it: of ``class_photos``
     (a folder of ``<class>/*.jpg`` real photos, e.g. real-photos/known) when given, else of the
     framed validation images. Framed images are a poor stand-in for real photos here: a model can
     be as often right on both and far surer of the framed ones, so that their threshold says

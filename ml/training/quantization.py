@@ -65,8 +65,9 @@ def quantize_graph(float_graph: Path, calibration_inputs: np.ndarray) -> bytes:
 
 def quantize_artifact(model_path, dataset: Dataset, out_path, *, class_photos=None,
                       validation_size=None, seed=SPLIT_SEED) -> dict:
-    """An artifact that serves int8 (``ml.training.quantization``): activation ranges from training
-    images, then evaluated and calibrated again on the validation split. Writes a new artifact."""
+    """An artifact that serves int8 (``quantize_graph`` for each net): activation ranges from
+    training images, then evaluated and calibrated again on the validation split. Writes a new
+    artifact."""
     model = artifact.load(model_path)
     pipeline = model.pipeline
     train, validation = validation_split(dataset, validation_size, seed)
