@@ -28,8 +28,8 @@ from backend.schemas import (
     PredictResponseSchema,
 )
 from backend.uploads import decode_upload
-from ml.examples import read_manifest
-from ml.explain import occlusion_corners, occlusion_map
+from ml.inference.examples import read_manifest
+from ml.inference.explain import occlusion_corners, occlusion_map
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -19,7 +19,7 @@ from ml.images import (
     decode_image,
     sniff_format,
 )
-from ml.preprocessing import image_to_array
+from ml.inference.preprocessing import image_to_array
 from tests.imagegen import all_modes, encode, gradient, png_bomb, with_exif_orientation
 
 
