@@ -14,9 +14,7 @@ log = logging.getLogger(__name__)
 
 # The API's error contract, in one place: code -> (HTTP status, default message). Handlers raise
 # APIError by code; the OpenAPI document lists these codes (Error.code's enum), and the page has a
-# message for each (tests/backend/test_openapi.py checks both). The first code of each status is
-# also the code of an HTTP error of that status that Flask or Werkzeug raise themselves (no route,
-# wrong method, ...): see CODE_FOR_STATUS.
+# message for each (tests/backend/test_openapi.py and tests/test_frontend_errors.py check both).
 ERRORS: dict[str, tuple[int, str]] = {
     "bad_request": (400, "The request is malformed."),
     "validation_error": (400, "The request is invalid."),
@@ -39,12 +37,16 @@ ERRORS: dict[str, tuple[int, str]] = {
     "image_aspect_ratio": (422, "The picture is too long and thin for the model to see anything in it."),
     "too_many_requests": (429, "Too many requests; please wait a moment and try again."),
     "internal_error": (500, "Something went wrong on our side."),
-    "server_busy": (503, "The server is busy; please try again in a few seconds."),
     "model_not_loaded": (503, "The model is still loading; please try again in a moment."),
+    "server_busy": (503, "The server is busy; please try again in a few seconds."),
 }
-# An HTTP error raised by Flask or Werkzeug gets the first code of its status (any other status:
-# bad_request, or internal_error from 500 on).
-CODE_FOR_STATUS = {status: code for code, (status, _) in reversed(ERRORS.items())}
+# The codes that stand for a bare HTTP status: what an HTTP error that Flask or Werkzeug raise
+# themselves (no route, wrong method, ...) is answered with. Any other status: bad_request, or
+# internal_error from 500 on. (The page reads a proxy's answer without the API's body the same way.)
+CODE_FOR_STATUS = {ERRORS[code][0]: code for code in (
+    "bad_request", "unauthorized", "not_found", "method_not_allowed", "request_timeout",
+    "payload_too_large", "unsupported_media_type", "range_not_satisfiable", "too_many_requests",
+    "server_busy")}
 
 
 class APIError(Exception):

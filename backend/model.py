@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import artifact
+from ml.inference import artifact
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import sys
 from backend import create_app
 from backend.config import server_from_env
 from backend.observability import configure_logging
-from ml.artifact import ArtifactError
+from ml.inference.artifact import ArtifactError
 
 try:
     configure_logging(os.environ.get("LOG_FORMAT", "json"), server_from_env()["LOG_LEVEL"])

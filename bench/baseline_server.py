@@ -21,8 +21,8 @@ import numpy as np
 from flask import Flask, jsonify, request
 from PIL import Image
 
-from ml import artifact
-from ml.cnn import softmax
+from ml.inference import artifact
+from ml.inference.cnn import softmax
 
 DEFAULT_TOP_K = 5
 MAX_BATCH_FILES = 64

@@ -9,8 +9,8 @@ import time
 
 import numpy as np
 
-from ml import artifact
-from ml.cnn import softmax
+from ml.inference import artifact
+from ml.inference.cnn import softmax
 
 AGREEMENT_TARGET = 1e-4
 INT8_AGREEMENT_TARGET = 0.97
@@ -35,10 +35,10 @@ def latency(call, repeats: int) -> dict:
 
 def agreement_images(n: int) -> tuple[np.ndarray, str]:
     """The fixed validation split when the shared data is there, else varied synthetic pictures."""
-    from ml.__main__ import DEFAULT_DATA
+    from ml.cli import DEFAULT_DATA
 
     if DEFAULT_DATA.exists():
-        from ml.data import load_dataset, validation_split
+        from ml.training.data import load_dataset, validation_split
 
         dataset = load_dataset(DEFAULT_DATA)
         _, validation = validation_split(dataset)
@@ -65,7 +65,7 @@ def keras_runs(cnn) -> list:
 
 
 def measure_model(model_path, repeats: int = 1000, n_agreement: int = 1000) -> dict:
-    from ml.explain import occlusion_map
+    from ml.inference.explain import occlusion_map
 
     started = time.perf_counter()
     model = artifact.load(model_path)

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 
 from bench.servers import LIMITS_OFF
-from ml.artifact import checksum_path
+from ml.inference.artifact import checksum_path
 
 PACKAGES = ("gunicorn", "flask", "numpy", "pillow", "scikit-learn", "onnxruntime", "tensorflow",
             "tensorflow-cpu", "keras", "requests")

@@ -10,7 +10,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from ml.data import CIFAR10_CLASSES
+from ml.training.data import CIFAR10_CLASSES
 from tests.imagegen import encode, gradient
 
 pytestmark = pytest.mark.e2e

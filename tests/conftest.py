@@ -50,7 +50,7 @@ TINY_CNN = {"widths": (16, 32, 32), "epochs": 6, "batch_size": 32, "learning_rat
 @pytest.fixture(scope="session")
 def tiny_pipeline(patterns):
     """A narrow net fitted on the synthetic patterns: seconds, not minutes."""
-    from ml.pipeline import make_pipeline
+    from ml.training.recipe import make_pipeline
 
     X, y, _, _ = patterns
     return make_pipeline(**TINY_CNN).fit(X, y)
@@ -58,7 +58,7 @@ def tiny_pipeline(patterns):
 
 @pytest.fixture(scope="session")
 def tiny_artifact(tiny_pipeline, tmp_path_factory) -> Path:
-    from ml import artifact
+    from ml.inference import artifact
 
     path = tmp_path_factory.mktemp("model") / "tiny.pkl"
     classes = list(tiny_pipeline.classes_)

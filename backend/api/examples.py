@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, send_from_directory, url_for
 
 from backend.errors import APIError
 from backend.schemas import ExamplesSchema
-from ml.examples import read_manifest
+from ml.inference.examples import read_manifest
 
 bp = Blueprint("examples", __name__, url_prefix="/api")
 

@@ -17,7 +17,7 @@ from backend.errors import APIError
 from backend.observability import count_images
 from backend.schemas import ExplainResponseSchema
 from backend.uploads import decode_upload
-from ml.explain import occlusion_corners, occlusion_map
+from ml.inference.explain import occlusion_corners, occlusion_map
 
 bp = Blueprint("explain", __name__, url_prefix="/api")
 

@@ -1,7 +1,9 @@
 // API client for the Flask JSON API. `fetch` is injected so the request
 // building and error parsing can be unit-tested in Node with a fake fetch.
 
-import { MAX_TOP_K, clampTopK, extensionForType, formatBytes } from './format.js';
+import { extensionForType, fileName } from './files.js';
+import { formatBytes } from './format.js';
+import { codeForStatus } from './messages.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -29,33 +31,6 @@ export function retryAfterSeconds(value, now = Date.now()) {
   return Number.isFinite(date) ? Math.max(0, (date - now) / 1000) : null;
 }
 
-/** Fallback code when an error body is not our JSON shape (e.g. a proxy's HTML page). */
-export function errorCodeForStatus(status) {
-  switch (status) {
-    case 400:
-      return 'validation_error';
-    case 404:
-      return 'not_found';
-    case 405:
-      return 'method_not_allowed';
-    case 408:
-    case 504:
-      return 'timeout';
-    case 413:
-      return 'payload_too_large';
-    case 415:
-      return 'unsupported_media_type';
-    case 422:
-      return 'invalid_image';
-    case 429:
-      return 'too_many_requests';
-    case 503:
-      return 'service_unavailable';
-    default:
-      return status >= 500 ? 'server_error' : 'unknown';
-  }
-}
-
 /**
  * Build an ApiError from a non-2xx Response. Prefers the API's
  * {"error":{"code","message","details"}} body; falls back to the status.
@@ -69,7 +44,7 @@ export async function parseErrorResponse(response) {
     body = null; // not JSON (empty body, HTML error page): use the status instead
   }
   const payload = body && typeof body === 'object' ? body.error : null;
-  const code = typeof payload?.code === 'string' && payload.code ? payload.code : errorCodeForStatus(status);
+  const code = typeof payload?.code === 'string' && payload.code ? payload.code : codeForStatus(status);
   const message =
     typeof payload?.message === 'string' && payload.message
       ? payload.message
@@ -79,30 +54,24 @@ export async function parseErrorResponse(response) {
   return new ApiError(code, message, { status, details, retryAfter });
 }
 
-// Camera snaps and some pasted images are Blobs without a name; multipart
-// uploads need one and the server echoes it back in batch results.
-function fileNameOf(file, fallback) {
-  return typeof file?.name === 'string' && file.name ? file.name : fallback;
-}
-
 /**
- * multipart body for POST /api/predict: field `image`, plus `top_k` in 1–maxTopK (the model's
- * class count, from /api/model's limits; 10 until known).
+ * multipart body for POST /api/predict: field `image`, plus `top_k` when given (the page asks for
+ * every class, /api/model's limits.top_k.max, so that changing k needs no new request).
  */
-export function buildPredictForm(file, topK = MAX_TOP_K, maxTopK = MAX_TOP_K) {
+export function buildPredictForm(file, topK = null) {
   const form = new FormData();
-  form.append('image', file, fileNameOf(file, 'image'));
-  form.append('top_k', String(clampTopK(topK, MAX_TOP_K, maxTopK)));
+  form.append('image', file, fileName(file, 'image'));
+  if (topK) form.append('top_k', String(topK));
   return form;
 }
 
-/** multipart body for POST /api/predict/batch: field `images` repeated per file. */
-export function buildBatchForm(files, topK = MAX_TOP_K, maxTopK = MAX_TOP_K) {
+/** multipart body for POST /api/predict/batch: field `images` repeated per file, `top_k` as above. */
+export function buildBatchForm(files, topK = null) {
   const form = new FormData();
   Array.from(files).forEach((file, index) => {
-    form.append('images', file, fileNameOf(file, `image-${index + 1}`));
+    form.append('images', file, fileName(file, `image-${index + 1}`));
   });
-  form.append('top_k', String(clampTopK(topK, MAX_TOP_K, maxTopK)));
+  if (topK) form.append('top_k', String(topK));
   return form;
 }
 
@@ -187,11 +156,10 @@ export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_T
       return new File([blob], `example-${example.label}.${extensionForType(type)}`, { type });
     },
 
-    /** Classify one image; resolves to {predictions, top_k, model_version, elapsed_ms}. */
     /** Why this answer: {label, probability, heatmap (32x32), input_png, ...} for one image. */
     async explain(file, { label, signal } = {}) {
       const form = new FormData();
-      form.append('image', file, fileNameOf(file, 'image'));
+      form.append('image', file, fileName(file, 'image'));
       if (label) form.append('label', label);
       const data = await request('/api/explain', { method: 'POST', body: form, signal });
       if (!data || !Array.isArray(data.heatmap) || typeof data.input_png !== 'string') {
@@ -200,8 +168,9 @@ export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_T
       return data;
     },
 
-    async predict(file, { topK = MAX_TOP_K, maxTopK = MAX_TOP_K, signal } = {}) {
-      const body = buildPredictForm(file, topK, maxTopK);
+    /** Classify one image; resolves to {predictions, not_sure, top_k, model_version, elapsed_ms}. */
+    async predict(file, { topK = null, signal } = {}) {
+      const body = buildPredictForm(file, topK);
       const data = await request('/api/predict', { method: 'POST', body, signal });
       return requirePredictions(data);
     },
@@ -211,12 +180,12 @@ export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_T
      * A 413 here is about the request as a whole (a file over its own limit is answered in its
      * result, or refused before by the page): it rejects with `batch_too_large`.
      */
-    async predictBatch(files, { topK = MAX_TOP_K, maxTopK = MAX_TOP_K, signal } = {}) {
+    async predictBatch(files, { topK = null, signal } = {}) {
       let data;
       try {
         data = await request('/api/predict/batch', {
           method: 'POST',
-          body: buildBatchForm(files, topK, maxTopK),
+          body: buildBatchForm(files, topK),
           signal,
         });
       } catch (error) {

@@ -2,14 +2,37 @@
 // switch video inputs, and snap the current frame to a Blob. Browser objects
 // are injected (with browser defaults) so the logic can be exercised with fakes.
 
-import { cameraErrorCode } from './format.js';
-
-/** Camera failure with one of format.js's camera_* codes. */
+/** Camera failure with one of the camera_* codes (messages.js has their sentences). */
 export class CameraError extends Error {
   constructor(code, message, { cause } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'CameraError';
     this.code = code;
+  }
+}
+
+/** Map a getUserMedia / camera failure (DOMException name) to one of the camera_* codes. */
+export function cameraErrorCode(error) {
+  const name = typeof error === 'string' ? error : error?.name;
+  switch (name) {
+    case 'NotAllowedError':
+    case 'PermissionDeniedError':
+    case 'SecurityError':
+      return 'camera_permission_denied';
+    case 'NotFoundError':
+    case 'DevicesNotFoundError':
+    case 'OverconstrainedError':
+    case 'ConstraintNotSatisfiedError':
+    case 'NoMediaDevices':
+      return 'camera_not_found';
+    case 'NotReadableError':
+    case 'TrackStartError':
+    case 'AbortError':
+      return 'camera_busy';
+    case 'NotReadyError':
+      return 'camera_not_ready';
+    default:
+      return 'camera_error';
   }
 }
 

@@ -1,6 +1,6 @@
 // The crop square on the preview, in the DOM: placing it over the picture as drawn, following
 // mouse, touch, pen and keys (the geometry is crop.js's), and cutting the chosen part out of the
-// picture. view.js creates it and exposes show/bind/cropPicture as showCrop/bindCrop/cropPicture.
+// picture. main.js creates it; result-view.js and explain-view.js place their parts over it.
 
 import {
   centreSquare,
@@ -14,13 +14,21 @@ import {
   squareAfterKey,
   squareInBox,
 } from './crop.js';
+import { byId } from './dom.js';
 
 /**
- * @param {object} parts the elements: preview (the <img>), box (the crop square), handle (its
- *   corner), controls (hint and Reset, shown with it), position (its description), resetButton,
- *   overlay (the occlusion map inside it, hidden while it moves)
+ * The elements: the preview <img>, the crop square over it, its corner handle, the hint and Reset
+ * shown with it, its description, and the occlusion map inside it (hidden while it moves).
  */
-export function createCropView({ doc, win, preview, box, handle, controls, position, resetButton, overlay }) {
+export function createCropView(doc) {
+  const win = doc.defaultView;
+  const preview = byId(doc, 'preview');
+  const box = byId(doc, 'crop');
+  const handle = byId(doc, 'crop-handle');
+  const controls = byId(doc, 'crop-controls');
+  const position = byId(doc, 'crop-position');
+  const resetButton = byId(doc, 'crop-reset');
+  const overlay = byId(doc, 'preview-overlay');
   // The square in the shown picture's pixels (null until that picture has loaded), what the
   // controller asked for (null: the centre square), and which picture has loaded.
   const state = { enabled: false, wanted: null, square: null, loadedSrc: null, commitTimer: null };
@@ -157,10 +165,10 @@ export function createCropView({ doc, win, preview, box, handle, controls, posit
   }
 
   return {
-    show,
-    bind,
+    showCrop: show,
+    bindCrop: bind,
     cropPicture,
     isAdjusting: () => box.classList.contains('is-adjusting'),
-    settle: () => box.classList.remove('is-adjusting'),
+    settleCrop: () => box.classList.remove('is-adjusting'),
   };
 }

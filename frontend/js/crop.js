@@ -9,7 +9,7 @@ export function minimumSide(width, height) {
   return Math.min(short, Math.max(8, Math.round(short / 10)));
 }
 
-/** The largest centred square, as the server crops it (ml/preprocessing.py `center_square`). */
+/** The largest centred square, as the server crops it (ml/inference/preprocessing.py `center_square`). */
 export function centreSquare(width, height) {
   const side = Math.min(width, height);
   return { x: Math.floor((width - side) / 2), y: Math.floor((height - side) / 2), side };

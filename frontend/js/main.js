@@ -1,37 +1,33 @@
-// Entry point: creates the API client, the view, the camera and the controller, and binds the
-// view's inputs to the controller's handlers. State and flows live in controller.js, the DOM in
-// view.js.
+// Entry point: the API client, the store, one view per part of the page and the camera, handed to
+// the controller, which binds them together and starts the page.
 
+import { createAboutView } from './about-view.js';
 import { createApiClient } from './api.js';
+import { createBatchView } from './batch-view.js';
 import { Camera } from './camera.js';
+import { createCameraView } from './camera-view.js';
 import { createController } from './controller.js';
-import { createView } from './view.js';
+import { createCropView } from './crop-view.js';
+import { createExplainView } from './explain-view.js';
+import { createHistoryView } from './history-view.js';
+import { createPageView } from './page-view.js';
+import { createResultView } from './result-view.js';
+import { Store } from './store.js';
+import { createUploadView } from './upload-view.js';
 
-const view = createView(document);
-const controller = createController({
-  api: createApiClient(),
-  view,
-  camera: new Camera(document.getElementById('camera-video')),
-});
+const crop = createCropView(document);
+const views = {
+  page: createPageView(document),
+  upload: createUploadView(document),
+  result: createResultView(document, crop),
+  crop,
+  explain: createExplainView(document, crop),
+  batch: createBatchView(document),
+  history: createHistoryView(document),
+  about: createAboutView(document),
+  camera: createCameraView(document),
+};
+const store = new Store({ create: (file) => URL.createObjectURL(file), revoke: (url) => URL.revokeObjectURL(url) });
+const camera = new Camera(document.getElementById('camera-video'));
 
-view.bindFiles(controller.handleFiles, { isBusy: controller.isBusy });
-view.bindPaste(controller.handlePaste);
-view.bindTopK(controller.setTopK);
-view.bindSelectEntry(controller.selectEntry);
-view.bindClearHistory(controller.clearHistory);
-view.bindDismissError();
-view.bindExplanationToggle();
-view.bindCrop(controller.cropChanged, controller.resetCrop);
-view.bindExplainClass(controller.explainClass);
-view.bindExamples(controller.tryExample);
-view.bindCamera({
-  start: controller.startCamera,
-  snap: controller.snap,
-  retake: controller.retake,
-  switchCamera: controller.switchCamera,
-  stop: controller.stopCamera,
-  live: controller.toggleLive,
-  pageHidden: controller.pageHidden,
-  camerasChanged: controller.camerasChanged,
-});
-controller.start();
+createController({ api: createApiClient(), store, views, camera }).start();

@@ -6,7 +6,6 @@ import {
   buildBatchForm,
   buildPredictForm,
   createApiClient,
-  errorCodeForStatus,
   parseErrorResponse,
   retryAfterSeconds,
 } from '../js/api.js';
@@ -42,12 +41,11 @@ describe('form builders', () => {
     assert.equal(form.get('top_k'), '10');
   });
 
-  test('predict form names anonymous blobs and clamps top_k', () => {
-    const form = buildPredictForm(new Blob([new Uint8Array(3)], { type: 'image/jpeg' }), 99);
+  test('predict form names anonymous blobs; no top_k (not known yet) leaves it to the server', () => {
+    const form = buildPredictForm(new Blob([new Uint8Array(3)], { type: 'image/jpeg' }), 10);
     assert.equal(form.get('image').name, 'image');
-    assert.equal(form.get('top_k'), '10');
-    assert.equal(buildPredictForm(png(), 0).get('top_k'), '1');
-    assert.equal(buildPredictForm(png()).get('top_k'), '10', 'defaults to all classes');
+    assert.equal(buildPredictForm(png()).has('top_k'), false);
+    assert.equal(buildBatchForm([png()], null).has('top_k'), false);
   });
 
   test('batch form repeats `images` in upload order', () => {
@@ -60,23 +58,6 @@ describe('form builders', () => {
     );
     assert.equal(form.get('top_k'), '3');
     assert.equal(form.get('image'), null, 'uses the batch field name only');
-  });
-});
-
-describe('errorCodeForStatus', () => {
-  test('maps statuses to the API codes', () => {
-    assert.equal(errorCodeForStatus(400), 'validation_error');
-    assert.equal(errorCodeForStatus(404), 'not_found');
-    assert.equal(errorCodeForStatus(405), 'method_not_allowed');
-    assert.equal(errorCodeForStatus(413), 'payload_too_large');
-    assert.equal(errorCodeForStatus(415), 'unsupported_media_type');
-    assert.equal(errorCodeForStatus(422), 'invalid_image');
-    assert.equal(errorCodeForStatus(429), 'too_many_requests');
-    assert.equal(errorCodeForStatus(500), 'server_error');
-    assert.equal(errorCodeForStatus(502), 'server_error');
-    assert.equal(errorCodeForStatus(503), 'service_unavailable');
-    assert.equal(errorCodeForStatus(504), 'timeout');
-    assert.equal(errorCodeForStatus(418), 'unknown');
   });
 });
 
@@ -122,12 +103,12 @@ describe('parseErrorResponse', () => {
 
   test('falls back when JSON lacks the envelope or fields', async () => {
     const noEnvelope = await parseErrorResponse(jsonResponse({ detail: 'nope' }, 500));
-    assert.equal(noEnvelope.code, 'server_error');
+    assert.equal(noEnvelope.code, 'internal_error');
     const partial = await parseErrorResponse(jsonResponse({ error: { message: 'Only a message' } }, 404));
     assert.equal(partial.code, 'not_found');
     assert.equal(partial.message, 'Only a message');
     const empty = await parseErrorResponse(new Response(null, { status: 502 }));
-    assert.equal(empty.code, 'server_error');
+    assert.equal(empty.code, 'internal_error');
   });
 });
 
@@ -172,12 +153,12 @@ describe('createApiClient', () => {
     assert.equal(calls[0].url, 'http://example.test/api/health');
   });
 
-  test('predict POSTs multipart with `image` and top_k=10', async () => {
+  test('predict POSTs multipart with `image` and the top_k asked for', async () => {
     const { calls, fetchImpl } = fakeFetch(() =>
       jsonResponse({ predictions: PREDICTIONS, top_k: 10, model_version: 'v1', elapsed_ms: 3.2 }),
     );
     const api = createApiClient({ fetchImpl });
-    const data = await api.predict(png());
+    const data = await api.predict(png(), { topK: 10 });
     assert.deepEqual(data.predictions, PREDICTIONS);
     assert.equal(calls[0].url, '/api/predict');
     assert.equal(calls[0].init.method, 'POST');
@@ -187,14 +168,6 @@ describe('createApiClient', () => {
     assert.equal(body.get('top_k'), '10');
     // The browser must set the multipart boundary itself.
     assert.equal(calls[0].init.headers['Content-Type'], undefined);
-  });
-
-  test('predict clamps top_k to the model\'s class count when given', async () => {
-    const { calls, fetchImpl } = fakeFetch(() =>
-      jsonResponse({ predictions: PREDICTIONS, top_k: 4, model_version: 'v1', elapsed_ms: 1 }),
-    );
-    await createApiClient({ fetchImpl }).predict(png(), { topK: 10, maxTopK: 4 });
-    assert.equal(calls[0].init.body.get('top_k'), '4');
   });
 
   test('predict passes a custom top_k', async () => {

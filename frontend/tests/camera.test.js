@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Camera, CameraError } from '../js/camera.js';
+import { Camera, CameraError, cameraErrorCode } from '../js/camera.js';
 
 class FakeTrack {
   constructor(deviceId) {
@@ -204,5 +204,18 @@ describe('Camera', () => {
     await assert.rejects(pending, { code: 'camera_cancelled' });
     assert.equal(stream.track.stopped, true);
     assert.equal(camera.isActive, false);
+  });
+});
+
+describe('camera error codes', () => {
+  test('maps DOMException names', () => {
+    assert.equal(cameraErrorCode({ name: 'NotAllowedError' }), 'camera_permission_denied');
+    assert.equal(cameraErrorCode({ name: 'SecurityError' }), 'camera_permission_denied');
+    assert.equal(cameraErrorCode({ name: 'NotFoundError' }), 'camera_not_found');
+    assert.equal(cameraErrorCode({ name: 'OverconstrainedError' }), 'camera_not_found');
+    assert.equal(cameraErrorCode({ name: 'NotReadableError' }), 'camera_busy');
+    assert.equal(cameraErrorCode('TrackStartError'), 'camera_busy');
+    assert.equal(cameraErrorCode({ name: 'SomethingElse' }), 'camera_error');
+    assert.equal(cameraErrorCode(undefined), 'camera_error');
   });
 });

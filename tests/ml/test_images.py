@@ -8,7 +8,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from ml.images import ImageRejected, decode_image, sniff_format
-from ml.preprocessing import image_to_array
+from ml.inference.preprocessing import image_to_array
 from tests.imagegen import all_modes, encode, gradient, png_bomb, with_exif_orientation
 
 

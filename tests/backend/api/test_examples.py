@@ -1,71 +1,30 @@
-"""Example pictures: picked from the validation split of a CIFAR-style archive, copied byte for
-byte, listed and served by the API (nothing else from their folder), and classified like any upload."""
+"""Example pictures as the API lists and serves them (nothing else from their folder), classified like
+any upload (tests/ml/training/test_pick_examples.py: how they are picked)."""
 
 from __future__ import annotations
 
 import io
-import tarfile
+import json
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from ml.data import load_tar_archive, stratified_split
-from ml.examples import MANIFEST, read_manifest, write_examples
-from ml.preprocessing import image_to_array
+from ml.inference.examples import MANIFEST, read_manifest
 from tests.imagegen import encode, gradient
 
 CLASSES = ("bird", "cat", "ship")
-PER_CLASS = 10
-VALIDATION = 6
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory):
-    """A tiny CIFAR-style archive: train/<class>/<n>.jpg, every picture different."""
-    path = tmp_path_factory.mktemp("data") / "train.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        for label, name in enumerate(CLASSES):
-            for n in range(PER_CLASS):
-                data = encode(gradient(32, 32, seed=100 * label + n), "JPEG", quality=90)
-                info = tarfile.TarInfo(f"train/{name}/{n:04d}.jpg")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-    return path
-
-
-@pytest.fixture(scope="module")
-def examples_dir(archive, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("examples")
-    write_examples(archive, folder, validation_size=VALIDATION)
-    return folder
-
-
-def test_each_example_is_the_first_validation_picture_of_its_class(archive, examples_dir):
-    dataset = load_tar_archive(archive)
-    _, validation = stratified_split(dataset.labels, VALIDATION, 0)
-    entries = read_manifest(examples_dir)
-    assert [entry["label"] for entry in entries] == list(CLASSES)
-    for entry in entries:
-        first = next(i for i in validation if dataset.classes[dataset.labels[i]] == entry["label"])
-        picture = Image.open(examples_dir / entry["file"])
-        assert np.array_equal(image_to_array(picture), dataset.images[first])
-        assert entry["source"].startswith(f"train/{entry['label']}/") and "CIFAR-10" in entry["credit"]
-
-
-def test_the_files_are_copied_byte_for_byte(archive, examples_dir):
-    with tarfile.open(archive) as tar:
-        for entry in read_manifest(examples_dir):
-            original = tar.extractfile(entry["source"]).read()
-            assert (examples_dir / entry["file"]).read_bytes() == original
-
-
-def test_a_missing_or_damaged_manifest_means_no_examples(tmp_path):
-    assert read_manifest(tmp_path / "nowhere") == []
-    (tmp_path / MANIFEST).write_text("{not json")
-    assert read_manifest(tmp_path) == []
-    (tmp_path / MANIFEST).write_text('[{"label": "cat", "file": "gone.jpg"}, 3]')
-    assert read_manifest(tmp_path) == []  # listed files that are not there are left out
+@pytest.fixture()
+def examples_dir(tmp_path):
+    """A folder as ``python -m ml.training.pick_examples`` writes it: a picture per class and the
+    manifest listing them."""
+    entries = []
+    for n, label in enumerate(CLASSES):
+        (tmp_path / f"{label}.jpg").write_bytes(encode(gradient(32, 32, seed=n), "JPEG", quality=90))
+        entries.append({"label": label, "file": f"{label}.jpg", "source": f"train/{label}/0.jpg",
+                        "credit": "test"})
+    (tmp_path / MANIFEST).write_text(json.dumps(entries))
+    return tmp_path
 
 
 @pytest.fixture()
@@ -113,7 +72,7 @@ def test_no_examples_folder_lists_none(model_path, tmp_path):
 def test_the_committed_examples_show_one_picture_per_class(model_path):
     """Every clone and deploy has them: frontend/examples/ is in the repository."""
     from backend.config import ROOT, from_env
-    from ml import artifact
+    from ml.inference import artifact
 
     entries = read_manifest(from_env()["EXAMPLES_DIR"])
     assert [entry["label"] for entry in entries] == list(artifact.load(model_path).classes)
