@@ -12,7 +12,6 @@ from importlib.resources import files
 from flask import Blueprint, abort, current_app, jsonify, render_template, send_from_directory
 
 from backend import schemas
-from backend.errors import CODE_FOR_STATUS
 
 bp = Blueprint("docs", __name__, url_prefix="/api")
 # Swagger UI's own distribution, as flask-swagger-ui ships it; we serve our page rather than the
@@ -21,22 +20,17 @@ SWAGGER_UI_DIR = files("flask_swagger_ui") / "dist"
 SWAGGER_UI_FILES = ("swagger-ui.css", "swagger-ui-bundle.js")
 
 
-# The error answers the endpoints' docs name (e.g. "413: PayloadTooLarge"), by status: each is a
-# response component named after its status's code in backend/errors.py (CODE_FOR_STATUS).
+# The error answers the endpoints' docs name (e.g. "413: PayloadTooLarge"): a response component
+# for each of these codes of backend/errors.py, named after it, for the status ERRORS gives it.
 ERROR_RESPONSES = {
-    400: "Missing file, too many files, or invalid top_k (field errors in details)",
-    413: "Upload over the size limit",
-    415: "Not an accepted image type (SVG included)",
-    422: "Corrupt or truncated image, or over a decoding limit (pixels, decoding memory, aspect "
-         "ratio, JPEG scans, file entries)",
-    429: "Over the per-client rate limit (RATE_LIMIT); Retry-After says when to retry",
-    503: "The worker is busy decoding other large images; Retry-After says when to retry",
+    "bad_request": "Missing file, too many files, or invalid top_k (field errors in details)",
+    "payload_too_large": "Upload over the size limit",
+    "unsupported_media_type": "Not an accepted image type (SVG included)",
+    "invalid_image": "Corrupt or truncated image, or over a decoding limit (pixels, decoding memory, "
+                     "aspect ratio, JPEG scans, file entries)",
+    "too_many_requests": "Over the per-client rate limit (RATE_LIMIT); Retry-After says when to retry",
+    "server_busy": "The worker is busy decoding other large images; Retry-After says when to retry",
 }
-
-
-def response_name(status: int) -> str:
-    """The name of the response component for an error status: 413 -> PayloadTooLarge."""
-    return CODE_FOR_STATUS[status].title().replace("_", "")
 
 
 _build_lock = threading.Lock()
@@ -71,8 +65,8 @@ def build_spec(app) -> dict:
                  "ModelInfoSchema", "ExplainResponseSchema", "ExampleSchema", "ExamplesSchema"):
         spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
     # Error answers, shared by the endpoints' docs (which name them, e.g. "413: PayloadTooLarge").
-    for status, description in ERROR_RESPONSES.items():
-        spec.components.response(response_name(status), {
+    for code, description in ERROR_RESPONSES.items():
+        spec.components.response(code.title().replace("_", ""), {  # payload_too_large: PayloadTooLarge
             "description": description, "content": {"application/json": {"schema": "Error"}}})
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
