@@ -59,7 +59,7 @@ class WaitressWorker(Worker):
             if self.ppid != os.getppid():
                 self.log.info("Parent changed, shutting down: %s", self)
                 break
-            if self.nr >= self.max_requests and not _busy(socket_map):
+            if self.nr >= self.max_requests:
                 self.log.info("autorestarting worker after %d requests", self.nr)
                 break
         self._finish(listeners, socket_map)
@@ -72,18 +72,21 @@ class WaitressWorker(Worker):
         return counted
 
     def _finish(self, listeners, socket_map):
-        """Stop accepting, answer the requests in hand and flush the answers (for
+        """Stop accepting (the other workers, or the next one, take the new connections), read
+        what the accepted ones have sent, answer every request begun and flush the answers (for
         graceful_timeout at most), then stop the threads."""
         for listener in listeners:
             listener.del_channel()  # out of the loop: nothing more is accepted
         deadline = time.monotonic() + self.cfg.graceful_timeout
-        while _busy(socket_map) and time.monotonic() < deadline:
+        while True:
             self.notify()
             wasyncore.loop(timeout=0.1, map=socket_map, use_poll=True, count=1)
+            if not any(map(_busy, socket_map.values())) or time.monotonic() > deadline:
+                break
         listeners[0].task_dispatcher.shutdown(cancel_pending=True, timeout=1)
 
 
-def _busy(socket_map) -> bool:
-    """Some connection has a request read and not yet answered, or an answer not yet sent."""
-    return any(getattr(channel, "requests", None) or getattr(channel, "total_outbufs_len", 0)
-               for channel in socket_map.values())
+def _busy(channel) -> bool:
+    """A connection with a request begun, not yet answered, or an answer not yet sent."""
+    return bool(getattr(channel, "request", None) or getattr(channel, "requests", None)
+                or getattr(channel, "total_outbufs_len", 0))
