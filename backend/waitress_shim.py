@@ -1,5 +1,5 @@
-"""waitress, bounded where no waitress setting bounds it. Tested with waitress >=3.0.2,<3.1
-(``TESTED``, as pyproject.toml pins it).
+"""waitress, bounded where no waitress setting bounds it. Tested with waitress >=3.0.2,<3.1, the
+range pyproject.toml pins.
 
 waitress bounds the request line and headers (max_request_header_size), the body
 (max_request_body_size) and idle connections (channel_timeout) by configuration. Two things no
@@ -15,8 +15,8 @@ setting bounds, and which this module adds:
    request going again, so the whole body is read before the 413. A refused request gets no
    "100 Continue"; its 413 goes out at once.
 
-tests/backend/test_waitress_shim.py fails when the installed waitress is outside TESTED, and when
-plain waitress stops needing either fix: then drop that fix (and this module with the last one).
+tests/backend/test_waitress_shim.py fails when the installed waitress is outside that range, and
+when plain waitress stops needing either fix: then drop that fix (and this module with the last one).
 Upstream, both belong in HTTPRequestParser: a bound on ChunkedReceiver's control line and trailer,
 and no ``expect_continue`` once ``error`` is set.
 """
@@ -31,7 +31,6 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 from waitress.utilities import BadRequest
 
-TESTED = ("3.0.2", "3.1")  # at least the first, below the second
 # A chunk-size line is a few hex digits and, rarely, an extension: 4 KB is generous.
 MAX_CHUNK_LINE_BYTES = 4096
 

@@ -19,8 +19,10 @@ from waitress import wasyncore
 from backend import waitress_shim
 from tests.server import ROOT, running_server
 
-ENDLESS_CHUNK_SIZE_LINE = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                           b"Content-Type: multipart/form-data; boundary=b\r\n\r\n" + b"0" * 100_000)
+CHUNKED = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+           b"Content-Type: multipart/form-data; boundary=b\r\n\r\n")
+ENDLESS_CHUNK_SIZE_LINE = CHUNKED + b"0" * 100_000
+ENDLESS_TRAILER = CHUNKED + b"0\r\nX-Trailer: " + b"a" * 100_000
 OVERSIZED_WITH_EXPECT = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 900000000\r\n"
                          b"Expect: 100-continue\r\n\r\n")
 
@@ -61,6 +63,12 @@ def test_a_chunk_size_line_without_end_is_refused(port):
     assert time.monotonic() - started < 2.5
 
 
+def test_a_trailer_without_end_is_refused(port):
+    """Past the headers' own limit (32 KB) a chunked body's trailer is a 400."""
+    answer = exchange(port, ENDLESS_TRAILER)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:100]
+
+
 def test_an_oversized_body_announced_with_expect_is_refused_without_a_continue(port):
     answer = exchange(port, OVERSIZED_WITH_EXPECT, read_for=2.0)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:100]
@@ -79,7 +87,8 @@ def serving(create_server):
     loopback port, its loop running in a thread; yields the port."""
     listener = socket.create_server(("127.0.0.1", 0))
     socket_map: dict = {}
-    create_server(hello, socket_map, [listener], threads=1, max_request_body_size=1_000_000)
+    create_server(hello, socket_map, [listener], threads=1, max_request_header_size=32 * 1024,
+                  max_request_body_size=1_000_000)
     stop = threading.Event()
 
     def loop():
@@ -100,12 +109,14 @@ def plain_waitress(application, socket_map, sockets, **settings):
     return waitress.create_server(application, map=socket_map, sockets=sockets, **settings)
 
 
-def test_plain_waitress_still_reads_an_endless_chunk_size_line():
-    """The day this fails, waitress bounds chunk-size lines itself: drop RequestParser's bound."""
+@pytest.mark.parametrize("request_", [ENDLESS_CHUNK_SIZE_LINE, ENDLESS_TRAILER],
+                         ids=["chunk-size line", "trailer"])
+def test_plain_waitress_still_reads_an_endless_chunk_size_line_or_trailer(request_):
+    """The day this fails, waitress bounds them itself: drop RequestParser's bound."""
     with serving(plain_waitress) as port:
-        assert exchange(port, ENDLESS_CHUNK_SIZE_LINE, read_for=1.0) == b""  # still reading
+        assert exchange(port, request_, read_for=1.0) == b""  # still reading
     with serving(waitress_shim.create_server) as port:
-        assert exchange(port, ENDLESS_CHUNK_SIZE_LINE, read_for=1.0).startswith(b"HTTP/1.1 400")
+        assert exchange(port, request_, read_for=1.0).startswith(b"HTTP/1.1 400")
 
 
 def test_plain_waitress_still_sends_100_continue_for_a_refused_body():
