@@ -35,6 +35,9 @@ MAX_REQUEST_HEADER_BYTES = 32 * 1024
 # (waitress's default is 512 KB a connection).
 INBUF_OVERFLOW = 64 * 1024
 LOOP_SECONDS = 1.0  # one turn of the I/O loop at most: the heartbeat and SIGTERM are seen as often
+# When the worker stops, how long a request that is still arriving may take to arrive: longer, and
+# trickling clients would keep a restarting worker from being replaced.
+STOP_READ_SECONDS = 2.0
 
 
 class WaitressWorker(Worker):
@@ -72,21 +75,28 @@ class WaitressWorker(Worker):
         return counted
 
     def _finish(self, listeners, socket_map):
-        """Stop accepting (the other workers, or the next one, take the new connections), read
-        what the accepted ones have sent, answer every request begun and flush the answers (for
-        graceful_timeout at most), then stop the threads."""
+        """Stop accepting (the other workers, or the next one, take new connections); read the
+        requests still arriving (for STOP_READ_SECONDS), answer every request read and send the
+        answers (for graceful_timeout in all), then stop the threads."""
         for listener in listeners:
             listener.del_channel()  # out of the loop: nothing more is accepted
-        deadline = time.monotonic() + self.cfg.graceful_timeout
+        started = time.monotonic()
         while True:
             self.notify()
             wasyncore.loop(timeout=0.1, map=socket_map, use_poll=True, count=1)
-            if not any(map(_busy, socket_map.values())) or time.monotonic() > deadline:
+            waited = time.monotonic() - started
+            if waited > self.cfg.graceful_timeout or not any(
+                    _answering(channel) or (waited < STOP_READ_SECONDS and _reading(channel))
+                    for channel in socket_map.values()):
                 break
         listeners[0].task_dispatcher.shutdown(cancel_pending=True, timeout=1)
 
 
-def _busy(channel) -> bool:
-    """A connection with a request begun, not yet answered, or an answer not yet sent."""
-    return bool(getattr(channel, "request", None) or getattr(channel, "requests", None)
-                or getattr(channel, "total_outbufs_len", 0))
+def _reading(channel) -> bool:
+    """A connection with a request begun and not yet read whole."""
+    return getattr(channel, "request", None) is not None
+
+
+def _answering(channel) -> bool:
+    """A connection with a request read and not yet answered, or an answer not yet sent."""
+    return bool(getattr(channel, "requests", None) or getattr(channel, "total_outbufs_len", 0))

@@ -18,9 +18,7 @@ import requests
 from backend.serve import ALLOCATOR
 from ml import artifact
 from tests.imagegen import encode, gradient
-from tests.server import free_port, output, running_server, spawn, stop, wait_ready
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.server import ROOT, free_port, output, running_server, spawn, stop, wait_ready
 
 PNG = encode(gradient(32, 32), "PNG")
 
