@@ -4,6 +4,7 @@ is the shipped model's; the serving install has no TensorFlow; every dependency 
 
 import os
 import subprocess
+import sys
 import tomllib
 from hashlib import sha256
 
@@ -36,12 +37,21 @@ def test_render_sets_only_settings_the_server_knows(monkeypatch):
     assert SpecifierSet(PROJECT["requires-python"]).contains(RENDER_VALUES["PYTHON_VERSION"])
 
 
-def test_render_sets_values_the_launcher_accepts_and_only_where_they_differ_from_the_defaults(
-        monkeypatch):
+def test_render_sets_values_only_where_they_differ_from_the_defaults(monkeypatch):
     defaults = settings_under(monkeypatch, {})
-    deployed = settings_under(monkeypatch, RENDER_VALUES)  # raises as the launcher would refuse
+    deployed = settings_under(monkeypatch, RENDER_VALUES)
     for name in RENDER_VALUES.keys() - {"PYTHON_VERSION"}:
         assert deployed[name] != defaults[name], f"render.yaml repeats {name}'s default"
+
+
+def test_render_s_environment_passes_the_launcher_and_gunicorn_s_check():
+    """The launcher checks every setting, then gunicorn --check-config reads its config and loads
+    the app as a worker does: the model file, its pinned hash, a first prediction."""
+    settings = {*from_env(), *server_from_env()}
+    env = {k: v for k, v in os.environ.items() if k not in settings} | RENDER_VALUES
+    check = subprocess.run([sys.executable, "-m", "backend.serve", "--check-config"], cwd=ROOT,
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_the_pinned_hash_is_the_shipped_model(monkeypatch):
