@@ -7,7 +7,7 @@ import os
 from backend import create_app
 from backend.config import server_from_env
 from backend.observability import configure_logging
-from ml.artifact import ArtifactError
+from ml.inference.artifact import ArtifactError
 
 if __name__ == "__main__":
     try:

@@ -6,12 +6,12 @@ import sys
 import pytest
 
 from backend.model import ModelService
-from ml.artifact import ArtifactError
+from ml.inference.artifact import ArtifactError
 from tests.server import ROOT
 
 
 def test_a_model_that_cannot_run_fails_its_warm_up(tmp_path):
-    from ml import artifact
+    from ml.inference import artifact
 
     broken = tmp_path / "model.pkl"
     artifact.save(broken, None, classes=[str(i) for i in range(10)], params={}, metrics={})

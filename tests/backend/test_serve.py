@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from backend.serve import ALLOCATOR
-from ml import artifact
+from ml.inference import artifact
 from tests.imagegen import encode, gradient
 from tests.server import ROOT, free_port, output, running_server, spawn, stop, wait_ready
 
