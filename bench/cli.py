@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from backend.config import SHIPPED_MODEL
 from bench import report
 from bench.model import measure_model
 from bench.payloads import build_workload
@@ -37,8 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "python -m backend.serve, every per-client limit off) vs a plain Flask + Keras "
                     "server of the same model; writes results.json and results.md. A phase with any "
                     "failed request is marked FAILED (exit status 3).")
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "cifar10_cnn.pkl",
-                        help="model artifact (default: models/cifar10_cnn.pkl)")
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL,
+                        help="model artifact (default: the shipped one, %(default)s)")
     parser.add_argument("--requests", type=int, help="32x32 PNG latency requests (default 500; RSS is "
                                                      "read after them)")
     parser.add_argument("--big-requests", type=int, help="12 MP JPEG latency requests (default 50)")
