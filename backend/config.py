@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ml import SHIPPED_MODEL
+
 ROOT = Path(__file__).resolve().parent.parent
-# The model the repository ships (make ship copies a trained one here).
-SHIPPED_MODEL = ROOT / "models" / "cifar10_cnn.pkl"
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the top_k field around the files themselves
 
 

@@ -15,12 +15,12 @@ import signal
 import sys
 from pathlib import Path
 
-from backend.config import SHIPPED_MODEL
 from bench import report
 from bench.model import measure_model
 from bench.payloads import build_workload
 from bench.runner import Settings, measure_server
 from bench.servers import ROOT, ServerFailed, baseline_spec, ours_spec
+from ml import SHIPPED_MODEL
 
 FULL = {"requests": 500, "big_requests": 50, "batches": 10, "concurrent_seconds": 15.0,
         "load_seconds": 60.0, "starts": 5}

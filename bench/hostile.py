@@ -23,10 +23,10 @@ from pathlib import Path
 import psutil
 import requests
 
-from backend.config import SHIPPED_MODEL
 from backend.serve import ALLOCATOR
 from bench import attacks
 from bench.servers import free_port
+from ml import SHIPPED_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

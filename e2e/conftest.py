@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from backend.config import SHIPPED_MODEL
+from ml import SHIPPED_MODEL
 from tests.server import running_server
 
 ROOT = Path(__file__).resolve().parent.parent

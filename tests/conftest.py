@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.config import SHIPPED_MODEL
+from ml import SHIPPED_MODEL
 from tests.imagegen import CLASSES, pattern_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
