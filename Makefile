@@ -1,21 +1,17 @@
 # Two commands do everything on a fresh machine (Python 3.11, Node 20):
-#   make run    serve the app with the shipped model on $(HOST):$(PORT)
+#   make run    serve the app with the shipped model (make run HOST=0.0.0.0 PORT=5000 ...: any
+#               setting of backend/config.py, where their defaults are)
 #   make test   lint + every test (unit, API, e2e in Chromium, front-end)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-HOST ?= 127.0.0.1
-PORT ?= 8000
-WEB_CONCURRENCY ?= 2
-MODEL_PATH ?= models/cifar10_cnn.pkl
 CHROMIUM ?= /usr/bin/chromium
-export HOST PORT WEB_CONCURRENCY MODEL_PATH
 
 .PHONY: run test lint pytest npm-test train train-check ship bench clean lock system-deps help
 
 help:
-	@echo "make run     start the app on http://$(HOST):$(PORT) (serving deps only, no TensorFlow)"
+	@echo "make run     start the app: HOST=... PORT=... or any setting of backend/config.py (serving deps only)"
 	@echo "make test    install test deps (+ Debian chromium, redis-server) and run lint, pytest, npm test"
 	@echo "make train   DATA=cifar-10-python.tar.gz: search, fit, outlier exposure, int8 -> runs/<date-time>/"
 	@echo "make ship    RUN=runs/...: copy a finished run into models/, pin its hash in render.yaml"
@@ -91,7 +87,11 @@ endif
 ifeq ($(origin RUN),undefined)
   RUN := runs/$(shell date +%Y%m%d-%H%M%S)
 endif
-MODEL_NAME := $(notdir $(MODEL_PATH))
+# The model file's name in a run folder, which make ship copies into models/: MODEL_PATH's name
+# (its default: backend/config.py, which needs no virtualenv). A MODEL_PATH on make's command line
+# reaches $(shell) only when passed on.
+MODEL_NAME = $(notdir $(shell $(if $(MODEL_PATH),MODEL_PATH='$(MODEL_PATH)') $(PYTHON) -c \
+  'from backend.config import from_env; print(from_env()["MODEL_PATH"])'))
 # Each step's target is its model card, written after its artifact and sidecar: a step stopped
 # before the end runs again.
 SEARCHED := $(RUN)/grid_search.json

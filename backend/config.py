@@ -1,9 +1,18 @@
-"""Settings, from the environment (twelve-factor): the same code runs in tests, locally and on Render."""
+"""Settings, from the environment (twelve-factor): the same code runs in tests, locally and on
+Render. Every setting's default is here and nowhere else: render.yaml and the Makefile set only what
+differs from them.
+
+``from_env()``: the app's settings; ``server_from_env()``: how the production server runs (both
+keyed by the environment variable's name); ``settings()``: the app's configuration, as create_app
+uses it.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from ml import SHIPPED_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the top_k field around the files themselves
@@ -31,7 +40,7 @@ def from_env() -> dict:
     batch = _int("MAX_BATCH_BYTES", 64 * 1024 * 1024)
     decode_bytes = _int("MAX_DECODE_BYTES", 96 * 1024 * 1024)
     return {
-        "MODEL_PATH": os.environ.get("MODEL_PATH", str(ROOT / "models" / "cifar10_cnn.pkl")),
+        "MODEL_PATH": os.environ.get("MODEL_PATH", str(SHIPPED_MODEL)),
         # Optional pinned SHA-256 of the model file: a replaced model (with a recomputed sidecar)
         # is refused. render.yaml pins the shipped one.
         "MODEL_SHA256": os.environ.get("MODEL_SHA256", "").strip(),
@@ -69,10 +78,8 @@ def from_env() -> dict:
         "RATE_LIMIT_STORAGE_URI": os.environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
         # Reverse proxies in front that add X-Forwarded-For (Render: 1); 0 trusts none.
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),
-        # "background": the worker answers /api/health while the model warms up, /api/ready says
-        # 503 until it is warm; "sync": create_app returns a warm model (tests, scripts).
-        "WARM_UP": os.environ.get("WARM_UP", "background"),
-        # How long a prediction waits for a model that is still warming up, then 503.
+        # How long a prediction waits for a model that is still warming up (create_app's
+        # WARM_UP="background"), then 503.
         "MODEL_WAIT_SECONDS": _float("MODEL_WAIT_SECONDS", 30.0),
         # Prometheus metrics at /metrics ("off" removes the endpoint); a token restricts it.
         "METRICS": os.environ.get("METRICS", "on").lower() not in ("off", "0", "false", "no"),
@@ -89,11 +96,21 @@ def from_env() -> dict:
 PATH_SETTINGS = ("MODEL_PATH", "REPORTS_DIR", "FRONTEND_DIR", "EXAMPLES_DIR")
 
 
+# What create_app may be told besides the environment's settings (tests, scripts).
+APP_OPTIONS = {
+    # "sync": create_app returns a warm model, or raises ArtifactError for one that cannot run:
+    # a server's worker then never serves, and gunicorn stops (backend/wsgi.py). "background":
+    # create_app returns at once and the model warms up in a thread; /api/health answers
+    # meanwhile and /api/ready says 503 until it is warm (backend/model.py).
+    "WARM_UP": "sync",
+}
+
+
 def settings(overrides: dict | None = None) -> dict:
     """The app's settings: the environment's, then ``overrides`` (tests, scripts), with every path
     made absolute once, here. A relative path means the working directory the server started in
     (as a shell user expects); Flask's helpers would otherwise take it against the package folder."""
-    values = {**from_env(), **(overrides or {})}
+    values = {**APP_OPTIONS, **from_env(), **(overrides or {})}
     values["REPORTS_DIR"] = values["REPORTS_DIR"] or str(Path(values["MODEL_PATH"]).parent)
     for name in PATH_SETTINGS:
         values[name] = absolute(values[name])
@@ -105,13 +122,17 @@ def absolute(path) -> str:
     return str(Path(path).expanduser().resolve())
 
 
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip().lower() or default  # empty: the default, as for numbers
+    if value not in (default, *choices):
+        raise RuntimeError(f"environment variable {name} must be one of {', '.join(choices)}, "
+                           f"got {os.environ[name]!r}")
+    return value
+
+
 def server_from_env() -> dict:
-    """How the production server runs: backend/gunicorn.conf.py and backend/workers.py read these,
+    """How the servers run: backend/gunicorn.conf.py and backend/waitress_worker.py read these,
     and the launcher (backend/serve.py) checks them before it starts anything."""
-    level = os.environ.get("LOG_LEVEL", "").strip() or "info"  # empty: the default, as for numbers
-    if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise RuntimeError(f"environment variable LOG_LEVEL must be one of debug, info, warning, "
-                           f"error, critical, got {level!r}")
     return {
         "HOST": os.environ.get("HOST", "127.0.0.1"),
         "PORT": _int("PORT", 8000),
@@ -127,5 +148,8 @@ def server_from_env() -> dict:
         # Open connections per worker before it stops accepting more until some close: what they
         # can hold unfinished, ~100 KB each, stays under ~50 MB.
         "CONNECTION_LIMIT": _int("CONNECTION_LIMIT", 500),
-        "LOG_LEVEL": level.lower(),
+        "LOG_LEVEL": _choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical")),
+        # "json": one JSON object a line, for a log service; "text": for a person. Empty: json under
+        # gunicorn (backend/wsgi.py), text for the development server (backend/__main__.py).
+        "LOG_FORMAT": _choice("LOG_FORMAT", "", ("json", "text")),
     }

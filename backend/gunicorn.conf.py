@@ -11,22 +11,22 @@ from backend.config import server_from_env
 
 settings = server_from_env()
 bind = f"{settings['HOST']}:{settings['PORT']}"
-# Each worker holds its own model and runtime (~250 MB RSS; the master ~25 MB): one fits the free
-# Render instance's 512 MB with room for decoding.
+# Each worker holds its own model and runtime (backend/config.py: WEB_CONCURRENCY).
 workers = settings["WEB_CONCURRENCY"]
-# gunicorn supervises the workers; each worker serves with waitress (backend/workers.py), which
-# reads every request completely in one I/O thread before a worker thread runs the app: slow or
-# stalled clients cost a socket, never a thread. The threads overlap one request's decoding with
+# gunicorn supervises the workers; each worker serves with waitress (backend/waitress_worker.py),
+# which reads every request completely in one I/O thread before a worker thread runs the app: slow
+# or stalled clients cost a socket, never a thread. The threads overlap one request's decoding with
 # another's inference (ONNX Runtime and Pillow release the GIL).
-worker_class = "backend.workers.WaitressWorker"
+worker_class = "backend.waitress_worker.WaitressWorker"
 threads = settings["GUNICORN_THREADS"]
-# No preload: each worker loads the model itself (~0.5 s). A preloaded master would hold a second
-# copy of the model for nothing (the workers touch their pages anyway), and a bad model still
-# stops start-up at once (backend/wsgi.py exits with gunicorn's "worker failed to boot" code).
+# No preload: each worker loads and warms up the model itself, before it serves. A preloaded master
+# would hold a second copy of the model for nothing (the workers touch their pages anyway), and a
+# bad model still stops start-up at once (backend/wsgi.py exits with gunicorn's "worker failed to
+# boot" code).
 preload_app = False
 timeout = settings["GUNICORN_TIMEOUT"]
 graceful_timeout = 20
-# Header and connection limits: backend/workers.py (waitress parses the requests).
+# Header and connection limits: backend/waitress_worker.py (waitress parses the requests).
 max_requests = settings["GUNICORN_MAX_REQUESTS"]
 max_requests_jitter = 50
 control_socket_disable = True  # no shared ~/.gunicorn socket: several servers may run side by side

@@ -5,7 +5,6 @@ is warm yet."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 
@@ -34,17 +33,16 @@ class ModelService:
         self.ready.set()
 
     def warm_up_in_background(self) -> threading.Thread:
-        """Warm up while the worker already answers /api/health (and /api/ready with 503). A model
-        that cannot run ends the worker with gunicorn's "failed to boot" status (3), which stops
-        the server instead of restarting a worker that can never serve."""
+        """Warm up while the app already answers /api/health (and /api/ready with 503). A model
+        that cannot run is logged and never becomes ready. Not a daemon thread: the interpreter
+        waits for it at exit instead of stopping under a running ONNX Runtime call, which aborts
+        the process ("terminate called without an active exception")."""
         def run():
             try:
                 self.warm_up()
             except artifact.ArtifactError as error:
-                log.critical("cannot start: %s", error)
-                logging.shutdown()
-                os._exit(3)
+                log.critical("the model cannot run: %s", error)
 
-        thread = threading.Thread(target=run, name="model-warm-up", daemon=True)
+        thread = threading.Thread(target=run, name="model-warm-up")
         thread.start()
         return thread

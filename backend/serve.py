@@ -9,8 +9,7 @@ tests (tests/server.py) all start it so, so the benchmarks measure what users ru
 2. sets glibc's allocator up with its documented environment variables, where the environment does
    not set them already: two arenas instead of one per thread (MALLOC_ARENA_MAX=2), and a fixed
    1 MB mmap threshold (big buffers are mmapped and handed back when freed, and the threshold no
-   longer grows), so that a worker's RSS stays flat instead of keeping every batch's peak
-   (master + 1 worker through ``python -m bench``: 402 MB without them, 290 MB with them);
+   longer grows), so that a worker's RSS stays flat instead of keeping every batch's peak;
 3. replaces itself with gunicorn (exec) configured by backend/gunicorn.conf.py. glibc reads those
    variables when a process starts, hence the exec; it also keeps the process id, so the signals
    Render or a test sends reach gunicorn's master.
@@ -22,17 +21,15 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
-from backend.config import PATH_SETTINGS, absolute, from_env, server_from_env
+from backend.config import PATH_SETTINGS, ROOT, absolute, from_env, server_from_env
 
-ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "backend" / "gunicorn.conf.py"
 ALLOCATOR = {"MALLOC_ARENA_MAX": "2", "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=1048576"}
 
 
 def main(argv: list[str]) -> None:
-    try:
+    try:  # every setting, as the server will read it
         from_env()
         server_from_env()
     except RuntimeError as error:

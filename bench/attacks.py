@@ -345,9 +345,10 @@ def jpeg_scan_per_component(width: int, height: int, components: int = 3) -> byt
     return data + b"\xff\xd9"
 
 
-# Small files that each limit on a file's structure refuses in milliseconds (tests/test_attacks.py
-# asserts it against the production server; python -m bench.hostile measures it): name ->
-# (file name, bytes). Without those limits each cost a worker seconds or hundreds of MB.
+# Small files that each limit on a file's structure refuses in milliseconds
+# (tests/backend/test_hostile_uploads.py asserts it against the production server;
+# python -m bench.hostile measures it): name -> (file name, bytes). Without those limits each
+# cost a worker seconds or hundreds of MB.
 STRUCTURE_ATTACKS = {
     "TIFF, 2.6 million strip offsets (10 MB)": ("x.tif", lambda: tiff_strip_offsets(2_600_000)),
     "GIF, 2 million comment blocks (10 MB)": ("x.gif", lambda: gif_comment_blocks(2_000_000)),

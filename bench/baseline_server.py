@@ -21,6 +21,7 @@ import numpy as np
 from flask import Flask, jsonify, request
 from PIL import Image
 
+from backend.config import from_env
 from ml.inference import artifact
 from ml.inference.cnn import softmax
 
@@ -103,7 +104,7 @@ def create_app(model_path: str | None = None) -> Flask:
 def main() -> None:
     """Serve with werkzeug's threaded development server (for trying the baseline by hand)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default=os.environ.get("MODEL_PATH", "models/cifar10_cnn.pkl"))
+    parser.add_argument("--model", default=from_env()["MODEL_PATH"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args()

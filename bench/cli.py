@@ -20,6 +20,7 @@ from bench.model import measure_model
 from bench.payloads import build_workload
 from bench.runner import Settings, measure_server
 from bench.servers import ROOT, ServerFailed, baseline_spec, ours_spec
+from ml import SHIPPED_MODEL
 
 FULL = {"requests": 500, "big_requests": 50, "batches": 10, "concurrent_seconds": 15.0,
         "load_seconds": 60.0, "starts": 5}
@@ -37,8 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "python -m backend.serve, every per-client limit off) vs a plain Flask + Keras "
                     "server of the same model; writes results.json and results.md. A phase with any "
                     "failed request is marked FAILED (exit status 3).")
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "cifar10_cnn.pkl",
-                        help="model artifact (default: models/cifar10_cnn.pkl)")
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL,
+                        help="model artifact (default: the shipped one, %(default)s)")
     parser.add_argument("--requests", type=int, help="32x32 PNG latency requests (default 500; RSS is "
                                                      "read after them)")
     parser.add_argument("--big-requests", type=int, help="12 MP JPEG latency requests (default 50)")

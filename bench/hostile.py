@@ -26,6 +26,7 @@ import requests
 from backend.serve import ALLOCATOR
 from bench import attacks
 from bench.servers import free_port
+from ml import SHIPPED_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -44,7 +45,7 @@ def server_command(root: Path) -> tuple[list[str], dict]:
 def start_server(root: Path, port: int, env: dict) -> subprocess.Popen:
     command, allocator = server_command(root)
     variables = {**allocator, **os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2",
-                 "MODEL_PATH": str(ROOT / "models" / "cifar10_cnn.pkl"), "PYTHONPATH": str(root), **env}
+                 "MODEL_PATH": str(SHIPPED_MODEL), "PYTHONPATH": str(root), **env}
     process = subprocess.Popen(command, cwd=root, env=variables, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from ml import SHIPPED_MODEL
 from tests.server import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.e2e
 def server_url():
     # As `make run` and render.yaml start it, with the committed example pictures, and MODEL_PATH
     # relative to the repository root (tests/server.py starts the server there).
-    model = os.environ.get("TEST_MODEL_PATH", "models/cifar10_cnn.pkl")
+    model = os.environ.get("TEST_MODEL_PATH", SHIPPED_MODEL)
     with running_server(model) as (_, url):
         yield url
 

@@ -10,10 +10,10 @@ Stéfan van der Walt): a licence-clean real photo that is not part of any datase
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 
+from backend.config import from_env
 from e2e.conftest import CHROMIUM, ROOT_FLAGS
 from tests.server import running_server
 
@@ -21,7 +21,7 @@ from tests.server import running_server
 def take(photo: Path, out: Path, crop_keys: list[str]) -> None:
     from playwright.sync_api import sync_playwright
 
-    model = os.environ.get("MODEL_PATH", "models/cifar10_cnn.pkl")
+    model = from_env()["MODEL_PATH"]
     # Without the example row: its pictures are CIFAR-10 images, which may not enter the repository
     # (not even inside a screenshot).
     with tempfile.TemporaryDirectory() as no_examples, \

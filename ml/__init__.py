@@ -9,3 +9,9 @@
 
 ``ml.images`` (decoding uploads and files) is shared by all three; ``python -m ml`` is ``ml/cli.py``.
 """
+
+from pathlib import Path
+
+# The model the repository ships and the server loads by default (make ship copies a trained one
+# here). Its one source: the server's MODEL_PATH default (backend/config.py) and the CLI's --model.
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "models" / "cifar10_cnn.pkl"

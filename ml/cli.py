@@ -10,9 +10,11 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from ml import SHIPPED_MODEL
+
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared/data/cifar10-jpeg/train.tar.gz"
 # The shipped model, which the server loads and render.yaml pins; only `ml ship` writes its folder.
-DEFAULT_MODEL = Path(os.environ.get("MODEL_PATH", "models/cifar10_cnn.pkl"))
+DEFAULT_MODEL = Path(os.environ.get("MODEL_PATH", SHIPPED_MODEL))
 SHIPPED = DEFAULT_MODEL.parent
 DEFAULT_CHECKPOINTS = Path(os.environ.get("ML_CHECKPOINT_DIR", Path.home() / ".cache/cifar-cnn/ckpt"))
 # Training writes a new folder here (git-ignored) unless told where.

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ml import SHIPPED_MODEL
 from tests.imagegen import CLASSES, pattern_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_MODEL = ROOT / "models" / "cifar10_cnn.pkl"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 

@@ -14,6 +14,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 # The servers' output goes to files here, never to a pipe: a pipe nobody reads fills up (64 KB of
 # JSON access logs is a few dozen page loads) and then blocks every thread that logs, the
@@ -77,3 +79,33 @@ def running_server(model_path, **env):
         yield process, url
     finally:
         stop(process)
+
+
+def worker_pid(process: subprocess.Popen) -> int:
+    """The pid of the server's one worker (WEB_CONCURRENCY=1)."""
+    (worker,) = psutil.Process(process.pid).children()
+    return worker.pid
+
+
+class PeakMemory:
+    """A process's peak RSS growth over a block: VmHWM after minus VmRSS before (VmHWM is reset to
+    VmRSS first, with ``clear_refs``), and the block's duration."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def _status(self, field: str) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+        raise KeyError(field)
+
+    def __enter__(self):
+        Path(f"/proc/{self.pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
+        self.before = self._status("VmRSS")
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.monotonic() - self.started
+        self.growth = self._status("VmHWM") - self.before

@@ -1,64 +1,102 @@
-"""Deployment and packaging files say what they must."""
+"""The deployment and packaging files agree with the code: render.yaml's settings are ones the server
+knows and accepts, and differ from its defaults; Render starts what make run starts; the pinned hash
+is the shipped model's; the serving install has no TensorFlow; every dependency is pinned."""
 
+import os
+import subprocess
+import sys
 import tomllib
 from hashlib import sha256
 
 import yaml
+from packaging.specifiers import SpecifierSet
 
+from backend.config import from_env, server_from_env
 from tests.conftest import ROOT
 
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+SERVICE = yaml.safe_load((ROOT / "render.yaml").read_text())["services"][0]
+# What Render passes on; generated values and the ones the dashboard asks for have no "value".
+RENDER_VALUES = {item["key"]: item["value"] for item in SERVICE["envVars"] if "value" in item}
+RENDER_KEYS = {item["key"] for item in SERVICE["envVars"]}
 
-def test_render_blueprint():
-    blueprint = yaml.safe_load((ROOT / "render.yaml").read_text())
-    service = blueprint["services"][0]
-    assert service["type"] == "web" and service["runtime"] == "python" and service["plan"] == "free"
-    assert "tensorflow" not in service["buildCommand"] and "[train" not in service["buildCommand"]
-    assert "pip install" in service["buildCommand"]
-    assert service["startCommand"] == "python -m backend.serve"  # the launcher (backend/serve.py)
-    assert service["healthCheckPath"] == "/api/ready"
-    env = {item["key"]: item.get("value") for item in service["envVars"]}
-    assert {"PYTHON_VERSION", "WEB_CONCURRENCY", "MODEL_PATH"} <= set(env)
-    assert env["PYTHON_VERSION"].startswith("3.11")
-    assert (ROOT / env["MODEL_PATH"]).is_file()
-    assert env["HOST"] == "0.0.0.0"
-    # The pinned hash is the shipped model's (a retrained model must update render.yaml too).
-    assert env["MODEL_SHA256"] == sha256((ROOT / env["MODEL_PATH"]).read_bytes()).hexdigest()
-    assert env["TRUSTED_PROXY_HOPS"] == "1"  # Render's proxy: one hop
+
+def settings_under(monkeypatch, environment: dict) -> dict:
+    """Every setting as the server reads it (and the launcher checks it) in ``environment``."""
+    for name in {*from_env(), *server_from_env()}:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return {**from_env(), **server_from_env()}
+
+
+def test_render_sets_only_settings_the_server_knows(monkeypatch):
+    known = set(settings_under(monkeypatch, {}))
+    # PYTHON_VERSION is Render's own: the Python it installs.
+    assert RENDER_KEYS - {"PYTHON_VERSION"} <= known, RENDER_KEYS - known
+    assert SpecifierSet(PROJECT["requires-python"]).contains(RENDER_VALUES["PYTHON_VERSION"])
+
+
+def test_render_sets_values_only_where_they_differ_from_the_defaults(monkeypatch):
+    defaults = settings_under(monkeypatch, {})
+    deployed = settings_under(monkeypatch, RENDER_VALUES)
+    for name in RENDER_VALUES.keys() - {"PYTHON_VERSION"}:
+        assert deployed[name] != defaults[name], f"render.yaml repeats {name}'s default"
+
+
+def test_render_s_environment_passes_the_launcher_and_gunicorn_s_check():
+    """The launcher checks every setting, then gunicorn --check-config reads its config and loads
+    the app as a worker does: the model file, its pinned hash, a first prediction."""
+    settings = {*from_env(), *server_from_env()}
+    env = {k: v for k, v in os.environ.items() if k not in settings} | RENDER_VALUES
+    check = subprocess.run([sys.executable, "-m", "backend.serve", "--check-config"], cwd=ROOT,
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_pinned_hash_is_the_shipped_model(monkeypatch):
+    """The deployment refuses any other model file: a retrained model must update render.yaml
+    (make ship does)."""
+    model = ROOT / settings_under(monkeypatch, RENDER_VALUES)["MODEL_PATH"]
+    assert RENDER_VALUES["MODEL_SHA256"] == sha256(model.read_bytes()).hexdigest()
     # Issue #12's budget for the model file (it is in the repository and in every deploy).
-    assert (ROOT / env["MODEL_PATH"]).stat().st_size <= 60_000_000
-    # make run starts the server as the deployment does.
-    assert f"$(BIN)/{service['startCommand']}\n" in (ROOT / "Makefile").read_text()
-    # /metrics is not public: Render generates its token.
-    assert {"key": "METRICS_TOKEN", "generateValue": True} in service["envVars"]
+    assert model.stat().st_size <= 60_000_000
+
+
+def test_render_starts_the_server_as_make_run_does():
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    dry_run = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=60, env=env)
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert dry_run.stdout.splitlines()[-1] == f".venv/bin/{SERVICE['startCommand']}"
+
+
+def test_render_checks_readiness(client):
+    """Render sends a deploy traffic once this answers 200: the app's readiness endpoint."""
+    response = client.get(SERVICE["healthCheckPath"])
+    assert response.status_code == 200 and response.get_json()["status"] == "ready"
+
+
+def test_render_installs_the_serving_dependencies_only():
+    build = SERVICE["buildCommand"]
+    assert "pip install -c constraints.txt -e ." in build
+    assert "tensorflow" not in build and "[" not in build  # no extras: no [train], no [dev]
 
 
 def test_serving_dependencies_exclude_tensorflow():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    serving = " ".join(project["dependencies"]).lower()
+    serving = " ".join(PROJECT["dependencies"]).lower()
     assert "tensorflow" not in serving and "keras" not in serving
     assert "onnxruntime" in serving and "gunicorn" in serving
-    assert any("tensorflow" in d for d in project["optional-dependencies"]["train"])
+    assert any("tensorflow" in d for d in PROJECT["optional-dependencies"]["train"])
 
 
 def test_constraints_pin_every_dependency():
     pins = {line.split("==")[0].lower().replace("_", "-") for line in
             (ROOT / "constraints.txt").read_text().splitlines() if "==" in line}
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = project["dependencies"] + [d for extra in project["optional-dependencies"].values()
+    wanted = PROJECT["dependencies"] + [d for extra in PROJECT["optional-dependencies"].values()
                                         for d in extra]
     names = {d.split(">")[0].split("=")[0].split("[")[0].strip().lower() for d in wanted}
     assert names <= pins, names - pins
-
-
-def test_gunicorn_config_honours_environment(monkeypatch):
-    import runpy
-
-    monkeypatch.setenv("HOST", "0.0.0.0")
-    monkeypatch.setenv("PORT", "9999")
-    monkeypatch.setenv("WEB_CONCURRENCY", "3")
-    config = runpy.run_path(str(ROOT / "backend" / "gunicorn.conf.py"))
-    assert config["bind"] == "0.0.0.0:9999" and config["workers"] == 3
-    assert config["timeout"] > 0 and config["wsgi_app"] == "backend.wsgi:app"
 
 
 def test_ci_calls_make_test():
@@ -66,7 +104,6 @@ def test_ci_calls_make_test():
 
 
 def test_the_license_file_is_the_one_pyproject_names():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     text = (ROOT / "LICENSE").read_text()
-    assert text.startswith(f"{project['license']} License\n")
+    assert text.startswith(f"{PROJECT['license']} License\n")
     assert "Permission is hereby granted, free of charge" in text  # the MIT text itself
