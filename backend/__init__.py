@@ -1,7 +1,8 @@
 """Flask application factory: ``create_app(config)``; settings come from the environment.
 
-Imports happen inside the factory (as in Flask's tutorial): importing ``backend.workers`` in the
-gunicorn master then costs nothing, and only workers load Flask and the model.
+Imports happen inside the factory (as in Flask's tutorial): importing ``backend`` in the gunicorn
+master (its worker class, backend/waitress_worker.py) then costs nothing, and only workers load
+Flask and the model.
 """
 
 from __future__ import annotations

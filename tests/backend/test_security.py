@@ -44,11 +44,10 @@ def test_strict_transport_security_behind_a_trusted_proxy_that_says_https(model_
     from backend import create_app
 
     https = {"X-Forwarded-Proto": "https"}
-    proxied = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "TRUSTED_PROXY_HOPS": 1,
-                          "WARM_UP": "sync"})
+    proxied = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "TRUSTED_PROXY_HOPS": 1})
     assert proxied.test_client().get("/api/health", headers=https).headers[
         "Strict-Transport-Security"] == "max-age=31536000"
-    direct = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "WARM_UP": "sync"})
+    direct = create_app({"TESTING": True, "MODEL_PATH": str(model_path)})
     assert "Strict-Transport-Security" not in direct.test_client().get("/api/health", headers=https).headers
 
 
