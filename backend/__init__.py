@@ -1,7 +1,8 @@
 """Flask application factory: ``create_app(config)``; settings come from the environment.
 
-Imports happen inside the factory (as in Flask's tutorial): importing ``backend.workers`` in the
-gunicorn master then costs nothing, and only workers load Flask and the model.
+Imports happen inside the factory (as in Flask's tutorial): importing ``backend`` in the gunicorn
+master (its worker class, backend/waitress_worker.py) then costs nothing, and only workers load
+Flask and the model.
 """
 
 from __future__ import annotations
@@ -10,14 +11,9 @@ from __future__ import annotations
 def create_app(config: dict | None = None):
     from flask import Flask
 
-    from backend import api, openapi, web
+    from backend import api, errors, limits, observability, openapi, security, uploads, web
     from backend.config import settings
-    from backend.errors import register_error_handlers
-    from backend.limits import init_limits
     from backend.model import ModelService
-    from backend.observability import init_observability
-    from backend.security import init_security
-    from backend.uploads import DecodeMemory
 
     app = Flask(__name__, static_folder=None)
     # "//" in a path is not redirected (Werkzeug's 308 takes its Location from the Host header).
@@ -33,16 +29,14 @@ def create_app(config: dict | None = None):
     else:
         service.warm_up()
     app.extensions["classifier"] = service
-    app.extensions["decode_memory"] = DecodeMemory(app.config["DECODE_MEMORY_BYTES"],
-                                                   app.config["DECODE_WAIT_SECONDS"])
 
-    init_observability(app, service.model.version, service.model.sha256)
-    register_error_handlers(app)
-    init_security(app)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(openapi.bp)
-    app.register_blueprint(web.bp)
-    app.extensions["rate_limiter"] = init_limits(app)  # after the views it wraps are registered
+    observability.init_app(app, service.model.version, service.model.sha256)
+    errors.init_app(app)
+    security.init_app(app)
+    limits.init_app(app)
+    uploads.init_app(app)
+    for blueprint in (*api.BLUEPRINTS, openapi.bp, web.bp):
+        app.register_blueprint(blueprint)
     app.logger.info("model %s loaded from %s (%d classes)", service.model.version,
                     app.config["MODEL_PATH"], len(service.model.classes))
     return app

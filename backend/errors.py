@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 # The API's error contract, in one place: code -> (HTTP status, default message). Handlers raise
 # APIError by code; the OpenAPI document lists these codes (Error.code's enum), and the page has a
-# message for each (tests/test_openapi.py checks both).
+# message for each (tests/backend/test_openapi.py and tests/test_frontend_errors.py check both).
 ERRORS: dict[str, tuple[int, str]] = {
     "bad_request": (400, "The request is malformed."),
     "validation_error": (400, "The request is invalid."),
@@ -40,10 +40,13 @@ ERRORS: dict[str, tuple[int, str]] = {
     "model_not_loaded": (503, "The model is still loading; please try again in a moment."),
     "server_busy": (503, "The server is busy; please try again in a few seconds."),
 }
-# The code for an HTTP error that Flask or Werkzeug raise themselves (no route, wrong method, ...).
-CODE_FOR_STATUS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-                   408: "request_timeout", 413: "payload_too_large", 415: "unsupported_media_type",
-                   416: "range_not_satisfiable", 429: "too_many_requests", 503: "server_busy"}
+# The codes that stand for a bare HTTP status: what an HTTP error that Flask or Werkzeug raise
+# themselves (no route, wrong method, ...) is answered with. Any other status: bad_request, or
+# internal_error from 500 on. (The page reads a proxy's answer without the API's body the same way.)
+CODE_FOR_STATUS = {ERRORS[code][0]: code for code in (
+    "bad_request", "unauthorized", "not_found", "method_not_allowed", "request_timeout",
+    "payload_too_large", "unsupported_media_type", "range_not_satisfiable", "too_many_requests",
+    "server_busy")}
 
 
 class APIError(Exception):
@@ -68,7 +71,7 @@ def error_response(code: str, message: str | None = None, details: dict | None =
     return response
 
 
-def register_error_handlers(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(error: APIError):
         response = error_response(error.code, error.message, error.details)
@@ -86,8 +89,8 @@ def register_error_handlers(app: Flask) -> None:
         status = error.code or 500
         code = CODE_FOR_STATUS.get(status, "bad_request" if status < 500 else "internal_error")
         message = {
-            "method_not_allowed": f"This endpoint does not accept {_method()}.",
-            "too_many_requests": error.description,  # which limit (backend/limits.py)
+            "method_not_allowed": f"This endpoint does not accept {request.method}.",
+            "too_many_requests": error.description,  # which budget (backend/limits.py)
         }.get(code)
         details = {"allowed_methods": sorted(error.valid_methods)} if getattr(
             error, "valid_methods", None) else {}
@@ -114,12 +117,6 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         log.exception("unhandled error")  # the traceback goes to the log, never to the client
         return error_response("internal_error")
-
-
-def _method() -> str:
-    from flask import request
-
-    return request.method
 
 
 def _summary(fields: dict) -> str:

@@ -167,7 +167,7 @@ def metrics():
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
-def init_observability(app: Flask, model_version: str, model_sha256: str) -> None:
+def init_app(app: Flask, model_version: str, model_sha256: str) -> None:
     app.before_request(_start_request)
     app.after_request(_finish_request)
     MODEL.labels(model_version, model_sha256[:12]).set(1)

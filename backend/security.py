@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend.errors import APIError
 
@@ -36,7 +37,12 @@ STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 OWN_SITE = ("same-origin", "none")
 
 
-def init_security(app: Flask) -> None:
+def init_app(app: Flask) -> None:
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        # The scheme the client used, as the trusted proxies say (Strict-Transport-Security below).
+        # The client's address is read by the rate limits' key (backend/limits.py), not here.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=hops)
     allowed_origins = app.config["CORS_ORIGINS"]
     if allowed_origins:  # same-origin only unless an allowlist is configured
         CORS(app, resources={r"/api/*": {"origins": allowed_origins}},

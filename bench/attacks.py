@@ -12,7 +12,7 @@ import zlib
 
 from PIL import Image
 
-from ml.file_layout import gif_blocks_start
+from backend.uploads.layout import gif_blocks_start
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # (bit depth, colour type) -> bytes per pixel, for the PNGs below
@@ -88,7 +88,7 @@ def noise_jpeg(approx_bytes: int, seed: int = 0) -> bytes:
 
 
 # Files whose structure, not their pixels, is the attack: millions of entries that Pillow's
-# parsers walk through one at a time in Python (ml/file_layout.py), or a decoder that does.
+# parsers walk through one at a time in Python (backend/uploads/layout.py), or a decoder that does.
 
 def _ifd(entries) -> bytes:
     """A little-endian TIFF IFD of (tag, type, count, value or offset) entries, no next IFD."""

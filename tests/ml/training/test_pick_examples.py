@@ -1,5 +1,5 @@
 """Example pictures: picked from the validation split of a CIFAR-style archive, copied byte for
-byte, with a manifest (tests/test_examples.py: the API lists and serves them)."""
+byte, with a manifest (tests/backend/api/test_examples.py: the API lists and serves them)."""
 
 from __future__ import annotations
 

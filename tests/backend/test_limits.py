@@ -175,6 +175,16 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(model_path):
     assert predict(proxied, X_Forwarded_For="203.0.113.2:5678").status_code == 429  # a port
 
 
+def test_with_two_trusted_proxies_the_client_is_the_entry_the_outer_one_added(model_path):
+    proxied = make_app(model_path, RATE_LIMIT="1 per minute", TRUSTED_PROXY_HOPS=2).test_client()
+    assert predict(proxied, X_Forwarded_For="203.0.113.1, 10.0.0.1").status_code == 200
+    assert predict(proxied, X_Forwarded_For="198.51.100.9, 203.0.113.1, 10.0.0.2").status_code == 429
+    assert predict(proxied, X_Forwarded_For="203.0.113.2, 10.0.0.1").status_code == 200
+    # Fewer entries than trusted proxies: the request's own address (the test client's).
+    assert predict(proxied, X_Forwarded_For="10.0.0.1").status_code == 200
+    assert predict(proxied).status_code == 429
+
+
 def test_an_ipv6_client_is_counted_by_its_64_network(model_path):
     proxied = make_app(model_path, RATE_LIMIT="1 per minute", TRUSTED_PROXY_HOPS=1).test_client()
     assert predict(proxied, X_Forwarded_For="2001:db8:1:2::1").status_code == 200

@@ -1,15 +1,19 @@
-"""Uploads as the web layer sees them: decoded by ``ml.images`` within the configured limits and
-a per-worker decoding-memory budget, refusals turned into the API's JSON errors."""
+"""Uploads as the web layer sees them: decoded within the configured limits (``guard``, which
+reads a file's structure with ``layout`` first) and a per-worker decoding-memory budget
+(``DecodeMemory``), refusals turned into the API's JSON errors."""
 
 from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
 
+from flask import Flask, current_app
+
 from backend.errors import APIError
 from backend.limits import charge_decoding, decoded_bytes
 from backend.observability import count_decode_failure
-from ml.images import DecodeLimits, ImageRejected, decode_image
+from backend.uploads.guard import DecodeLimits, decode_within_limits
+from ml.images import ImageRejected
 
 
 class DecodeMemory:
@@ -38,20 +42,25 @@ class DecodeMemory:
                 self._changed.notify_all()
 
 
-def decode_upload(data: bytes, config, memory: DecodeMemory, allowance: int | None = None):
-    """The picture in ``data``; its decoding cost is reserved from ``memory`` and charged to the
-    request's rate limit (``charge_decoding``). With an ``allowance``, a decode that would take the
-    request's decoding past it is refused (batch_decode_budget) before it starts."""
+def init_app(app: Flask) -> None:
+    app.extensions["decode_memory"] = DecodeMemory(app.config["DECODE_MEMORY_BYTES"],
+                                                   app.config["DECODE_WAIT_SECONDS"])
+
+
+def decode_upload(data: bytes, allowance: int | None = None):
+    """The picture in ``data``; its decoding cost is reserved from the worker's DecodeMemory and
+    charged to the request's rate limit (``charge_decoding``). With an ``allowance``, a decode that
+    would take the request's decoding past it is refused (batch_decode_budget) before it starts."""
     @contextmanager
     def reserve(nbytes: int):
         if allowance is not None and decoded_bytes() + nbytes > allowance:
             raise APIError("batch_decode_budget", details={"max_batch_decode_bytes": allowance})
-        with memory.reserve(nbytes):
+        with current_app.extensions["decode_memory"].reserve(nbytes):
             charge_decoding(nbytes)
             yield
 
     try:
-        return decode_image(data, DecodeLimits.from_config(config), reserve)
+        return decode_within_limits(data, DecodeLimits.from_config(current_app.config), reserve)
     except ImageRejected as error:
         count_decode_failure(error.code)
         raise APIError(error.code, error.message, error.details) from None  # its status: ERRORS

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.errors import ERRORS
-from ml.images import ImageRejected, decode_image
+from backend.uploads.guard import decode_within_limits
+from ml.images import ImageRejected
 from tests.imagegen import encode, gradient
 
 EXAMPLES = 1000 if os.environ.get("LONG_FUZZ") == "1" else 40
@@ -53,7 +54,7 @@ any_bytes = st.one_of(mutated_images(), st.binary(max_size=2048),
 def test_loader_returns_an_image_or_a_client_error(data):
     started = time.perf_counter()
     try:
-        image = decode_image(data)
+        image = decode_within_limits(data)
         assert image.size[0] > 0 and image.size[1] > 0
     except ImageRejected as error:
         assert error.code in ERRORS and error.message

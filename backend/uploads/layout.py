@@ -80,9 +80,10 @@ class Layout:
     buffer_bytes: int = 0
 
 
-def read_layout(data: bytes, fmt: str, limit: int) -> Layout:
-    """The layout of a file of format ``fmt`` (as ``ml.images.sniff_format`` names it). A file
-    too damaged to follow is counted as far as it goes: its decoder will refuse it."""
+def read_layout(data: bytes, fmt: str | None, limit: int) -> Layout:
+    """The layout of a file of format ``fmt`` (as ``ml.images.sniff_format`` names it; a format
+    with no structure Pillow walks in Python, or None, has none). A file too damaged to follow is
+    counted as far as it goes: its decoder will refuse it."""
     reader = {"TIFF": _tiff, "PNG": _png, "GIF": _gif, "JPEG": _jpeg, "WEBP": _webp}.get(fmt)
     return reader(data, limit) if reader else Layout(0)
 

@@ -29,6 +29,25 @@ def test_every_error_code_is_documented(client):
     assert codes == set(ERRORS)
 
 
+def test_each_error_answer_is_named_after_a_code_of_its_status(client):
+    """The shared error responses (e.g. "413: PayloadTooLarge") are the codes of backend/errors.py,
+    listed under the status the server answers them with."""
+    from backend.errors import ERRORS
+
+    spec = client.get("/api/openapi.json").get_json()
+    codes = {name: re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower() for name in spec["components"]["responses"]}
+    assert set(codes.values()) <= set(ERRORS), codes
+    used = 0
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                if "$ref" in response:
+                    name = response["$ref"].rsplit("/", 1)[1]
+                    assert int(status) == ERRORS[codes[name]][0], (status, name)
+                    used += 1
+    assert used >= 10
+
+
 def test_docs_page_loads_swagger_ui_from_this_server(client):
     page = client.get("/api/docs")
     assert page.status_code == 200 and page.mimetype == "text/html"
