@@ -51,7 +51,8 @@ def from_env() -> dict:
         "MAX_REQUEST_BYTES": max(upload, batch) + FORM_OVERHEAD,
         "MAX_BATCH_FILES": _int("MAX_BATCH_FILES", 64),
         # Decoding cost budget, checked from the header before any pixel is decoded
-        # (ml/images.py): pixels, bytes of the decoded frame, aspect ratio, JPEG scans, file entries.
+        # (backend/uploads/guard.py): pixels, bytes of the decoded frame, aspect ratio, JPEG scans,
+        # file entries.
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000),
         "MAX_DECODE_BYTES": decode_bytes,
         # What the files of one batch may take to decode in all (~2 s of decoding at the worst):
@@ -59,7 +60,7 @@ def from_env() -> dict:
         "MAX_BATCH_DECODE_BYTES": _int("MAX_BATCH_DECODE_BYTES", 8 * decode_bytes),
         "MAX_ASPECT_RATIO": _float("MAX_ASPECT_RATIO", 20.0),
         "MAX_JPEG_SCANS": _int("MAX_JPEG_SCANS", 64),
-        # Entries of a file's structure that Pillow parses one by one (ml/file_layout.py).
+        # Entries of a file's structure that Pillow parses one by one (backend/uploads/layout.py).
         "MAX_FILE_ENTRIES": _int("MAX_FILE_ENTRIES", 65_536),
         # Decoding memory all threads of a worker may hold at once (default: one worst-case
         # upload); a decode waits up to DECODE_WAIT_SECONDS for its share, then gets 503.
@@ -87,7 +88,7 @@ def from_env() -> dict:
         "CORS_ORIGINS": [o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()],
         "FRONTEND_DIR": os.environ.get("FRONTEND_DIR", str(ROOT / "frontend")),
         "REPORTS_DIR": os.environ.get("REPORTS_DIR", ""),  # default: the model file's folder
-        # One example picture per class, committed with the page (ml/examples.py).
+        # One example picture per class, committed with the page (ml/inference/examples.py).
         "EXAMPLES_DIR": os.environ.get("EXAMPLES_DIR", str(ROOT / "frontend" / "examples")),
     }
 

@@ -119,8 +119,10 @@ def _start_request() -> None:
 def _finish_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
-    endpoint = request.endpoint or "unknown"
-    if endpoint != "observability.metrics":
+    # The route's pattern ("/api/predict", "/api/examples/<name>"): what an operator knows the API
+    # by, a bounded set of values, and the same whatever the code's blueprints are called.
+    endpoint = request.url_rule.rule if request.url_rule else "unknown"
+    if request.endpoint != "observability.metrics":
         method = request.method if request.method in KNOWN_METHODS else "other"
         REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
         LATENCY.labels(endpoint).observe(seconds)

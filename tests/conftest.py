@@ -24,9 +24,9 @@ def model_path() -> Path:
 def app(model_path):
     from backend import create_app
 
-    # Limits off: these tests fire hundreds of requests; tests/test_limits.py covers them.
+    # Limits off: these tests fire hundreds of requests; tests/backend/test_limits.py covers them.
     app = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "RATE_LIMIT": "",
-                      "UPLOAD_RATE_LIMIT": "", "WARM_UP": "sync"})
+                      "UPLOAD_RATE_LIMIT": "", "IMAGE_RATE_LIMIT": "", "WARM_UP": "sync"})
     yield app
 
 

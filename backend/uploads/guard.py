@@ -23,7 +23,7 @@ from backend.uploads.layout import ENTRY_NAMES, read_layout
 from ml.images import ImageRejected, decode_image, sniff_format
 
 # Bytes per pixel that decoding and shrinking cost, by the mode Pillow decodes into (measured as
-# peak memory; tests/test_attacks.py and bench/hostile.py check them): Pillow keeps 3-band and
+# peak memory; tests/backend/test_hostile_uploads.py and bench/hostile.py check them): Pillow keeps 3-band and
 # 2-band images in 4 bytes a pixel; it premultiplies alpha into a second copy to resize; palette
 # and bilevel images are expanded (to RGBA / L) before they can be shrunk; 16-bit greyscale is
 # shrunk in place.

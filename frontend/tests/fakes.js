@@ -6,7 +6,7 @@ import { createController } from '../js/controller.js';
 import { Store } from '../js/store.js';
 
 export const MB = 1024 * 1024;
-// /api/model as the server publishes it with its default settings (backend/api.py).
+// /api/model as the server publishes it with its default settings (backend/api/model_info.py).
 export const MODEL = {
   classes: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
   limits: {

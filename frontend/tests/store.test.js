@@ -11,7 +11,7 @@ function fakeUrls() {
   return { revoked, create: () => `blob:${++n}`, revoke: (url) => revoked.push(url) };
 }
 
-// As /api/model publishes them (backend/api.py), for a model of four classes.
+// As /api/model publishes them (backend/api/model_info.py), for a model of four classes.
 const MODEL = {
   classes: ['cat', 'dog', 'frog', 'ship'],
   limits: { top_k: { min: 1, max: 4, default: 3 }, max_upload_bytes: 1000, max_batch_files: 2, max_batch_bytes: 5000 },

@@ -96,7 +96,7 @@ def test_metrics_count_requests_images_and_decode_failures(client):
     after = client.get("/metrics")
     assert after.status_code == 200 and after.content_type.startswith("text/plain")
     text = after.get_data(as_text=True)
-    labels = {"endpoint": "predict.single", "method": "POST", "status": "200"}
+    labels = {"endpoint": "/api/predict", "method": "POST", "status": "200"}
     counted = _sample(text, "http_requests_total", **labels)
     assert counted == _sample(before, "http_requests_total", **labels) + 1
     assert _sample(text, "images_classified_total") == _sample(before, "images_classified_total") + 1
@@ -178,7 +178,7 @@ def test_metrics_add_up_across_two_gunicorn_workers(model_path):
         for _ in range(30):  # new connections: the kernel spreads them over both workers
             assert requests.post(url + "/api/predict", files={"image": ("x.png", PNG)}, timeout=10).ok
         texts = [session.get(url + "/metrics", timeout=10).text for _ in range(6)]
-        labels = {"endpoint": "predict.single", "method": "POST", "status": "200"}
+        labels = {"endpoint": "/api/predict", "method": "POST", "status": "200"}
         # Whichever worker answers, it reports both workers' counts.
         assert {_sample(text, "http_requests_total", **labels) for text in texts} == {30.0}
         assert {_sample(text, "images_classified_total") for text in texts} == {30.0}
