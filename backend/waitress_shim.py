@@ -67,3 +67,10 @@ def create_server(application, socket_map: dict, sockets: list, **settings) -> l
     return [Server(application, socket_map, True, sock, dispatcher=dispatcher, adj=adjustments,
                    bind_socket=False, sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()))
             for sock in sockets]
+
+
+def busy(channel, *, reading: bool) -> bool:
+    """What a stopping worker waits for on a connection: a request read and not yet answered, an
+    answer not yet sent, or (``reading``) a request still arriving."""
+    return bool(getattr(channel, "requests", None) or getattr(channel, "total_outbufs_len", 0)
+                or (reading and getattr(channel, "request", None) is not None))

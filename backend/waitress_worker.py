@@ -86,17 +86,8 @@ class WaitressWorker(Worker):
             wasyncore.loop(timeout=0.1, map=socket_map, use_poll=True, count=1)
             waited = time.monotonic() - started
             if waited > self.cfg.graceful_timeout or not any(
-                    _answering(channel) or (waited < STOP_READ_SECONDS and _reading(channel))
+                    waitress_shim.busy(channel, reading=waited < STOP_READ_SECONDS)
                     for channel in socket_map.values()):
                 break
         listeners[0].task_dispatcher.shutdown(cancel_pending=True, timeout=1)
 
-
-def _reading(channel) -> bool:
-    """A connection with a request begun and not yet read whole."""
-    return getattr(channel, "request", None) is not None
-
-
-def _answering(channel) -> bool:
-    """A connection with a request read and not yet answered, or an answer not yet sent."""
-    return bool(getattr(channel, "requests", None) or getattr(channel, "total_outbufs_len", 0))
