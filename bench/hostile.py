@@ -25,6 +25,7 @@ import requests
 
 from backend.serve import ALLOCATOR
 from bench import attacks
+from bench.fixtures import encoded_blank
 from bench.servers import free_port
 from ml import SHIPPED_MODEL
 
@@ -113,7 +114,7 @@ def normal_requests(url, seconds: float, interval: float = 1.0) -> dict:
     ok = total = 0
     latencies = []
     deadline = time.monotonic() + seconds
-    png = attacks.encoded_blank(64, 64, "PNG")
+    png = encoded_blank(64, 64, "PNG")
     while time.monotonic() < deadline:
         total += 1
         started = time.monotonic()

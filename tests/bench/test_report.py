@@ -6,9 +6,10 @@ import time
 
 from backend.config import from_env
 from bench import report
+from bench.fixtures import free_port
 from bench.report import COST_VS_PREVIOUS_TARGET, previous_model_section
 from bench.runner import mark_failed
-from bench.servers import ServerProcess, ServerSpec, free_port, ours_spec
+from bench.servers import ServerProcess, ServerSpec, ours_spec
 
 
 def section(new_ms: float, old_ms: float) -> str:
