@@ -111,12 +111,19 @@ def normal_requests(url, seconds: float, interval: float = 1.0) -> dict:
             "p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None}
 
 
+def normal_user_outcome(normal: dict) -> str:
+    """Whether the normal user got every answer (how many requests it sent depends on timing)."""
+    if normal["succeeded"] == normal["requests"]:
+        return "normal user: every request answered"
+    return f"normal user: {normal['succeeded']} of {normal['requests']} answered"
+
+
 def normal_user_result(normal: dict) -> dict:
     """A slow-client attack's result: how the normal user fared meanwhile; its time is the normal
     user's median answer time."""
     p50 = normal["p50_ms"]
-    return {"outcome": f"normal user {normal['succeeded']}/{normal['requests']} answered",
-            "seconds": None if p50 is None else round(p50 / 1000, 3), "normal_user": normal}
+    return {"outcome": normal_user_outcome(normal), "seconds": None if p50 is None else round(p50 / 1000, 3),
+            "normal_user": normal}
 
 
 def trickle_attack(url: str, body: bool, seconds: float, clients=16, interval=8.0) -> dict:
@@ -165,8 +172,9 @@ def burst_attack(url: str, photo: bytes, n: int) -> dict:
             except requests.RequestException:
                 statuses.append("failed")
     counts = {str(s): statuses.count(s) for s in sorted(set(statuses), key=str)}
-    return {"outcome": ", ".join(f"{count}x {status}" for status, count in counts.items())
-            + f"; normal user {normal['succeeded']}/{normal['requests']} answered",
+    # The outcome: which answers the attacker got (how many of each depends on timing: in
+    # "statuses") and how the normal user fared.
+    return {"outcome": f"{', '.join(counts)}; {normal_user_outcome(normal)}",
             "seconds": round(time.monotonic() - started, 2), "statuses": counts, "normal_user": normal}
 
 
