@@ -336,6 +336,10 @@ METHODS = [
     "- Concurrent throughput and load test: N Locust users (headless, bench/locustfile.py), requests "
     "back to back for the given time; successful requests per second; a failure is an exception or "
     "any answer other than a 200 with predictions. Locust runs on the same 2 CPUs as the server.",
+    "- After vs before (`--before REF`): the commit is checked out in a temporary git worktree and its "
+    "server, started by its own launcher with its own model file, is measured right after ours, the "
+    f"same way; a figure more than {TOLERANCE:.0%} worse than before is flagged (a failed phase "
+    "counts as worse; a change within a figure's noise, such as a few MB of RSS growth, does not).",
     "",
 ]
 

@@ -67,7 +67,7 @@ def ours_spec(model_path: Path, port: int, root: Path = ROOT, name: str = "ours"
     return ServerSpec(
         name=name,
         description="python -m backend.serve (gunicorn, waitress worker, 1 worker x 4 threads, ONNX "
-                    "Runtime); per-client limits off: " + ", ".join(f"{name}=''" for name in LIMITS_OFF)
+                    "Runtime); per-client limits off: " + ", ".join(f"{limit}=''" for limit in LIMITS_OFF)
                     + ("" if root == ROOT else f"; the code in {root}"),
         port=port,
         argv=[sys.executable, "-m", "backend.serve"],
