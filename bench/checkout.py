@@ -41,6 +41,13 @@ def worktree(ref: str, repo: Path = ROOT) -> Iterator[Path]:
         subprocess.run(["git", "-C", str(repo), "worktree", "prune"], capture_output=True)
 
 
+def counterpart(path: Path, tree: Path, repo: Path = ROOT) -> Path:
+    """The file at ``path``'s place in the checkout at ``tree`` (``path`` itself if it is outside
+    ``repo``): each commit's server loads its own copy of the model file, since an artifact pickles
+    its classes' module paths."""
+    return tree / path.relative_to(repo) if path.is_relative_to(repo) else path
+
+
 def describe(tree: Path) -> dict:
     """The commit checked out at ``tree``: its hash and subject line."""
     return {"commit": git(tree, "rev-parse", "HEAD"), "subject": git(tree, "log", "-1", "--format=%s")}

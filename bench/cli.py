@@ -119,9 +119,9 @@ def run(args: argparse.Namespace) -> dict:
 
 def measure_before(ref: str, model_path: Path, workload, settings: Settings) -> dict:
     """The server of commit ``ref``, from a temporary worktree, with the ref's own copy of the
-    model file (an artifact pickles its classes' module paths, so each code loads its own)."""
+    model file."""
     with checkout.worktree(ref) as tree:
-        model = tree / model_path.relative_to(ROOT) if model_path.is_relative_to(ROOT) else model_path
+        model = checkout.counterpart(model_path, tree)
         if not model.is_file():
             raise checkout.CheckoutFailed(f"{ref} has no model file {model.relative_to(tree)}")
         print(f"[before] {ref} checked out in {tree}; model {model}", flush=True)

@@ -33,6 +33,7 @@ from bench.fixtures import encoded_blank, free_port
 from bench.servers import HOST, ROOT, PeakTreeRSS, ServerFailed, ServerProcess, ServerSpec
 
 RESULTS = ROOT / "bench" / "results"
+SHIPPED_MODEL = ROOT / "models" / "cifar10_cnn.pkl"
 MB = 1024 * 1024
 READY_TIMEOUT_S = 120.0
 # A time this close to before is the same (a 10 ms refusal against a 20 ms one is not a regression).
@@ -42,14 +43,14 @@ TIME_NOISE_S = 0.05
 def hostile_spec(root: Path, port: int, name: str) -> ServerSpec:
     """The server of the checkout at ``root``, as deployed (limits on, 2 workers), behind one
     trusted proxy hop (so that attacker and normal user have addresses of their own), with that
-    checkout's own model file."""
+    checkout's own copy of the shipped model file."""
     return ServerSpec(
         name=name,
         description=f"python -m backend.serve in {root} (2 workers, per-client limits on)",
         port=port,
         argv=[sys.executable, "-m", "backend.serve"],
         env={"HOST": HOST, "PORT": str(port), "WEB_CONCURRENCY": "2", "TRUSTED_PROXY_HOPS": "1",
-             "MODEL_PATH": str(root / "models" / "cifar10_cnn.pkl")},
+             "MODEL_PATH": str(checkout.counterpart(SHIPPED_MODEL, root))},
         cwd=root,
     )
 

@@ -39,3 +39,9 @@ def test_an_unknown_ref_says_so_and_leaves_nothing_behind(repo):
     with pytest.raises(checkout.CheckoutFailed, match="no-such-ref"), checkout.worktree("no-such-ref", repo):
         pass
     assert len(git(repo, "worktree", "list").splitlines()) == 1
+
+
+def test_a_file_of_the_repository_has_its_counterpart_in_the_checkout(tmp_path):
+    repo, tree = tmp_path / "repo", tmp_path / "tree"
+    assert checkout.counterpart(repo / "models" / "m.pkl", tree, repo) == tree / "models" / "m.pkl"
+    assert checkout.counterpart(tmp_path / "elsewhere.pkl", tree, repo) == tmp_path / "elsewhere.pkl"
