@@ -13,6 +13,7 @@ import zlib
 from PIL import Image
 
 from backend.uploads.layout import gif_blocks_start
+from bench.fixtures import encoded_blank
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # (bit depth, colour type) -> bytes per pixel, for the PNGs below
@@ -38,6 +39,14 @@ def png_zeros(width: int, height: int, kind: str = "RGBA8") -> bytes:
     body = _zeros_deflated((1 + width * pixel_bytes) * height)  # filter byte 0 + pixels per row
     return PNG_SIGNATURE + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", body) + \
         _png_chunk(b"IEND", b"")
+
+
+def png_bomb(width: int = 20000, height: int = 20000) -> bytes:
+    """A decompression bomb: a tiny 8-bit greyscale PNG that claims width x height pixels (the
+    data of 16 rows, the rest missing)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    body = zlib.compress((b"\x00" + bytes(width)) * 16, 9)  # filter byte 0 + a row of black, 16 times
+    return PNG_SIGNATURE + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", body) + _png_chunk(b"IEND", b"")
 
 
 def tiff_zeros(width: int, height: int, sample_format: int = 3) -> bytes:
@@ -67,13 +76,6 @@ def progressive_jpeg_scans(width: int, height: int, scans: int) -> bytes:
     header_length = struct.unpack(">H", data[sos + 2:sos + 4])[0]
     first_scan_header = data[sos:sos + 2 + header_length]
     return data[:sos] + first_scan_header * scans + b"\xff\xd9"
-
-
-def encoded_blank(width: int, height: int, fmt: str, mode: str = "RGB", **options) -> bytes:
-    """A blank image encoded by Pillow (for formats without a hand-written generator)."""
-    buffer = io.BytesIO()
-    Image.new(mode, (width, height)).save(buffer, fmt, **options)
-    return buffer.getvalue()
 
 
 def noise_jpeg(approx_bytes: int, seed: int = 0) -> bytes:

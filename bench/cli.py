@@ -2,10 +2,12 @@
 
 Our server runs with every per-client limit off (bench/servers.py): the phases measure the server.
 
+``--before REF`` also measures the server of an earlier commit, side by side (bench/checkout.py).
+
 Exit status: 0 when the run completed (whether or not the targets were met: the table says),
 3 when it completed but a phase had a failed request (marked FAILED in the results), 2 when a
-server failed to start (or died) or the model is missing, 130 on Ctrl-C, 1 on any other error.
-Servers are always stopped on the way out.
+server failed to start (or died), the model is missing or ``--before``'s commit cannot be checked
+out, 130 on Ctrl-C, 1 on any other error. Servers are always stopped on the way out.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 
-from bench import report
+from bench import checkout, report
 from bench.model import measure_model
 from bench.payloads import build_workload
 from bench.runner import Settings, measure_server
@@ -55,6 +58,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--previous-model", type=Path, default=None,
                         help="also measure this artifact (e.g. the model shipped before: git show "
                              "REV:models/cifar10_cnn.pkl) in-process and in our server, side by side")
+    parser.add_argument("--before", metavar="REF", default=None,
+                        help="also measure the server of this git commit (checked out in a temporary "
+                             "worktree, started by its own launcher with its own copy of the model "
+                             "file), right after ours and the same way: both columns, after ÷ before, "
+                             f"and every figure more than {report.TOLERANCE:.0%} worse flagged")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: " + ", ".join(f"--{k.replace('_', '-')} {v:g}"
                                                        for k, v in QUICK.items()))
@@ -91,6 +99,8 @@ def run(args: argparse.Namespace) -> dict:
     results["model_benchmark"] = measure_model(model_path, repeats=100 if args.quick else 1000,
                                                n_agreement=64 if args.quick else 1000)
     results["servers"]["ours"] = measure_server(ours_spec, model_path, workload, settings, load_test=True)
+    if args.before:
+        results["before"] = measure_before(args.before, model_path, workload, settings)
     if args.previous_model:
         previous = args.previous_model.resolve()
         print(f"[previous model] {previous}", flush=True)
@@ -105,6 +115,19 @@ def run(args: argparse.Namespace) -> dict:
                                                         load_test=False)
     report.finish(results)
     return results
+
+
+def measure_before(ref: str, model_path: Path, workload, settings: Settings) -> dict:
+    """The server of commit ``ref``, from a temporary worktree, with the ref's own copy of the
+    model file."""
+    with checkout.worktree(ref) as tree:
+        model = checkout.counterpart(model_path, tree)
+        if not model.is_file():
+            raise checkout.CheckoutFailed(f"{ref} has no model file {model.relative_to(tree)}")
+        print(f"[before] {ref} checked out in {tree}; model {model}", flush=True)
+        return {"ref": ref, **checkout.describe(tree), "model": report.model_info(model),
+                "server": measure_server(partial(ours_spec, root=tree, name="before"), model, workload,
+                                         settings, load_test=True)}
 
 
 def interrupt_on_sigterm() -> None:
@@ -123,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_SERVER_FAILED
     try:
         results = run(args)
+    except checkout.CheckoutFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_SERVER_FAILED
     except ServerFailed as error:
         print(f"error: {error}\n--- server output (last lines) ---\n{error.output_tail}", file=sys.stderr)
         return EXIT_SERVER_FAILED
@@ -132,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     json_path, md_path = report.write(results, args.out)
     print("\n" + report.to_markdown(results))
     print(f"results written to {json_path} and {md_path}")
+    if results.get("before", {}).get("worse"):
+        print(f"more than {report.TOLERANCE:.0%} worse than {args.before}:\n"
+              + "\n".join(results["before"]["worse"]), file=sys.stderr)
     if results["failed_phases"]:
         print("FAILED phases:\n" + "\n".join(results["failed_phases"]), file=sys.stderr)
         return EXIT_FAILED_PHASES

@@ -1,95 +1,78 @@
 """``python -m bench.hostile``: the hostile-upload and hostile-client attacks against the server as
 ``make run`` starts it (its launcher, ``python -m backend.serve``: gunicorn, 2 workers, the
-per-client limits on, as deployed: the burst attack expects 429s), with the time and the workers'
-peak memory of each.
+per-client limits on, as deployed: the burst attack expects 429s), with each attack's outcome, its
+time and the peak memory of the server's whole process tree (master, workers and any process they
+start, a decoder pool's children included), sampled while the attack runs.
 
-``--root`` runs the server of another checkout (e.g. an older commit in a git worktree) with the
-same attacks, for before/after figures. Writes ``bench/results/hostile-<label>.{json,md}``.
+``--before REF`` also starts the server of an earlier commit (checked out in a temporary git
+worktree, bench/checkout.py) and runs every attack against both, one server after the other:
+outcomes, times and memory side by side, after ÷ before, and every figure more than 10 % worse
+flagged. Writes ``bench/results/hostile.{json,md}``.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import requests
 
-from backend.serve import ALLOCATOR
-from bench import attacks
-from bench.servers import free_port
+from bench import attacks, checkout, report
+from bench.fixtures import encoded_blank, free_port
+from bench.servers import HOST, ROOT, PeakTreeRSS, ServerFailed, ServerProcess, ServerSpec
 from ml import SHIPPED_MODEL
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 MB = 1024 * 1024
+READY_TIMEOUT_S = 120.0
+# A time this close to before is the same (a 10 ms refusal against a 20 ms one is not a regression).
+TIME_NOISE_S = 0.05
 
 
-def server_command(root: Path) -> tuple[list[str], dict]:
-    """The command line and environment that start ``root``'s server: its launcher, or for a
-    checkout from before the launcher, gunicorn with its config and the launcher's allocator
-    settings (as its Makefile started it)."""
-    if (root / "backend" / "serve.py").is_file():
-        return [sys.executable, "-m", "backend.serve"], {}
-    return [sys.executable, "-m", "gunicorn", "--config", "backend/gunicorn.conf.py"], ALLOCATOR
+def hostile_spec(root: Path, port: int, name: str) -> ServerSpec:
+    """The server of the checkout at ``root``, as deployed (limits on, 2 workers), behind one
+    trusted proxy hop (so that attacker and normal user have addresses of their own), with that
+    checkout's own copy of the shipped model file."""
+    return ServerSpec(
+        name=name,
+        description=f"python -m backend.serve in {root} (2 workers, per-client limits on)",
+        port=port,
+        argv=[sys.executable, "-m", "backend.serve"],
+        env={"HOST": HOST, "PORT": str(port), "WEB_CONCURRENCY": "2", "TRUSTED_PROXY_HOPS": "1",
+             "MODEL_PATH": str(checkout.counterpart(SHIPPED_MODEL, root))},
+        cwd=root,
+    )
 
 
-def start_server(root: Path, port: int, env: dict) -> subprocess.Popen:
-    command, allocator = server_command(root)
-    variables = {**allocator, **os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2",
-                 "MODEL_PATH": str(SHIPPED_MODEL), "PYTHONPATH": str(root), **env}
-    process = subprocess.Popen(command, cwd=root, env=variables, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
+def wait_ready(server: ServerProcess, timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Until ``/api/ready`` answers 200, then a second for the other worker."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if not server.alive():
+            raise server.failure(f"exited with code {server.process.returncode} before serving")
         try:
-            if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=2).ok:
-                time.sleep(1)  # both workers up
-                return process
+            if requests.get(server.base_url + "/api/ready", timeout=2).ok:
+                time.sleep(1)
+                return
         except requests.RequestException:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("server did not start")
+            pass
+        time.sleep(0.3)
+    raise server.failure(f"not ready within {timeout_s:.0f} s")
 
 
-class Workers:
-    """Peak RSS growth of the busiest worker over a block (VmHWM after clear_refs)."""
-
-    def __init__(self, master: int):
-        self.master = master
-
-    def pids(self) -> list[int]:
-        return [child.pid for child in psutil.Process(self.master).children()]
-
-    @staticmethod
-    def _kb(pid: int, field: str) -> int:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-        return 0
-
-    def reset(self) -> dict:
-        before = {}
-        for pid in self.pids():
-            Path(f"/proc/{pid}/clear_refs").write_text("5")
-            before[pid] = self._kb(pid, "VmRSS")
-        return before
-
-    def growth(self, before: dict) -> float:
-        return max((self._kb(pid, "VmHWM") - rss for pid, rss in before.items()
-                    if Path(f"/proc/{pid}").exists()), default=0) / MB
-
-
-def upload_attack(url, workers, path, files) -> dict:
-    before = workers.reset()
+def upload_attack(url: str, path: str, files) -> dict:
+    """One upload; its answer's status (a batch's: the count of each image's error code)."""
     started = time.monotonic()
     try:
         response = requests.post(url + path, files=files, timeout=900)
@@ -99,8 +82,7 @@ def upload_attack(url, workers, path, files) -> dict:
             status = f"200 ({', '.join(f'{codes.count(c)}x {c}' for c in sorted(set(codes)))})"
     except requests.RequestException as error:
         status = f"failed: {type(error).__name__}"
-    return {"status": status, "seconds": round(time.monotonic() - started, 2),
-            "peak_mb": round(workers.growth(before), 1)}
+    return {"outcome": str(status), "seconds": round(time.monotonic() - started, 2)}
 
 
 # Behind the (simulated) proxy the server trusts, attacker and normal user have their own addresses.
@@ -113,7 +95,7 @@ def normal_requests(url, seconds: float, interval: float = 1.0) -> dict:
     ok = total = 0
     latencies = []
     deadline = time.monotonic() + seconds
-    png = attacks.encoded_blank(64, 64, "PNG")
+    png = encoded_blank(64, 64, "PNG")
     while time.monotonic() < deadline:
         total += 1
         started = time.monotonic()
@@ -130,7 +112,22 @@ def normal_requests(url, seconds: float, interval: float = 1.0) -> dict:
             "p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None}
 
 
-def trickle_attack(url, body: bool, seconds: float, clients=16, interval=8.0) -> dict:
+def normal_user_outcome(normal: dict) -> str:
+    """Whether the normal user got every answer (how many requests it sent depends on timing)."""
+    if normal["succeeded"] == normal["requests"]:
+        return "normal user: every request answered"
+    return f"normal user: {normal['succeeded']} of {normal['requests']} answered"
+
+
+def normal_user_result(normal: dict) -> dict:
+    """A slow-client attack's result: how the normal user fared meanwhile; its time is the normal
+    user's median answer time."""
+    p50 = normal["p50_ms"]
+    return {"outcome": normal_user_outcome(normal), "seconds": None if p50 is None else round(p50 / 1000, 3),
+            "normal_user": normal}
+
+
+def trickle_attack(url: str, body: bool, seconds: float, clients=16, interval=8.0) -> dict:
     """``clients`` connections sending a request one byte every ``interval`` seconds."""
     port = int(url.rsplit(":", 1)[1])
     head = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
@@ -141,7 +138,7 @@ def trickle_attack(url, body: bool, seconds: float, clients=16, interval=8.0) ->
     def client():
         while not stop.is_set():
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                with socket.create_connection((HOST, port), timeout=10) as sock:
                     sock.sendall(head)
                     for byte in trickled:
                         sock.sendall(bytes([byte]))
@@ -156,13 +153,12 @@ def trickle_attack(url, body: bool, seconds: float, clients=16, interval=8.0) ->
     time.sleep(2)
     result = normal_requests(url, seconds)
     stop.set()
-    return result
+    return normal_user_result(result)
 
 
-def burst_attack(url, workers, n=200, size_mb=9) -> dict:
-    """One client sends ``n`` photos of ~``size_mb`` MB at once; a normal user meanwhile."""
-    photo = attacks.noise_jpeg(size_mb * MB)
-    before = workers.reset()
+def burst_attack(url: str, photo: bytes, n: int) -> dict:
+    """One client sends ``n`` copies of ``photo`` at once; a normal user meanwhile. Its time: until
+    every one of them is answered."""
     started = time.monotonic()
     with ThreadPoolExecutor(n) as pool:
         futures = [pool.submit(lambda: requests.post(url + "/api/predict", files={"image": ("x.jpg", photo)},
@@ -177,11 +173,13 @@ def burst_attack(url, workers, n=200, size_mb=9) -> dict:
             except requests.RequestException:
                 statuses.append("failed")
     counts = {str(s): statuses.count(s) for s in sorted(set(statuses), key=str)}
-    return {"statuses": counts, "seconds": round(time.monotonic() - started, 2),
-            "peak_mb": round(workers.growth(before), 1), "normal_user": normal}
+    # The outcome: which answers the attacker got (how many of each depends on timing: in
+    # "statuses") and how the normal user fared.
+    return {"outcome": f"{', '.join(counts)}; {normal_user_outcome(normal)}",
+            "seconds": round(time.monotonic() - started, 2), "statuses": counts, "normal_user": normal}
 
 
-def held_connections_attack(url, workers, n=600) -> dict:
+def held_connections_attack(url: str, n=600) -> dict:
     """``n`` connections each sending 95 headers of 8 KB and 520 KB of a body it never finishes,
     then held for 3 s while a normal user predicts."""
     port = int(url.rsplit(":", 1)[1])
@@ -189,12 +187,11 @@ def held_connections_attack(url, workers, n=600) -> dict:
     body = b"--b\r\n" + b"x" * 520_000
     request = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\n" + headers + b"Content-Type: multipart/form-data; "
                b"boundary=b\r\nContent-Length: %d\r\n\r\n" % (len(body) + 100) + body)
-    before = workers.reset()
     held = []
     try:
         for _ in range(n):
             try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock = socket.create_connection((HOST, port), timeout=5)
                 held.append(sock)
                 sock.sendall(request)
             except OSError:  # refused and closed by the server
@@ -204,74 +201,168 @@ def held_connections_attack(url, workers, n=600) -> dict:
     finally:
         for sock in held:
             sock.close()
-    return {"peak_mb": round(workers.growth(before), 1), "normal_user": normal}
+    return normal_user_result(normal)
 
 
-def run(root: Path, quick: bool, only: str = "") -> dict:
-    port = free_port()
-    process = start_server(root, port, {"TRUSTED_PROXY_HOPS": "1"})
-    url = f"http://127.0.0.1:{port}"
-    workers = Workers(process.pid)
+@dataclass(frozen=True)
+class Attack:
+    """One attack: ``send(url, payload)`` runs it against the server at ``url``; ``payload()``
+    builds what it sends, once, for every server."""
+
+    name: str
+    send: Callable[[str, object], dict]
+    payload: Callable[[], object] = lambda: None
+
+
+def upload(name: str, path: str, files: Callable[[], object]) -> Attack:
+    return Attack(name, lambda url, payload: upload_attack(url, path, payload), files)
+
+
+def attack_list(quick: bool) -> list[Attack]:
+    """Every attack, in running order; ``quick``: shorter slow-client phases, a smaller burst."""
+    seconds = 10.0 if quick else 30.0
+    burst = 40 if quick else 200
+    return [
+        upload("16-bit greyscale PNG 6324x6324 (78 KB)", "/api/predict",
+               lambda: {"image": ("x.png", attacks.png_zeros(6324, 6324, "L16"))}),
+        upload("RGBA16 PNG 1x39,999,999 (350 KB)", "/api/predict",
+               lambda: {"image": ("x.png", attacks.png_zeros(1, 39_999_999, "RGBA16"))}),
+        upload("float32 TIFF 6324x6324 (253 KB)", "/api/predict",
+               lambda: {"image": ("x.tif", attacks.tiff_zeros(6324, 6324, 3))}),
+        upload("int32 TIFF 6324x6324", "/api/predict",
+               lambda: {"image": ("x.tif", attacks.tiff_zeros(6324, 6324, 2))}),
+        upload("progressive JPEG 6324x6324, 10,000 scans", "/api/predict",
+               lambda: {"image": ("x.jpg", attacks.progressive_jpeg_scans(6324, 6324, 10_000))}),
+        *(upload(name, "/api/predict", lambda filename=filename, make=make: {"image": (filename, make())})
+          for name, (filename, make) in attacks.STRUCTURE_ATTACKS.items()),
+        upload("batch of 16 RGBA8 PNGs of 40 Mpx (156 KB each)", "/api/predict/batch", lambda: [
+            ("images", (f"{i}.png", attacks.png_zeros(6324, 6324, "RGBA8"))) for i in range(16)]),
+        upload("batch of 16 worst allowed (RGBA8 PNG 12 Mpx)", "/api/predict/batch", lambda: [
+            ("images", (f"{i}.png", attacks.png_zeros(3500, 3500, "RGBA8"))) for i in range(16)]),
+        upload("batch of 64 worst allowed (RGBA8 PNG 12 Mpx)", "/api/predict/batch", lambda: [
+            ("images", (f"{i}.png", attacks.png_zeros(3500, 3500, "RGBA8"))) for i in range(64)]),
+        Attack("16 clients trickling headers (1 byte / 8 s)",
+               lambda url, _: trickle_attack(url, body=False, seconds=seconds)),
+        Attack("16 clients trickling a body (1 byte / 8 s)",
+               lambda url, _: trickle_attack(url, body=True, seconds=seconds)),
+        Attack("600 connections holding 760 KB of headers and 520 KB of a body",
+               lambda url, _: held_connections_attack(url)),
+        Attack(f"one client, {burst} concurrent 9 MB photos",
+               lambda url, photo: burst_attack(url, photo, burst), lambda: attacks.noise_jpeg(9 * MB)),
+    ]
+
+
+def run_attacks(servers: dict[str, ServerProcess], quick: bool, only: str = "") -> dict:
+    """Every attack whose name contains ``only``, against each server in turn (before the next
+    attack), with the peak RSS of the server's process tree while it runs."""
     results = {}
-    try:
-        uploads = {
-            "16-bit greyscale PNG 6324x6324 (78 KB)": ("/api/predict", lambda: {
-                "image": ("x.png", attacks.png_zeros(6324, 6324, "L16"))}),
-            "RGBA16 PNG 1x39,999,999 (350 KB)": ("/api/predict", lambda: {
-                "image": ("x.png", attacks.png_zeros(1, 39_999_999, "RGBA16"))}),
-            "float32 TIFF 6324x6324 (253 KB)": ("/api/predict", lambda: {
-                "image": ("x.tif", attacks.tiff_zeros(6324, 6324, 3))}),
-            "int32 TIFF 6324x6324": ("/api/predict", lambda: {
-                "image": ("x.tif", attacks.tiff_zeros(6324, 6324, 2))}),
-            "progressive JPEG 6324x6324, 10,000 scans": ("/api/predict", lambda: {
-                "image": ("x.jpg", attacks.progressive_jpeg_scans(6324, 6324, 10_000))}),
-            **{name: ("/api/predict", lambda filename=filename, make=make: {"image": (filename, make())})
-               for name, (filename, make) in attacks.STRUCTURE_ATTACKS.items()},
-            "batch of 16 RGBA8 PNGs of 40 Mpx (156 KB each)": ("/api/predict/batch", lambda: [
-                ("images", (f"{i}.png", attacks.png_zeros(6324, 6324, "RGBA8"))) for i in range(16)]),
-            "batch of 16 worst allowed (RGBA8 PNG 12 Mpx)": ("/api/predict/batch", lambda: [
-                ("images", (f"{i}.png", attacks.png_zeros(3500, 3500, "RGBA8"))) for i in range(16)]),
-            "batch of 64 worst allowed (RGBA8 PNG 12 Mpx)": ("/api/predict/batch", lambda: [
-                ("images", (f"{i}.png", attacks.png_zeros(3500, 3500, "RGBA8"))) for i in range(64)]),
-        }
-        for name, (path, files) in uploads.items():
-            if only not in name:
-                continue
-            results[name] = upload_attack(url, workers, path, files())
-            print(name, results[name], flush=True)
-        seconds = 10.0 if quick else 30.0
-        for name, body in (("16 clients trickling headers (1 byte / 8 s)", False),
-                           ("16 clients trickling a body (1 byte / 8 s)", True)):
-            if only not in name:
-                continue
-            results[name] = trickle_attack(url, body, seconds)
-            print(name, results[name], flush=True)
-        name = "600 connections holding 760 KB of headers and 520 KB of a body"
-        if only in name:
-            results[name] = held_connections_attack(url, workers)
-            print(name, results[name], flush=True)
-        name = "one client, 200 concurrent 9 MB photos"
-        if only in name:
-            results[name] = burst_attack(url, workers, n=40 if quick else 200)
-            print(name, results[name], flush=True)
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=30)
+    for attack in attack_list(quick):
+        if only not in attack.name:
+            continue
+        payload = attack.payload()
+        results[attack.name] = {}
+        for label, server in servers.items():
+            with PeakTreeRSS(server.process.pid) as memory:
+                result = attack.send(server.base_url, payload)
+            if not server.alive():
+                raise server.failure(f"died during the attack {attack.name!r}")
+            results[attack.name][label] = {**result, "rss_before_mb": round(memory.before_mb, 1),
+                                           "peak_rss_mb": round(memory.peak_mb, 1),
+                                           "peak_growth_mb": round(memory.peak_mb - memory.before_mb, 1)}
+            print(f"[{label}] {attack.name}: {results[attack.name][label]}", flush=True)
     return results
 
 
+# ------------------------------------------------------------------------------------------ report
+
+def changes(after: dict, before: dict) -> list[str]:
+    """What changed from ``before`` to ``after`` in one attack: its outcome (to be read: a refusal
+    that became an answer, or a normal user answered less often), its time or its peak memory
+    more than report.TOLERANCE worse."""
+    found = []
+    if after["outcome"] != before["outcome"]:
+        found.append("outcome changed")
+    if report.worse_than_before(after["seconds"], before["seconds"], False, noise=TIME_NOISE_S):
+        found.append("time worse")
+    if report.worse_than_before(after["peak_rss_mb"], before["peak_rss_mb"], False):
+        found.append("memory worse")
+    return found
+
+
+def to_markdown(results: dict) -> str:
+    """One row per attack: each server's outcome, time and peak memory; with a before, the
+    after ÷ before ratios and what changed or got worse."""
+    labels = list(results["servers"])
+    compare = "before" in labels
+    lines = ["# Hostile uploads and clients", "",
+             f"Run {results['date']}; load average {results['machine']['load_average_at_start'][0]} at start "
+             f"({results['machine']['cpu_count']} CPUs). Time: an upload's answer time, the burst's time "
+             "until every photo is answered, the slow-client attacks' normal user's median answer time. "
+             "Memory: the highest summed RSS of the server's whole process tree while the attack ran "
+             "(sampled every 50 ms), and its growth over the start.", ""]
+    lines += [f"- **{label}**: {server['description']}" for label, server in results["servers"].items()]
+    lines.append("")
+    if compare:
+        lines += ["| Attack | Outcome before | Outcome after | Time before | Time after | After ÷ before "
+                  "| Peak RSS before | Peak RSS after | After ÷ before | Changed or worse |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    else:
+        lines += ["| Attack | Outcome | Time | Peak RSS (growth) |", "|---|---|---:|---:|"]
+    for name, by_server in results["attacks"].items():
+        if not compare:
+            result = by_server[labels[0]]
+            lines.append(f"| {name} | {result['outcome']} | {report.fmt(result['seconds'], 2, 's')} | "
+                         f"{result['peak_rss_mb']:.0f} MB ({result['peak_growth_mb']:+.0f} MB) |")
+            continue
+        after, before = by_server["ours"], by_server["before"]
+        lines.append(
+            f"| {name} | {before['outcome']} | {after['outcome']} | "
+            f"{report.fmt(before['seconds'], 2, 's')} | {report.fmt(after['seconds'], 2, 's')} | "
+            f"{report.describe_ratio(report.ratio(after['seconds'], before['seconds']))} | "
+            f"{before['peak_rss_mb']:.0f} MB ({before['peak_growth_mb']:+.0f}) | "
+            f"{after['peak_rss_mb']:.0f} MB ({after['peak_growth_mb']:+.0f}) | "
+            f"{report.describe_ratio(report.ratio(after['peak_rss_mb'], before['peak_rss_mb']))} | "
+            f"{', '.join(changes(after, before))} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.hostile", description=__doc__)
-    parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose server to attack")
-    parser.add_argument("--label", default="ours")
+    parser = argparse.ArgumentParser(prog="python -m bench.hostile", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", metavar="REF", default=None,
+                        help="also attack the server of this git commit, side by side")
     parser.add_argument("--quick", action="store_true", help="shorter slow-client phases, smaller burst")
     parser.add_argument("--only", default="", help="run only the attacks whose name contains this")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="output folder (default: bench/results)")
     args = parser.parse_args(argv)
-    results = run(args.root.resolve(), args.quick, args.only)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"hostile-{args.label}.json"
-    previous = json.loads(path.read_text()) if args.only and path.exists() else {}
-    path.write_text(json.dumps({**previous, **results}, indent=2, ensure_ascii=False) + "\n")
+    results = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+               "machine": report.machine_info(), "settings": {"quick": args.quick, "only": args.only},
+               "servers": {}}
+    try:
+        with ExitStack() as stack:
+            roots = {"ours": ROOT}
+            if args.before:
+                roots["before"] = stack.enter_context(checkout.worktree(args.before))
+                results["servers"]["before"] = {"ref": args.before, **checkout.describe(roots["before"])}
+            servers = {}
+            for label, root in roots.items():
+                server = stack.enter_context(ServerProcess(hostile_spec(root, free_port(), label)))
+                wait_ready(server)
+                servers[label] = server
+                results["servers"].setdefault(label, {})["description"] = server.spec.description
+            results["attacks"] = run_attacks(servers, args.quick, args.only)
+    except (checkout.CheckoutFailed, ServerFailed) as error:
+        print(f"error: {error}\n{getattr(error, 'output_tail', '')}", file=sys.stderr)
+        return 2
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    if args.before:
+        results["changes"] = {name: found for name, by_server in results["attacks"].items()
+                              if (found := changes(by_server["ours"], by_server["before"]))}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "hostile.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    (args.out / "hostile.md").write_text(to_markdown(results))
+    print("\n" + to_markdown(results))
+    print(f"results written to {args.out / 'hostile.json'} and {args.out / 'hostile.md'}")
     return 0
 
 

@@ -6,12 +6,13 @@ server's latency figures; both servers receive byte-for-byte the same requests.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 from urllib3 import encode_multipart_formdata
+
+from bench.fixtures import encode
 
 SINGLE_PATH = "/api/predict"
 BATCH_PATH = "/api/predict/batch"
@@ -51,12 +52,6 @@ class Workload:
     def describe(self) -> dict:
         return {upload.label: {"path": upload.path, "images": upload.n_images, "bytes": upload.size_bytes}
                 for upload in (self.small_png, self.photo_jpeg, self.png_batch)}
-
-
-def encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
 
 
 def small_png(seed: int = 0, side: int = 32) -> bytes:

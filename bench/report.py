@@ -29,6 +29,7 @@ class Figure:
     key: tuple[str, ...]
     higher_is_better: bool = False
     digits: int = 1
+    noise: float = 0.0  # a change this small is never flagged as worse (see worse_than_before)
 
 
 FIGURES = (
@@ -53,12 +54,15 @@ FIGURES = (
     Figure("Load test: failures", "", ("load", "failures"), digits=0),
     Figure("Load test: RSS before", "MB", ("load", "rss_before_mb")),
     Figure("Load test: RSS after", "MB", ("load", "rss_after_mb")),
-    Figure("Load test: RSS growth", "MB", ("load", "rss_growth_mb")),
+    # A difference of two RSS readings: a few MB either way is the allocator, not a leak.
+    Figure("Load test: RSS growth", "MB", ("load", "rss_growth_mb"), noise=5.0),
     Figure("RSS at the end", "MB", ("memory_end", "rss_mb")),
     Figure("Highest RSS after a phase", "MB", ("memory_peak", "rss_mb")),
 )
 # A phase with any failed request: all its figures but its failure count read FAILED, with no ratio.
 FAILED = "FAILED"
+# The mark of a figure more than the tolerance worse after than before.
+WORSE = "**worse**"
 
 
 def lookup(results: dict | None, key: tuple[str, ...]):
@@ -92,6 +96,20 @@ def describe_ratio(value: float | None) -> str:
         return "0"
     direction = f"{1 / value:.1f}× lower" if value < 1 else f"{value:.1f}× higher"
     return f"{value:.3g} ({direction})"
+
+
+# Issue #31: after a restructure, time and memory stay within 10 % of before.
+TOLERANCE = 0.10
+
+
+def worse_than_before(after, before, higher_is_better: bool, tolerance: float = TOLERANCE,
+                      noise: float = 0.0) -> bool | None:
+    """Whether ``after`` is more than ``tolerance`` (a fraction of ``before``) worse than
+    ``before``, and by more than ``noise``; None when either is missing."""
+    if after is None or before is None:
+        return None
+    change = before - after if higher_is_better else after - before
+    return change > max(tolerance * abs(before), noise)
 
 
 def fmt(value, digits: int = 1, unit: str = "") -> str:
@@ -226,31 +244,63 @@ def finish(results: dict) -> None:
     servers = dict(results["servers"])
     if results.get("previous_model"):
         servers["previous model"] = results["previous_model"]["server"]
+    if results.get("before"):
+        servers["before"] = results["before"]["server"]
     for server in servers.values():
         add_derived_figures(server)
     results["failed_phases"] = [line for name, server in servers.items()
                                 for line in failed_phases(name, server)]
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["targets"] = evaluate_targets(results["servers"], results["settings"])
+    if results.get("before"):
+        results["before"]["worse"] = figures_worse_than_before(
+            results["servers"]["ours"], results["before"]["server"], results["settings"])
 
 
 # --------------------------------------------------------------------------------------- Markdown
 
-def figures_table(servers: dict, settings: dict, names=("Ours", "Baseline")) -> list[str]:
-    ours, baseline = servers.get("ours") or {}, servers.get("baseline")
-    lines = [f"| Figure | {names[0]} | {names[1]} | {names[0]} ÷ {names[1].lower()} | Better |",
-             "|---|---:|---:|---:|---|"]
+def figures_table(first: dict | None, second: dict | None, settings: dict,
+                  names=("Ours", "Baseline"), tolerance: float | None = None) -> list[str]:
+    """Each figure of two servers side by side, with first ÷ second; with a ``tolerance``, a last
+    column flags where the first is more than that worse than the second (after vs before)."""
+    first = first or {}
+    flag_header = f" More than {tolerance:.0%} worse |" if tolerance is not None else ""
+    lines = [f"| Figure | {names[0]} | {names[1]} | {names[0]} ÷ {names[1].lower()} | Better |{flag_header}",
+             "|---|---:|---:|---:|---|" + ("---|" if tolerance is not None else "")]
     for figure in FIGURES:
-        mine, theirs = lookup(ours, figure.key), lookup(baseline, figure.key)
-        failed = phase_failed(ours, figure.key), phase_failed(baseline, figure.key)
+        mine, theirs = lookup(first, figure.key), lookup(second, figure.key)
+        failed = phase_failed(first, figure.key), phase_failed(second, figure.key)
         if mine is None and theirs is None and not any(failed):
             continue
         cells = [FAILED if failed_here else fmt(value, figure.digits, figure.unit)
                  for value, failed_here in zip((mine, theirs), failed)]
         compared = "—" if any(failed) else describe_ratio(ratio(mine, theirs))
-        lines.append(f"| {figure.label.format(**settings)} | {cells[0]} | {cells[1]} | {compared} "
-                     f"| {'higher' if figure.higher_is_better else 'lower'} |")
+        line = (f"| {figure.label.format(**settings)} | {cells[0]} | {cells[1]} | {compared} "
+                f"| {'higher' if figure.higher_is_better else 'lower'} |")
+        if tolerance is not None:
+            line += f" {WORSE if figure_worse(figure, first, second, tolerance) else ''} |"
+        lines.append(line)
     return lines
+
+
+def figure_worse(figure: Figure, after: dict | None, before: dict | None,
+                 tolerance: float = TOLERANCE) -> bool:
+    """Whether ``figure`` is more than ``tolerance`` worse after than before. A phase that failed
+    after but not before is worse; a figure missing on either side, or from a phase that failed
+    before, cannot be judged (not worse)."""
+    if phase_failed(before, figure.key):
+        return False
+    if phase_failed(after, figure.key):
+        return True
+    return bool(worse_than_before(lookup(after, figure.key), lookup(before, figure.key),
+                                  figure.higher_is_better, tolerance, figure.noise))
+
+
+def figures_worse_than_before(after: dict, before: dict, settings: dict,
+                              tolerance: float = TOLERANCE) -> list[str]:
+    """The labels of the figures more than ``tolerance`` worse after than before."""
+    return [figure.label.format(**settings) for figure in FIGURES
+            if figure_worse(figure, after, before, tolerance)]
 
 
 def targets_table(targets: list[dict]) -> list[str]:
@@ -286,6 +336,10 @@ METHODS = [
     "- Concurrent throughput and load test: N Locust users (headless, bench/locustfile.py), requests "
     "back to back for the given time; successful requests per second; a failure is an exception or "
     "any answer other than a 200 with predictions. Locust runs on the same 2 CPUs as the server.",
+    "- After vs before (`--before REF`): the commit is checked out in a temporary git worktree and its "
+    "server, started by its own launcher with its own model file, is measured right after ours, the "
+    f"same way; a figure more than {TOLERANCE:.0%} worse than before is flagged (a failed phase "
+    "counts as worse; a change within a figure's noise, such as a few MB of RSS growth, does not).",
     "",
 ]
 
@@ -330,13 +384,30 @@ def to_markdown(results: dict) -> str:
                      f"{model_figures['explain_32x32']['x_prediction']:g} × one prediction."
                      if "explain_32x32" in model_figures else ""), "",
                   *targets_table(model_figures["targets"])]
-    lines += ["", "## Figures", "", *figures_table(servers, settings), "",
+    lines += ["", "## Figures", "",
+              *figures_table(servers.get("ours"), servers.get("baseline"), settings), "",
               "## Targets", "", *targets_table(results["targets"]), ""]
     if "baseline" not in servers:
         lines += ["The baseline was skipped (`--skip-baseline`): comparisons are not measured.", ""]
     if "previous_model" in results:
         lines += previous_model_section(results, servers, settings)
+    if "before" in results:
+        lines += before_section(results["before"], servers.get("ours"), settings)
     return "\n".join(lines + METHODS)
+
+
+def before_section(before: dict, after: dict | None, settings: dict) -> list[str]:
+    """This checkout's server against the one of an earlier commit, measured in the same run."""
+    worse = before["worse"]
+    verdict = (f"**{len(worse)} figure{'s' * (len(worse) != 1)} more than {TOLERANCE:.0%} worse**: "
+               + "; ".join(worse) + "." if worse else f"No figure is more than {TOLERANCE:.0%} worse.")
+    return [f"## After vs before (`{before['ref']}`)", "",
+            f"Before: `{before['ref']}` = {before['commit'][:12]} ({before['subject']}), checked out in a "
+            f"temporary git worktree and started by its own launcher with its own model file "
+            f"(sha256 {str(before['model']['sha256'])[:12]}…); measured right after this checkout's "
+            f"server, the same way. {verdict}",
+            "", *figures_table(after, before["server"], settings, names=("After", "Before"),
+                               tolerance=TOLERANCE), ""]
 
 
 def previous_model_section(results: dict, servers: dict, settings: dict) -> list[str]:
@@ -354,7 +425,7 @@ def previous_model_section(results: dict, servers: dict, settings: dict) -> list
             "", *targets_table([{"target": "In-process cost vs the previous model",
                                  "goal": f"≤ {COST_VS_PREVIOUS_TARGET:g}×",
                                  "measured": f"{new_p50 / old_p50:.2f}×", "met": within}]),
-            "", *figures_table({"ours": servers.get("ours"), "baseline": previous["server"]}, settings,
+            "", *figures_table(servers.get("ours"), previous["server"], settings,
                                names=("This model", "Previous")), ""]
 
 

@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench import client
+from bench.fixtures import free_port
 from bench.payloads import Workload
-from bench.servers import ServerProcess, ServerSpec, free_port
+from bench.servers import ServerProcess, ServerSpec
 
 
 @dataclass(frozen=True)

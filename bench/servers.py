@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -45,21 +45,15 @@ class ServerFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class ServerSpec:
-    """How to start one server: its name, the port it binds on 127.0.0.1, its command line and
-    extra environment."""
+    """How to start one server: its name, the port it binds on 127.0.0.1, its command line, extra
+    environment and working directory (the checkout whose code it runs)."""
 
     name: str
     description: str
     port: int
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
+    cwd: Path = ROOT
 
 
 def gunicorn_command(*args: str) -> list[str]:
@@ -67,17 +61,19 @@ def gunicorn_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "gunicorn", *args]
 
 
-def ours_spec(model_path: Path, port: int) -> ServerSpec:
-    """The production server started by its launcher, as `make run` and Render start it, with one
-    worker and the per-client limits off."""
+def ours_spec(model_path: Path, port: int, root: Path = ROOT, name: str = "ours") -> ServerSpec:
+    """The production server of the checkout at ``root`` started by its launcher, as `make run` and
+    Render start it, with one worker and the per-client limits off."""
     return ServerSpec(
-        name="ours",
+        name=name,
         description="python -m backend.serve (gunicorn, waitress worker, 1 worker x 4 threads, ONNX "
-                    "Runtime); per-client limits off: " + ", ".join(f"{name}=''" for name in LIMITS_OFF),
+                    "Runtime); per-client limits off: " + ", ".join(f"{limit}=''" for limit in LIMITS_OFF)
+                    + ("" if root == ROOT else f"; the code in {root}"),
         port=port,
         argv=[sys.executable, "-m", "backend.serve"],
         env={"HOST": HOST, "PORT": str(port), "WEB_CONCURRENCY": WORKERS, "GUNICORN_THREADS": THREADS,
              "MODEL_PATH": str(model_path), **LIMITS_OFF},
+        cwd=root,
     )
 
 
@@ -128,8 +124,9 @@ class ServerProcess:
             self.started_at = time.perf_counter()
             # Own session and process group: Ctrl-C in the terminal reaches only the benchmark,
             # which then stops the server itself; and the group lets stop() reach every worker.
-            self.process = subprocess.Popen(self.spec.argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(self.spec.argv, cwd=self.spec.cwd, env=env,
+                                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -159,22 +156,10 @@ class ServerProcess:
             pass  # the group is already empty
 
     def memory(self) -> dict:
-        """Memory of the server's whole process tree (the master, its workers and anything they
-        started), summed: RSS (what the targets use; counts pages shared after fork once per
-        process) and PSS (shared pages split between them)."""
+        """Memory of the server's whole process tree (see :func:`tree_memory`)."""
         if not self.alive():
             raise self.failure(f"died during the benchmark (exit code {self.process.returncode})")
-        master = psutil.Process(self.process.pid)
-        rss, pss = [], []
-        for process in [master, *master.children(recursive=True)]:
-            try:
-                info = process.memory_full_info()
-            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                continue  # a worker being replaced
-            rss.append(info.rss / BYTES_PER_MB)
-            pss.append(getattr(info, "pss", 0) / BYTES_PER_MB)
-        return {"rss_mb": round(sum(rss), 1), "pss_mb": round(sum(pss), 1), "processes": len(rss),
-                "rss_per_process_mb": [round(value, 1) for value in rss]}  # master first
+        return tree_memory(self.process.pid)
 
     def output_tail(self, lines: int = 40) -> str:
         try:
@@ -185,3 +170,73 @@ class ServerProcess:
 
     def failure(self, message: str) -> ServerFailed:
         return ServerFailed(f"{self.spec.name} server: {message}", self.output_tail())
+
+
+def tree_processes(pid: int) -> list[psutil.Process]:
+    """The process ``pid`` and all its descendants (a server's master, its workers and anything
+    they started, a decoder pool's children included), the root first."""
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def tree_memory(pid: int) -> dict:
+    """Memory of the process tree under ``pid``, summed: RSS (what the targets use; counts pages
+    shared after fork once per process) and PSS (shared pages split between them)."""
+    rss, pss = [], []
+    for process in tree_processes(pid):
+        try:
+            info = process.memory_full_info()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue  # a worker being replaced
+        rss.append(info.rss / BYTES_PER_MB)
+        pss.append(getattr(info, "pss", 0) / BYTES_PER_MB)
+    return {"rss_mb": round(sum(rss), 1), "pss_mb": round(sum(pss), 1), "processes": len(rss),
+            "rss_per_process_mb": [round(value, 1) for value in rss]}  # the root first
+
+
+def tree_rss_mb(pid: int) -> float:
+    """The summed RSS of the process tree under ``pid`` (cheaper than :func:`tree_memory`)."""
+    total = 0
+    for process in tree_processes(pid):
+        try:
+            total += process.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue  # exited between the listing and the reading
+    return total / BYTES_PER_MB
+
+
+class PeakTreeRSS:
+    """The highest summed RSS of the process tree under ``pid`` during a ``with`` block, sampled
+    every ``interval`` seconds by a thread: a process started and ended inside the block counts
+    while it lives (a peak shorter than the interval can be missed). ``before_mb``: the RSS as the
+    block began; ``peak_mb``: the highest sample; ``samples``: how many."""
+
+    def __init__(self, pid: int, interval: float = 0.05):
+        self.pid = pid
+        self.interval = interval
+        self.before_mb = self.peak_mb = 0.0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        """One sample every interval until the block ends, and one as it ends."""
+        while True:
+            stopping = self._stop.wait(self.interval)
+            try:
+                rss = tree_rss_mb(self.pid)
+            except psutil.NoSuchProcess:
+                return  # the root itself is gone
+            self.peak_mb = max(self.peak_mb, rss)
+            self.samples += 1
+            if stopping:
+                return
+
+    def __enter__(self) -> PeakTreeRSS:
+        self.before_mb = self.peak_mb = tree_rss_mb(self.pid)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -10,8 +10,9 @@ import json
 import pytest
 from playwright.sync_api import expect
 
+from bench.fixtures import encode
 from ml.training.data import CIFAR10_CLASSES
-from tests.imagegen import encode, gradient
+from tests.imagegen import gradient
 
 pytestmark = pytest.mark.e2e
 PHOTO = {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": encode(gradient(64, 48), "JPEG")}

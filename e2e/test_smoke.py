@@ -17,10 +17,10 @@ import psutil
 import pytest
 from playwright.sync_api import expect
 
+from bench.fixtures import encode, free_port
 from e2e.conftest import ROOT
 from e2e.test_app import assert_chart, file_payload
-from tests.imagegen import encode, gradient
-from tests.server import free_port
+from tests.imagegen import gradient
 
 pytestmark = pytest.mark.e2e
 READY_SECONDS = 60  # dependencies already installed; the model warms up in the background

@@ -1,5 +1,6 @@
-"""Generated test images: every format and colour mode the API accepts, EXIF-rotated photos,
-truncated files and pixel bombs. No dataset image is ever committed."""
+"""Generated test images: every format and colour mode the API accepts, EXIF-rotated photos, a
+tiny CIFAR-10 archive. No dataset image is ever committed. Encoding a picture and the hostile files
+(pixel bombs included) are shared with the benchmarks: bench/fixtures.py, bench/attacks.py."""
 
 from __future__ import annotations
 
@@ -10,13 +11,9 @@ import tarfile
 import numpy as np
 from PIL import Image
 
+from bench.fixtures import encode
+
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-
-
-def encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
 
 
 def gradient(width=64, height=48, seed=0) -> Image.Image:
@@ -117,16 +114,3 @@ def all_modes() -> dict[str, Image.Image]:
         "YCbCr": base.convert("YCbCr"),
     }
 
-
-def png_bomb(width=20000, height=20000) -> bytes:
-    """A tiny PNG file that claims width x height pixels (decompression bomb)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    row = b"\x00" + b"\x00" * width
-    body = zlib.compress(row * 16, 9)  # only 16 rows of data: the rest is "missing"
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,18 +15,14 @@ from pathlib import Path
 
 import psutil
 
+from bench.fixtures import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 # The servers' output goes to files here, never to a pipe: a pipe nobody reads fills up (64 KB of
 # JSON access logs is a few dozen page loads) and then blocks every thread that logs, the
 # worker's I/O loop included, until gunicorn kills it as hung.
 _LOGS = tempfile.TemporaryDirectory(prefix="test-servers-")
 atexit.register(_LOGS.cleanup)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def spawn(model_path, **env) -> tuple[subprocess.Popen, str]:

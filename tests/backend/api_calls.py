@@ -2,7 +2,8 @@
 
 import io
 
-from tests.imagegen import encode, gradient
+from bench.fixtures import encode
+from tests.imagegen import gradient
 
 PNG = encode(gradient(32, 32), "PNG")
 JPEG = encode(gradient(64, 48), "JPEG")

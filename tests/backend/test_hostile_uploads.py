@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from bench import attacks
-from tests.imagegen import encode, gradient
+from bench.fixtures import encode, encoded_blank
+from tests.imagegen import gradient
 from tests.server import PeakMemory, running_server, worker_pid
 
 MB = 1024 * 1024
@@ -43,8 +44,8 @@ WORST_ALLOWED = {
     "RGB8 PNG 25 Mpx": lambda: attacks.png_zeros(5000, 5000, "RGB8"),
     "16-bit greyscale PNG 40 Mpx": lambda: attacks.png_zeros(6324, 6324, "L16"),
     "float32 TIFF 12 Mpx": lambda: attacks.tiff_zeros(3500, 3500),
-    "palette GIF 11 Mpx": lambda: attacks.encoded_blank(3300, 3300, "GIF", "P"),
-    "WebP 6 Mpx": lambda: attacks.encoded_blank(2500, 2500, "WEBP"),
+    "palette GIF 11 Mpx": lambda: encoded_blank(3300, 3300, "GIF", "P"),
+    "WebP 6 Mpx": lambda: encoded_blank(2500, 2500, "WEBP"),
     "progressive JPEG 31 Mpx, 64 scans": lambda: attacks.progressive_jpeg_scans(5600, 5600, 64),
     "baseline JPEG 16 Mpx, a scan per component": lambda: attacks.jpeg_scan_per_component(4000, 4000),
     "TIFF 700x14000, a strip for every row": lambda: attacks.tiff_row_strips(700, 14_000),

@@ -12,8 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.imagegen import encode, gradient
-from tests.server import free_port, running_server
+from bench.fixtures import encode, free_port
+from tests.imagegen import gradient
+from tests.server import running_server
 
 PNG = encode(gradient(32, 32), "PNG")
 

@@ -15,9 +15,10 @@ import threading
 import pytest
 import requests
 
+from bench.fixtures import encode, free_port
 from tests.conftest import ROOT
-from tests.imagegen import encode, gradient
-from tests.server import free_port, running_server, stop, wait_ready
+from tests.imagegen import gradient
+from tests.server import running_server, stop, wait_ready
 
 PNG = encode(gradient(32, 32), "PNG")
 

@@ -16,9 +16,10 @@ import pytest
 import requests
 
 from backend.serve import ALLOCATOR
+from bench.fixtures import encode, free_port
 from ml.inference import artifact
-from tests.imagegen import encode, gradient
-from tests.server import ROOT, free_port, output, running_server, spawn, stop, wait_ready
+from tests.imagegen import gradient
+from tests.server import ROOT, output, running_server, spawn, stop, wait_ready
 
 PNG = encode(gradient(32, 32), "PNG")
 

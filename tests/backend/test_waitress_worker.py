@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from bench import attacks
-from tests.imagegen import encode, gradient
+from bench.fixtures import encode
+from tests.imagegen import gradient
 from tests.server import PeakMemory, running_server, spawn, stop, wait_ready, worker_pid
 
 MB = 1024 * 1024

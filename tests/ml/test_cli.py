@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench.fixtures import encode
 from ml.cli import main
 from ml.evaluation.photos import is_held_out
 from ml.inference import artifact
 from ml.training.data import CIFAR10_CLASSES
 from ml.training.prerequisites import PrerequisiteError, training_backend
 from tests.conftest import ROOT, TINY_CNN
-from tests.imagegen import cifar_python_archive, encode, gradient
+from tests.imagegen import cifar_python_archive, gradient
 
 
 @pytest.fixture(scope="module")

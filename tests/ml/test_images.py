@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image
 
+from bench.attacks import png_bomb
+from bench.fixtures import encode
 from ml.images import ImageRejected, decode_image, sniff_format
 from ml.inference.preprocessing import image_to_array
-from tests.imagegen import all_modes, encode, gradient, png_bomb, with_exif_orientation
+from tests.imagegen import all_modes, gradient, with_exif_orientation
 
 
 @pytest.mark.parametrize("fmt, options", [

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
+from bench.fixtures import encode
 from ml.inference.examples import MANIFEST, read_manifest
-from tests.imagegen import encode, gradient
+from tests.imagegen import gradient
 
 CLASSES = ("bird", "cat", "ship")
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.imagegen import encode, gradient
+from bench.fixtures import encode
+from tests.imagegen import gradient
 
 
 def explain(client, data, **form):

@@ -5,8 +5,9 @@ import io
 
 import pytest
 
+from bench.fixtures import encode
 from tests.backend.api_calls import JPEG, PNG, assert_error, predict, upload
-from tests.imagegen import encode, gradient
+from tests.imagegen import gradient
 
 
 def test_missing_file_is_400(client):

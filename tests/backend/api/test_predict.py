@@ -6,8 +6,10 @@ import io
 import numpy as np
 import pytest
 
+from bench.attacks import png_bomb
+from bench.fixtures import encode
 from tests.backend.api_calls import JPEG, PNG, assert_error, predict
-from tests.imagegen import CLASSES, all_modes, encode, gradient, png_bomb, with_exif_orientation
+from tests.imagegen import CLASSES, all_modes, gradient, with_exif_orientation
 
 
 def test_predict_default_top_5_sorted(client):

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from backend.errors import ERRORS
 from backend.uploads.guard import decode_within_limits
+from bench.fixtures import encode
 from ml.images import ImageRejected
-from tests.imagegen import encode, gradient
+from tests.imagegen import gradient
 
 EXAMPLES = 1000 if os.environ.get("LONG_FUZZ") == "1" else 40
 SECONDS_PER_REQUEST = 5.0

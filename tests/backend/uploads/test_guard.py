@@ -14,8 +14,10 @@ from backend.uploads.guard import (
 )
 from backend.uploads.layout import gif_blocks_start, read_layout
 from bench import attacks
+from bench.attacks import png_bomb
+from bench.fixtures import encode, encoded_blank
 from ml.images import ImageRejected
-from tests.imagegen import encode, gradient, png_bomb
+from tests.imagegen import gradient
 
 
 def test_pixel_bomb_is_refused_before_decoding():
@@ -40,24 +42,24 @@ FEW_ENTRIES = DecodeLimits(max_file_entries=1000)
 # format -> (a file with more entries than FEW_ENTRIES allows, one with fewer)
 MANY_ENTRIES = {
     "TIFF strip offsets": (lambda: attacks.tiff_strip_offsets(2000),
-                           lambda: attacks.encoded_blank(64, 64, "TIFF")),
+                           lambda: encoded_blank(64, 64, "TIFF")),
     "GIF comment blocks": (lambda: attacks.gif_comment_blocks(1000), lambda: attacks.gif_comment_blocks(250)),
     "GIF stray bytes": tuple(
-        (lambda n=n: _insert(gif := attacks.encoded_blank(64, 64, "GIF", "P"), gif_blocks_start(gif),
+        (lambda n=n: _insert(gif := encoded_blank(64, 64, "GIF", "P"), gif_blocks_start(gif),
                              bytes(n)))
         for n in (2000, 500)),
     "JPEG fill bytes": (lambda: attacks.jpeg_fill_bytes(2000), lambda: attacks.jpeg_fill_bytes(500)),
     "JPEG stray bytes": tuple(
-        (lambda n=n: _insert(jpeg := attacks.encoded_blank(64, 64, "JPEG"), attacks.jpeg_after_app0(jpeg),
+        (lambda n=n: _insert(jpeg := encoded_blank(64, 64, "JPEG"), attacks.jpeg_after_app0(jpeg),
                              bytes(n)))
         for n in (2000, 500)),
     "PNG chunks": (lambda: attacks.png_empty_chunks(2000), lambda: attacks.png_empty_chunks(500)),
     "JPEG Photoshop resources": tuple(
-        (lambda n=n: _insert(attacks.encoded_blank(64, 64, "JPEG"), 2,
+        (lambda n=n: _insert(encoded_blank(64, 64, "JPEG"), 2,
                              b"\xff\xed" + (n + 16).to_bytes(2, "big") + b"Photoshop 3.0\x00" + bytes(n)))
         for n in (24_000, 6000)),
     "TIFF strip offsets typed BYTE": (lambda: attacks.tiff_strip_offsets(2000, field_type=1),
-                                      lambda: attacks.encoded_blank(64, 64, "TIFF")),
+                                      lambda: encoded_blank(64, 64, "TIFF")),
     "TIFF Exif IFD": (lambda: attacks.tiff_exif_fractions(2000), lambda: attacks.tiff_exif_fractions(500)),
     "TIFF Exif IFD at a SHORT offset": tuple(
         (lambda n=n: attacks.tiff_exif_fractions(n, pointer_type=3)) for n in (2000, 500)),
@@ -70,7 +72,7 @@ MANY_ENTRIES = {
         for n in (2000, 500)),
     "JPEG EXIF segments": (lambda: attacks.jpeg_exif_segments(600), lambda: attacks.jpeg_exif_segments(100)),
     "JPEG frame headers": (lambda: attacks.jpeg_frame_headers(1),
-                           lambda: attacks.encoded_blank(64, 64, "JPEG")),
+                           lambda: encoded_blank(64, 64, "JPEG")),
 }
 
 

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from backend.uploads.layout import read_layout
 from bench import attacks
-from tests.imagegen import encode, gradient
+from bench.fixtures import encode
+from tests.imagegen import gradient
 
 VALID_FILES = {fmt: encode(gradient(), fmt) for fmt in ("JPEG", "PNG", "GIF", "TIFF")}
 VALID_FILES["BigTIFF"] = encode(gradient(), "TIFF", big_tiff=True)

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from bench.fixtures import encode
 from ml.evaluation.confidence import (
     calibration_report,
     fit_temperature,
@@ -18,7 +19,7 @@ from ml.evaluation.confidence import (
 )
 from ml.inference.cnn import softmax
 from tests.conftest import ROOT
-from tests.imagegen import encode, gradient
+from tests.imagegen import gradient
 
 
 def sampled_labels(logits, rng):

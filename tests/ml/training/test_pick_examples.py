@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.fixtures import encode
 from ml.inference.examples import read_manifest
 from ml.inference.preprocessing import image_to_array
 from ml.training.data import load_tar_archive, stratified_split
 from ml.training.pick_examples import write_examples
-from tests.imagegen import encode, gradient
+from tests.imagegen import gradient
 
 CLASSES = ("bird", "cat", "ship")
 PER_CLASS = 10

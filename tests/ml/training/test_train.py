@@ -21,7 +21,8 @@ OTHER_THINGS = ("kettle", "violin", "tractor", "lamp")
 
 def other_photos(folder):
     """other/<thing>/a.jpg for a few things: photos for outlier exposure."""
-    from tests.imagegen import encode, gradient
+    from bench.fixtures import encode
+    from tests.imagegen import gradient
 
     for name in OTHER_THINGS:
         (folder / name).mkdir(parents=True)
