@@ -127,10 +127,10 @@ ship: $(VENV)/.serve
 
 # Both start the server with the launcher, as make run does: the performance phases with every
 # per-client limit off, the attacks with them on. PREVIOUS_MODEL=path/to/old.pkl also measures the
-# model shipped before, side by side.
+# model shipped before, side by side; BEFORE=<git ref> also measures that commit's server, side by side.
 bench: $(VENV)/.dev
-	$(BIN)/python -m bench $(if $(PREVIOUS_MODEL),--previous-model $(PREVIOUS_MODEL))
-	$(BIN)/python -m bench.hostile
+	$(BIN)/python -m bench $(if $(PREVIOUS_MODEL),--previous-model $(PREVIOUS_MODEL)) $(if $(BEFORE),--before $(BEFORE))
+	$(BIN)/python -m bench.hostile $(if $(BEFORE),--before $(BEFORE))
 
 lock: $(VENV)/.dev
 	{ echo "# Exact versions for reproducible installs and deploys: pip install -c constraints.txt ..."; \

@@ -62,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="also measure the server of this git commit (checked out in a temporary "
                              "worktree, started by its own launcher with its own copy of the model "
                              "file), right after ours and the same way: both columns, after ÷ before, "
-                             f"and every figure more than {report.TOLERANCE:.0%} worse flagged")
+                             f"and every figure more than {report.TOLERANCE:.0%}% worse flagged")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: " + ", ".join(f"--{k.replace('_', '-')} {v:g}"
                                                        for k, v in QUICK.items()))

@@ -1,6 +1,8 @@
 """How the benchmark's report judges the figures: targets met or not, failed phases, a new model
 against the previous one, and this checkout against an earlier commit (``--before``)."""
 
+import importlib
+
 import pytest
 
 from bench import report
@@ -130,3 +132,12 @@ def test_a_phase_that_fails_only_after_is_worse():
     worse = report.figures_worse_than_before(failing, server_results(CONCURRENT), SETTINGS)
     assert label("concurrent", "requests_per_s") in worse
     assert label("latency_png_32", "p50_ms") not in worse
+
+
+@pytest.mark.parametrize("module", ["bench.cli", "bench.hostile"])
+def test_the_command_line_help_renders(module, capsys):
+    """argparse expands each help text only when --help is asked for: a stray % fails there."""
+    main = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    assert stopped.value.code == 0 and "--before" in capsys.readouterr().out
