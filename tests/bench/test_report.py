@@ -134,7 +134,7 @@ def test_a_phase_that_fails_only_after_is_worse():
     assert label("latency_png_32", "p50_ms") not in worse
 
 
-@pytest.mark.parametrize("module", ["bench.cli", "bench.hostile"])
+@pytest.mark.parametrize("module", ["bench.cli", "bench.hostile", "bench.interleaved"])
 def test_the_command_line_help_renders(module, capsys):
     """argparse expands each help text only when --help is asked for: a stray % fails there."""
     main = importlib.import_module(module).main
