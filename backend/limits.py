@@ -159,14 +159,19 @@ def live_frames_per_second(config) -> float:
     (RATE_LIMIT, UPLOAD_RATE_LIMIT, IMAGE_RATE_LIMIT: a frame is one picture) for as long as it
     runs; published in /api/model's limits."""
     rates = [item.amount / item.get_expiry()
-             for text in (config["RATE_LIMIT"], config["UPLOAD_RATE_LIMIT"], config["IMAGE_RATE_LIMIT"])
+             for text in (config[name] for name in BUDGETS)
              if text.strip()
              for item in parse_many(text)]
     return round(min([MAX_LIVE_FRAMES_PER_SECOND, *(LIVE_SHARE_OF_LIMIT * rate for rate in rates)]), 2)
 
 
+BUDGETS = ("RATE_LIMIT", "UPLOAD_RATE_LIMIT", "IMAGE_RATE_LIMIT")
+
+
 def init_app(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATE_LIMIT_STORAGE_URI"]
+    # With every budget off, Flask-Limiter is off too, rather than checking empty limits on each request.
+    app.config["RATELIMIT_ENABLED"] = any(app.config[name].strip() for name in BUDGETS)
 
     @app.after_request  # registered before Flask-Limiter's own, so it runs after it
     def _retry_after(response):
