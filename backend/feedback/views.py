@@ -156,13 +156,15 @@ def export():
 
 
 def _bearer_token() -> str | None:
-    authorization = request.authorization
-    if authorization is None or authorization.type != "bearer" or not authorization.token:
-        return None
-    return authorization.token
+    """The token of ``Authorization: Bearer <token>``, as sent. (Werkzeug's request.authorization
+    would read a token with an "=" inside as parameters, and lose an operator's token so chosen.)"""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 def _is_operator(sent: str) -> bool:
-    """``sent`` is FEEDBACK_TOKEN (compared in constant time; never when none is set)."""
+    """``sent`` is FEEDBACK_TOKEN (compared in constant time; never when none is set). As bytes:
+    the header's own (WSGI hands them over as latin-1) against the token's UTF-8, as /metrics does."""
     token = current_app.config["FEEDBACK_TOKEN"]
-    return bool(token) and hmac.compare_digest(sent.encode(), token.encode())
+    return bool(token) and hmac.compare_digest(sent.encode("latin-1", "replace"), token.encode())

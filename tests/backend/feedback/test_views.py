@@ -138,7 +138,7 @@ def test_the_operator_deletes_any_entry(app):
     assert withdraw(client, entry["id"], OPERATOR).status_code == 404
 
 
-@pytest.mark.parametrize("token", [None, "wrong", OPERATOR + "x", OPERATOR[:-1]])
+@pytest.mark.parametrize("token", [None, "wrong", OPERATOR + "x", OPERATOR[:-1], "a=b"])
 def test_the_export_needs_the_operator_s_token(app, token):
     response = export(app.test_client(), token)
     assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized"
