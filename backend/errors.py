@@ -39,10 +39,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     "image_too_large": (422, "The image is too large to decode."),
     "image_aspect_ratio": (422, "The picture is too long and thin for the model to see anything in it."),
     "too_many_requests": (429, "Too many requests; please wait a moment and try again."),
-    "feedback_storage_full": (507, "The feedback storage is full; thank you, no more is being kept for now."),
     "internal_error": (500, "Something went wrong on our side."),
     "model_not_loaded": (503, "The model is still loading; please try again in a moment."),
     "server_busy": (503, "The server is busy; please try again in a few seconds."),
+    "feedback_storage_full": (507, "The feedback storage is full; thank you, no more is being kept for now."),
 }
 # The codes that stand for a bare HTTP status: what an HTTP error that Flask or Werkzeug raise
 # themselves (no route, wrong method, ...) is answered with. Any other status: bad_request, or

@@ -29,10 +29,10 @@ export const SERVER_ERROR_HINTS = Object.freeze({
   image_too_large: 'Please try a smaller image.',
   image_aspect_ratio: 'Please crop it closer to a square and try again.',
   too_many_requests: 'Please wait a few seconds and try again.',
-  feedback_storage_full: 'Thank you all the same: no more pictures are being kept for now.',
   internal_error: 'Please try again in a moment.',
   model_not_loaded: 'Please try again in a moment.',
   server_busy: 'Please try again in a few seconds.',
+  feedback_storage_full: 'Thank you all the same: no more pictures are being kept for now.',
 });
 
 /** The page's own codes: failures the page notices itself, with no server message to show. */
