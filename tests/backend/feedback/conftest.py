@@ -45,7 +45,7 @@ class Cluster:
 
     def _run(self, *command) -> None:
         result = subprocess.run([*self.as_owner, *map(str, command)], capture_output=True, text=True,
-                                timeout=120)
+                                timeout=120, cwd=self.folder)  # a folder its owner may enter
         if result.returncode:
             log = self.folder / "server.log"
             raise RuntimeError(f"{command[0]} failed:\n{result.stdout}{result.stderr}"

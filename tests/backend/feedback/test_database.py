@@ -28,9 +28,13 @@ def test_an_sqlite_url_is_left_as_it_is(tmp_path):
     assert database.database_url(f"sqlite:///{tmp_path}/f.db").drivername == "sqlite"
 
 
-def _version(engine) -> list[str]:
-    with engine.connect() as connection:
-        return [row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))]
+def _version(url: str) -> list[str]:
+    engine = database.connect(url)
+    try:
+        with engine.connect() as connection:
+            return [row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))]
+    finally:
+        engine.dispose()
 
 
 def test_upgrade_creates_the_table_once(database_url):
@@ -40,7 +44,8 @@ def test_upgrade_creates_the_table_once(database_url):
     columns = {column["name"] for column in inspect(engine).get_columns("feedback")}
     assert columns == {"id", "label", "predicted", "model_version", "created_at", "image",
                        "image_bytes", "delete_token_hash"}
-    assert _version(engine) == ["0001"]
+    engine.dispose()
+    assert _version(database_url) == ["0001"]
 
 
 def test_the_migrations_build_the_schema_the_models_declare(database_url):
@@ -52,6 +57,7 @@ def test_the_migrations_build_the_schema_the_models_declare(database_url):
     with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.check(config)  # raises when autogenerate would write a new migration
+    engine.dispose()
 
 
 def test_processes_that_start_at_once_upgrade_one_after_the_other(database_url):
@@ -64,7 +70,7 @@ def test_processes_that_start_at_once_upgrade_one_after_the_other(database_url):
                  for _ in range(3)]
     outputs = [process.communicate(timeout=120)[0] for process in processes]
     assert [process.returncode for process in processes] == [0, 0, 0], outputs
-    assert _version(database.connect(database_url)) == ["0001"]
+    assert _version(database_url) == ["0001"]
 
 
 def test_sqlite_keeps_a_write_ahead_log(tmp_path):

@@ -17,10 +17,13 @@ from backend.feedback.models import Feedback
 from backend.feedback.store import CSV_FIELDS, FeedbackStore, StorageFull, token_hash
 
 
-def _store(url: str, max_bytes: int = 10_000, retention_days: int = 365) -> FeedbackStore:
-    engine = database.connect(url)
+@pytest.fixture()
+def make_store(database_url):
+    """A store on the test's database (its connections closed after the test)."""
+    engine = database.connect(database_url)
     database.upgrade(engine)
-    return FeedbackStore(engine, max_bytes=max_bytes, retention_days=retention_days)
+    yield lambda max_bytes=10_000, retention_days=365: FeedbackStore(engine, max_bytes, retention_days)
+    engine.dispose()
 
 
 def _export(store: FeedbackStore) -> tuple[zipfile.ZipFile, list[dict]]:
@@ -35,8 +38,8 @@ def _add(store: FeedbackStore, image: bytes = b"\xff\xd8 a jpeg", label: str = "
     return store.add(image=image, label=label, predicted=predicted, model_version="v1")
 
 
-def test_an_entry_is_exported_with_its_picture_and_fields(database_url):
-    store = _store(database_url)
+def test_an_entry_is_exported_with_its_picture_and_fields(make_store):
+    store = make_store()
     before = datetime.now(UTC).replace(microsecond=0)
     first, _ = _add(store, b"first picture", "dog", "deer")
     second, _ = _add(store, b"second picture", "none", None)
@@ -51,16 +54,16 @@ def test_an_entry_is_exported_with_its_picture_and_fields(database_url):
         assert created.utcoffset() == timedelta(0) and before <= created <= datetime.now(UTC)
 
 
-def test_the_sender_s_token_is_stored_only_as_its_hash(database_url):
-    store = _store(database_url)
+def test_the_sender_s_token_is_stored_only_as_its_hash(make_store):
+    store = make_store()
     entry, token = _add(store)
     assert len(entry) == 32 and int(entry, 16) >= 0
     assert store.delete_token_hash(entry) == token_hash(token) != token
     assert store.delete_token_hash("0" * 32) is None
 
 
-def test_a_deleted_entry_is_gone_with_its_picture(database_url):
-    store = _store(database_url)
+def test_a_deleted_entry_is_gone_with_its_picture(make_store):
+    store = make_store()
     kept, _ = _add(store)
     gone, _ = _add(store)
     assert store.delete(gone) is True
@@ -69,8 +72,8 @@ def test_a_deleted_entry_is_gone_with_its_picture(database_url):
     assert [row["id"] for row in rows] == [kept] and f"dog/{gone}.jpg" not in archive.namelist()
 
 
-def test_past_the_storage_cap_nothing_more_is_stored(database_url):
-    store = _store(database_url, max_bytes=100)
+def test_past_the_storage_cap_nothing_more_is_stored(make_store):
+    store = make_store(max_bytes=100)
     _add(store, b"x" * 60)
     with pytest.raises(StorageFull):
         _add(store, b"y" * 41)  # 101 bytes in all
@@ -80,8 +83,8 @@ def test_past_the_storage_cap_nothing_more_is_stored(database_url):
 
 
 @pytest.mark.parametrize(("retention_days", "left"), [(30, 1), (0, 2)])
-def test_entries_past_the_retention_period_are_purged(database_url, retention_days, left):
-    store = _store(database_url, retention_days=retention_days)
+def test_entries_past_the_retention_period_are_purged(make_store, retention_days, left):
+    store = make_store(retention_days=retention_days)
     old, _ = _add(store)
     with Session(store.engine) as session, session.begin():
         session.execute(update(Feedback).where(Feedback.id == old)

@@ -180,6 +180,17 @@ def test_feedback_off_removes_the_endpoints(model_path, tmp_path):
     assert not (tmp_path / "never.db").exists()
 
 
+@pytest.mark.parametrize("url", ["postgresql://feedback:s3cret@/feedback?host=/nowhere",
+                                 "sqlite:////proc/no/feedback.db"])
+def test_a_database_that_cannot_be_used_stops_start_up_with_one_line(model_path, url):
+    """backend/wsgi.py turns the RuntimeError into one log line and stops the server."""
+    from backend import create_app
+
+    with pytest.raises(RuntimeError, match="the feedback database") as raised:
+        create_app({"TESTING": True, "MODEL_PATH": str(model_path), "DATABASE_URL": url})
+    assert "s3cret" not in str(raised.value) and "\n" not in str(raised.value)
+
+
 def test_feedback_is_rate_limited_with_the_uploads(model_path, tmp_path):
     """The same budget as /api/predict: feedback is no way around it, nor the other way round."""
     from backend import create_app
