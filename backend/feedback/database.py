@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -64,6 +65,9 @@ def lock_schema(connection: Connection) -> None:
 def upgrade(engine: Engine) -> None:
     """Apply the migrations the database lacks (none, usually), in one transaction under
     ``lock_schema`` (migrations/env.py)."""
+    # Alembic announces each of its plugins at INFO: seven lines of noise in every worker's start.
+    # What it did ("Running upgrade -> 0001") still shows.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     with engine.connect() as connection:
