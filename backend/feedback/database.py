@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 
@@ -65,9 +63,12 @@ def lock_schema(connection: Connection) -> None:
 def upgrade(engine: Engine) -> None:
     """Apply the migrations the database lacks (none, usually), in one transaction under
     ``lock_schema`` (migrations/env.py)."""
-    # Alembic announces each of its plugins at INFO: seven lines of noise in every worker's start.
-    # What it did ("Running upgrade -> 0001") still shows.
+    # Alembic announces each of its plugins at INFO as it is imported: seven lines of noise in
+    # every worker's start. What it did ("Running upgrade -> 0001") still shows.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     with engine.connect() as connection:
