@@ -8,7 +8,7 @@ import { byId } from './dom.js';
 export const NONE_LABEL = 'none';
 
 /** A label as the page words it. */
-export function labelText(label) {
+function labelText(label) {
   return label === NONE_LABEL ? 'none of these' : label;
 }
 
@@ -16,7 +16,7 @@ export function labelText(label) {
  * What stops Send, in words ('' when nothing does): the state of renderFeedback.
  * @param {{label: ?string, consent: boolean}} state
  */
-export function missingForSend({ label, consent }) {
+function missingForSend({ label, consent }) {
   if (!label) return 'Pick the right class above.';
   if (!consent) return 'Tick the box to send the picture.';
   return '';
