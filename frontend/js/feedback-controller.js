@@ -90,7 +90,8 @@ export function createFeedbackController({ api, store, views }) {
       panel.busy = false;
       renderFeedback();
     }
-    if (sent && store.current === entry) view.focusFeedback('undo');
+    // Send was disabled while sending, which took the focus from it: give it to what comes next.
+    if (store.current === entry) view.focusFeedback(sent ? 'undo' : 'send');
   }
 
   /** Take a sent picture back: the server deletes it and its row. */

@@ -88,10 +88,10 @@ export function createFeedbackView(doc) {
       el.undo.disabled = busy;
     },
 
-    /** Move keyboard focus where the flow goes on: 'choices' (the first class), 'open' or 'undo'. */
+    /** Move keyboard focus where the flow goes on: 'choices' (the first class), 'open', 'send' or 'undo'. */
     focusFeedback(which) {
-      const target = { choices: choiceButtons()[0], open: el.open, undo: el.undo }[which];
-      if (target && !target.hidden) target.focus();
+      const target = { choices: choiceButtons()[0], open: el.open, send: el.send, undo: el.undo }[which];
+      if (target && !target.hidden && !target.disabled) target.focus();
     },
 
     bindFeedback({ open, pick, consent, send, cancel, undo }) {

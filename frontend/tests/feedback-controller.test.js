@@ -116,6 +116,7 @@ describe('wrong answer', () => {
     await controller.handleFiles([png()]);
     await correct(controller, 'none');
     assert.equal(view.called('showError').at(-1)[0].code, 'feedback_storage_full');
+    assert.deepEqual(view.called('focusFeedback').at(-1), ['send'], 'to try again');
     assert.deepEqual(panel(view), { open: true, label: 'none', consent: true, busy: false, sent: null, note: '' });
     assert.equal(store.current.feedback, undefined);
   });
