@@ -29,11 +29,6 @@ export const SERVER_ERROR_HINTS = Object.freeze({
   internal_error: 'Please try again in a moment.',
   model_not_loaded: 'Please try again in a moment.',
   server_busy: 'Please try again in a few seconds.',
-  // Feedback (“Wrong answer?”): the page sends only with the box ticked and a class of the model's.
-  consent_required: 'Tick “Send this picture to help improve the model”, then send again.',
-  invalid_label: 'Please reload the page and pick the right class again.',
-  feedback_storage_full: 'Thank you all the same: the server cannot keep more pictures for now.',
-  feedback_not_found: 'It may have been deleted already.',
 });
 
 /** The page's own codes: failures the page notices itself, with no server message to show. */
