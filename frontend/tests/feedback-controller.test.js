@@ -176,6 +176,14 @@ describe('wrong answer', () => {
     assert.match(sent(api)[0][1], /^webcam-.*\.jpg$/);
   });
 
+  test('a batch: the card on screen sends its own file', async () => {
+    const { api, controller, store } = setup();
+    await controller.handleFiles([png('a.png'), png('b.png')]);
+    controller.selectEntry(store.batchCards[1].id);
+    await correct(controller, 'ship');
+    assert.deepEqual(sent(api).map(([, name, options]) => [name, options.label]), [['b.png', 'ship']]);
+  });
+
   test('live mode hides it; once stopped, the frame on screen is what is sent', async () => {
     const hiddenWhileLive = [];
     const { view, api, controller } = setup({
