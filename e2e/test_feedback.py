@@ -30,9 +30,18 @@ MODEL = os.environ.get("TEST_MODEL_PATH", SHIPPED_MODEL)
 
 # The pictures the page sends, kept in the page (as in test_crop_and_why.py: Chromium does not hand
 # Playwright a multipart body made of Blobs): each /api/predict and /api/feedback request's `image`
-# (name and bytes) and its other fields, while the request still goes to the server as it is.
+# (name and bytes) and its other fields, while the request still goes to the server as it is; and
+# the picture behind each object URL, so that the preview's bytes can be read (the page's CSP lets
+# no fetch read a blob: URL).
 RECORD_PICTURES = """() => {
   window.__sent = {predict: [], feedback: []};
+  window.__pictures = new Map();
+  const createObjectURL = URL.createObjectURL;
+  URL.createObjectURL = (blob) => {
+    const url = createObjectURL(blob);
+    window.__pictures.set(url, blob);
+    return url;
+  };
   const realFetch = window.fetch.bind(window);
   window.fetch = async (url, init = {}) => {
     const endpoint = String(url).match(/\\/api\\/(predict|feedback)$/)?.[1];
@@ -250,8 +259,8 @@ def test_live_mode_hides_it_and_once_stopped_the_frame_on_screen_is_sent(desk):
     feedback = sent(page, "feedback")[-1]
     assert feedback["name"].startswith("live-")
     on_screen = page.evaluate("""async () => {
-      const response = await fetch(document.querySelector('[data-testid=preview]').src);
-      return Array.from(new Uint8Array(await response.arrayBuffer()));
+      const picture = window.__pictures.get(document.querySelector('[data-testid=preview]').src);
+      return Array.from(new Uint8Array(await picture.arrayBuffer()));
     }""")
     assert feedback["bytes"] == on_screen
     assert feedback["fields"]["predicted"] == labels[0]
