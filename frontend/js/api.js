@@ -76,6 +76,20 @@ export function buildBatchForm(files, topK = null) {
 }
 
 /**
+ * multipart body for POST /api/feedback: the picture as it was classified (`image`), the right
+ * class (`label`: a class of the model, or `none`), the model's answer (`predicted`, when known)
+ * and the sender's consent, which the server requires to be the string `true`.
+ */
+export function buildFeedbackForm(file, { label, predicted = null, consent }) {
+  const form = new FormData();
+  form.append('image', file, fileName(file, 'image'));
+  form.append('label', label);
+  if (predicted) form.append('predicted', predicted);
+  form.append('consent', consent === true ? 'true' : 'false');
+  return form;
+}
+
+/**
  * @param {{fetchImpl?: typeof fetch, baseUrl?: string, timeoutMs?: number}} [options]
  */
 export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
@@ -173,6 +187,28 @@ export function createApiClient({ fetchImpl, baseUrl = '', timeoutMs = DEFAULT_T
       const body = buildPredictForm(file, topK);
       const data = await request('/api/predict', { method: 'POST', body, signal });
       return requirePredictions(data);
+    },
+
+    /**
+     * Keep a picture with its right class (the user's correction) to improve the model; resolves
+     * to {id, delete_token}, the token that lets the sender withdraw it (deleteFeedback).
+     */
+    async sendFeedback(file, { label, predicted = null, consent, signal } = {}) {
+      const body = buildFeedbackForm(file, { label, predicted, consent });
+      const data = await request('/api/feedback', { method: 'POST', body, signal });
+      if (typeof data?.id !== 'string' || typeof data?.delete_token !== 'string') {
+        throw new ApiError('invalid_response', 'The server response did not include the feedback\'s id.');
+      }
+      return data;
+    },
+
+    /** Withdraw a sent feedback (DELETE /api/feedback/<id>, 204) with the token its sending returned. */
+    async deleteFeedback(id, deleteToken, { signal } = {}) {
+      await send(`/api/feedback/${encodeURIComponent(id)}`, {
+        method: 'DELETE',
+        headers: { Authorization: `Bearer ${deleteToken}` },
+        signal,
+      });
     },
 
     /**

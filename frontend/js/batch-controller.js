@@ -17,7 +17,8 @@ const MAX_RETRY_SECONDS = 60;
  * @param {object} deps
  * @param {object} deps.api  @param {import('./store.js').Store} deps.store  @param {object} deps.views
  * @param {(ms: number) => Promise<void>} deps.sleep
- * @param {object} deps.shared  the main controller's steps: setBusy, showEntry, explain, remember, answerFields
+ * @param {object} deps.shared  the main controller's steps: setBusy, showEntry, explain, remember, answerFields,
+ *   renderFeedback
  */
 export function createBatchController({ api, store, views, sleep, shared }) {
   const { page, result, batch } = views;
@@ -91,6 +92,7 @@ export function createBatchController({ api, store, views, sleep, shared }) {
       store.previewUrl = null;
       result.clearPreview();
       result.clearResult('No result — see the messages below.');
+      shared.renderFeedback();
       page.showError(requestError ?? { code: 'batch_failed', message: '' });
       page.setStatus('None of the images could be classified.');
     }

@@ -1,6 +1,7 @@
 // The webcam: start, snap (classified like an upload), retake, switch, stop, and live mode, which
-// classifies the stream a few frames a second without keeping them in the history. The camera is
-// never left on for a page nobody is looking at.
+// classifies the stream a few frames a second without keeping them in the history; once it is
+// stopped, the frame on screen is an answer like any other ("why?", "Wrong answer?"). The camera
+// is never left on for a page nobody is looking at.
 
 import { extensionForType } from './files.js';
 import { summarizePrediction } from './format.js';
@@ -10,7 +11,8 @@ import { summarizePrediction } from './format.js';
  * @param {object} deps.api  @param {import('./store.js').Store} deps.store  @param {object} deps.views
  * @param {object} deps.camera  a Camera (camera.js)
  * @param {() => number} deps.now  @param {(ms: number) => Promise<void>} deps.sleep
- * @param {object} deps.shared  the main controller's steps: classifySingle, showPrediction, answerFields
+ * @param {object} deps.shared  the main controller's steps: classifySingle, showPrediction, answerFields,
+ *   renderFeedback
  */
 export function createCameraController({ api, store, views, camera, now, sleep, shared }) {
   const { page, result, crop, explain, batch, camera: cameraView } = views;
@@ -111,6 +113,7 @@ export function createCameraController({ api, store, views, camera, now, sleep, 
     batch.renderBatch([], null);
     explain.renderExplanation(null);
     result.setLive(true);
+    shared.renderFeedback(); // hidden while the frames change
     await refreshCameraControls();
     page.setStatus(`Live: about ${framesPerSecond} frames a second are classified. Press Live again to stop.`);
     while (store.live === run && camera.isActive) {
@@ -121,7 +124,7 @@ export function createCameraController({ api, store, views, camera, now, sleep, 
         const file = new File([frame], `live-${run.frames + 1}.${extensionForType(frame.type)}`, { type: frame.type });
         const data = await api.predict(file, { topK: store.requestedTopK });
         if (store.live !== run) break;
-        showLiveFrame(run, frame, data);
+        showLiveFrame(run, frame, file, data);
       } catch (error) {
         if (store.live !== run) break;
         if (error?.code !== 'too_many_requests') {
@@ -137,10 +140,11 @@ export function createCameraController({ api, store, views, camera, now, sleep, 
     }
   }
 
-  function showLiveFrame(run, frame, data) {
+  function showLiveFrame(run, frame, file, data) {
     run.frames += 1;
     const url = store.createObjectUrl(frame);
-    const entry = { id: `live-${run.frames}`, name: 'Live camera', url, ...shared.answerFields(data, data) };
+    // `upload`: the frame as sent, so that it can be corrected once live mode is stopped.
+    const entry = { id: `live-${run.frames}`, name: 'Live camera', url, upload: file, ...shared.answerFields(data, data) };
     store.current = entry;
     store.previewUrl = url;
     shared.showPrediction(entry);
@@ -154,11 +158,13 @@ export function createCameraController({ api, store, views, camera, now, sleep, 
     }
   }
 
-  /** End live mode, if it runs; the last answer stays on screen. */
+  /** End live mode, if it runs; the last answer stays on screen, as an answer like any other. */
   function stopLive(message = null) {
     if (!store.live) return;
     store.live = null;
     result.setLive(false);
+    if (store.current) shared.showPrediction(store.current);
+    else shared.renderFeedback();
     refreshCameraControls();
     if (message) page.setStatus(message);
   }

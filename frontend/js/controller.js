@@ -1,11 +1,13 @@
 // The page's controller: binds the views' inputs to the flows, and each flow asks the API, puts the
 // answer in the store and tells the views what to show. It never touches the DOM. One picture (or
 // a crop of it), its explanation, the history, k, the model's details and the examples are here;
-// a batch is batch-controller.js's, the webcam camera-controller.js's. Everything comes in as
-// arguments, so the tests drive it with fake views, API client and camera.
+// a batch is batch-controller.js's, the webcam camera-controller.js's, "Wrong answer?"
+// feedback-controller.js's. Everything comes in as arguments, so the tests drive it with fake
+// views, API client and camera.
 
 import { createBatchController } from './batch-controller.js';
 import { createCameraController } from './camera-controller.js';
+import { createFeedbackController } from './feedback-controller.js';
 import { checkFile, extensionForType, fileName } from './files.js';
 import { sortPredictions, summarizePrediction } from './format.js';
 import { describeError } from './messages.js';
@@ -14,7 +16,7 @@ import { describeError } from './messages.js';
  * @param {object} deps
  * @param {object} deps.api     createApiClient()
  * @param {import('./store.js').Store} deps.store
- * @param {object} deps.views   {page, upload, result, crop, explain, batch, history, about, camera}
+ * @param {object} deps.views   {page, upload, result, crop, explain, batch, history, about, camera, feedback}
  * @param {object} deps.camera  a Camera
  * @param {() => number} [deps.now]
  * @param {(ms: number) => Promise<void>} [deps.sleep]  waits between live frames and batch retries
@@ -36,8 +38,12 @@ export function createController({ api, store, views, camera, now = () => Date.n
     };
   }
 
+  // The "Wrong answer?" panel follows the answer on screen: every step that changes it re-renders it.
+  const feedbackController = createFeedbackController({ api, store, views });
+
   function showPrediction(entry) {
     result.showPrediction(entry, store.topK, store.classCount);
+    feedbackController.renderFeedback();
   }
 
   function showEntry(entry) {
@@ -57,10 +63,14 @@ export function createController({ api, store, views, camera, now = () => Date.n
   function setBusy(busy, text) {
     store.busy = busy;
     page.setBusy(busy, text);
+    feedbackController.renderFeedback();
     if (busy) page.revealResult();
   }
 
-  const shared = { setBusy, showEntry, showPrediction, remember, answerFields, explain, classifySingle };
+  const shared = {
+    setBusy, showEntry, showPrediction, remember, answerFields, explain, classifySingle,
+    renderFeedback: feedbackController.renderFeedback,
+  };
   const batchController = createBatchController({ api, store, views, sleep, shared });
   const cameraController = createCameraController({ api, store, views, camera, now, sleep, shared });
 
@@ -227,6 +237,7 @@ export function createController({ api, store, views, camera, now = () => Date.n
       if (store.limits?.top_k) result.setTopKChoices(store.limits.top_k, store.topK);
       if (store.current) showPrediction(store.current);
       upload.setLimits(store.limits);
+      feedbackController.modelLoaded();
       about.renderModelInfo(model);
       about.showModelNotice('');
     } catch (error) {
@@ -282,7 +293,7 @@ export function createController({ api, store, views, camera, now = () => Date.n
 
   return {
     start, loadModelInfo, handleFiles, handlePaste, selectEntry, explainClass, tryExample, cropChanged,
-    resetCrop, setTopK, clearHistory, ...cameraController,
+    resetCrop, setTopK, clearHistory, ...cameraController, ...feedbackController,
   };
 }
 

@@ -9,6 +9,7 @@ import { createCameraView } from './camera-view.js';
 import { createController } from './controller.js';
 import { createCropView } from './crop-view.js';
 import { createExplainView } from './explain-view.js';
+import { createFeedbackView } from './feedback-view.js';
 import { createHistoryView } from './history-view.js';
 import { createPageView } from './page-view.js';
 import { createResultView } from './result-view.js';
@@ -26,6 +27,7 @@ const views = {
   history: createHistoryView(document),
   about: createAboutView(document),
   camera: createCameraView(document),
+  feedback: createFeedbackView(document),
 };
 const store = new Store({ create: (file) => URL.createObjectURL(file), revoke: (url) => URL.revokeObjectURL(url) });
 const camera = new Camera(document.getElementById('camera-video'));

@@ -60,9 +60,10 @@ export function createResultView(doc, crop) {
      */
     showPrediction(entry, k, classCount) {
       showPreview(entry.url, entry.name);
-      // Class names are buttons that ask why, once there is a picture to explain.
+      // Class names are buttons that ask why, once there is a picture to explain (and it stays).
+      const live = el.resultSection.classList.contains('is-live');
       renderChart(el.results, entry.predictions, k, {
-        pickable: Boolean(entry.upload),
+        pickable: Boolean(entry.upload) && !live,
         explained: entry.explanation?.label ?? null,
       });
       el.resultsEmpty.hidden = true;
@@ -70,7 +71,6 @@ export function createResultView(doc, crop) {
       // The server says whether the model is sure (not_sure: below the model's own threshold).
       // In live mode the note keeps its space while invisible, so the chart does not jump.
       const notSure = entry.notSure === true;
-      const live = el.resultSection.classList.contains('is-live');
       el.lowConfidence.hidden = !notSure && !live;
       el.lowConfidence.classList.toggle('is-invisible', live && !notSure);
       const meta = [];

@@ -1,6 +1,7 @@
-// The page's state, in one place: the server's published limits, the chosen k, what is shown, the
-// history and the batch cards, and the object URLs that pin their files. No DOM and no network:
-// the controllers change it, the views are told what to show from it.
+// The page's state, in one place: the server's published limits and classes, the chosen k, what is
+// shown, the history and the batch cards, the "Wrong answer?" panel, and the object URLs that pin
+// their files. No DOM and no network: the controllers change it, the views are told what to show
+// from it.
 
 export const HISTORY_LIMIT = 20;
 
@@ -42,7 +43,10 @@ export class Store {
     // /api/model's `limits` as the server publishes them; null until it has answered. Until then
     // the page checks nothing the server checks anyway.
     this.limits = null;
-    this.classCount = null;
+    this.classes = []; // the model's classes (/api/model), in its order
+    // Whether the server keeps feedback (/api/model's `feedback`; FEEDBACK=off says false). Off
+    // until it has said so: the page offers nothing the server may not take.
+    this.feedbackEnabled = false;
     this.topK = null; // bars shown; null: all that came back (until the server's default is known)
     this.topKChosenByUser = false;
     this.busy = false;
@@ -51,16 +55,21 @@ export class Store {
     this.current = null; // the entry on screen (its chart, crop and explanation)
     this.previewUrl = null;
     this.live = null; // the live webcam run in progress ({frames, label}), or null
+    // The "Wrong answer?" panel of the entry on screen: {entry, open, label, consent, busy, note}.
+    // A sent feedback is kept on its entry (entry.feedback: {id, deleteToken, label}), so that the
+    // history shows it again with its Undo.
+    this.feedback = null;
     this.canSwitchCamera = false;
     this.examples = [];
     this.nextId = 1;
     this.liveUrls = new Set();
   }
 
-  /** The server's limits and class count (/api/model), and k within them. */
+  /** The server's limits, classes and feedback switch (/api/model), and k within them. */
   setModel(model) {
     this.limits = model.limits ?? null;
-    this.classCount = Array.isArray(model.classes) && model.classes.length ? model.classes.length : null;
+    this.classes = Array.isArray(model.classes) ? model.classes.filter((name) => typeof name === 'string') : [];
+    this.feedbackEnabled = model.feedback === true;
     const range = this.limits?.top_k;
     if (!range) return;
     const wanted = this.topKChosenByUser ? this.topK : range.default;
@@ -73,6 +82,20 @@ export class Store {
     if (!range) return;
     this.topK = clampTopK(value, range, this.topK);
     this.topKChosenByUser = true;
+  }
+
+  /** The model's number of classes, or null until /api/model has answered. */
+  get classCount() {
+    return this.classes.length || null;
+  }
+
+  /** The "Wrong answer?" panel's state for the entry on screen; a fresh, closed one for a new entry. */
+  feedbackPanel() {
+    const entry = this.current;
+    if (this.feedback?.entry !== entry) {
+      this.feedback = { entry, open: false, label: null, consent: false, busy: false, note: '' };
+    }
+    return this.feedback;
   }
 
   /** How many classes to ask the server for: every class, so that changing k needs no request. */

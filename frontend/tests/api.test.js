@@ -268,6 +268,47 @@ describe('createApiClient', () => {
     await assert.rejects(api.predictBatch([png()]), { code: 'invalid_response' });
   });
 
+  test('sendFeedback POSTs the picture, the right class, the model\'s answer and the consent', async () => {
+    const answer = { id: 'a'.repeat(32), delete_token: 'tok' };
+    const { calls, fetchImpl } = fakeFetch(() => jsonResponse(answer, 201));
+    const api = createApiClient({ fetchImpl });
+    assert.deepEqual(await api.sendFeedback(png('crop.png'), { label: 'dog', predicted: 'cat', consent: true }), answer);
+    assert.equal(calls[0].url, '/api/feedback');
+    assert.equal(calls[0].init.method, 'POST');
+    const body = calls[0].init.body;
+    assert.equal(body.get('image').name, 'crop.png');
+    assert.deepEqual([body.get('label'), body.get('predicted'), body.get('consent')], ['dog', 'cat', 'true']);
+    await api.sendFeedback(png(), { label: 'none', consent: true });
+    assert.equal(calls[1].init.body.has('predicted'), false, 'optional: left out when unknown');
+    await api.sendFeedback(png(), { label: 'none' });
+    assert.equal(calls[2].init.body.get('consent'), 'false', 'consent is only ever the user\'s explicit true');
+  });
+
+  test('sendFeedback: a refusal is an ApiError, an answer without id and token invalid_response', async () => {
+    const refused = fakeFetch(() =>
+      jsonResponse({ error: { code: 'consent_required', message: 'Consent is required.' } }, 400));
+    await assert.rejects(createApiClient({ fetchImpl: refused.fetchImpl }).sendFeedback(png(), { label: 'dog' }), {
+      code: 'consent_required', status: 400,
+    });
+    const odd = fakeFetch(() => jsonResponse({ id: 'x' }, 201));
+    await assert.rejects(createApiClient({ fetchImpl: odd.fetchImpl }).sendFeedback(png(), { label: 'dog', consent: true }), {
+      code: 'invalid_response',
+    });
+  });
+
+  test('deleteFeedback DELETEs /api/feedback/<id> with the sender\'s token; 204 has no body', async () => {
+    const { calls, fetchImpl } = fakeFetch(() => new Response(null, { status: 204 }));
+    await createApiClient({ fetchImpl }).deleteFeedback('a'.repeat(32), 'tok-en_1');
+    assert.equal(calls[0].url, `/api/feedback/${'a'.repeat(32)}`);
+    assert.equal(calls[0].init.method, 'DELETE');
+    assert.equal(calls[0].init.headers.Authorization, 'Bearer tok-en_1');
+    const gone = fakeFetch(() =>
+      jsonResponse({ error: { code: 'feedback_not_found', message: 'No such feedback.' } }, 404));
+    await assert.rejects(createApiClient({ fetchImpl: gone.fetchImpl }).deleteFeedback('b', 't'), {
+      code: 'feedback_not_found',
+    });
+  });
+
   test('uses global fetch when none is injected', async (t) => {
     const original = globalThis.fetch;
     t.after(() => {

@@ -8,6 +8,7 @@ import { Store } from '../js/store.js';
 export const MB = 1024 * 1024;
 // /api/model as the server publishes it with its default settings (backend/api/model_info.py).
 export const MODEL = {
+  feedback: true,
   classes: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
   limits: {
     top_k: { min: 1, max: 10, default: 5 },
@@ -40,7 +41,7 @@ function fakeView() {
   return view;
 }
 
-function fakeApi({ predict, predictBatch, model } = {}) {
+function fakeApi({ predict, predictBatch, model, sendFeedback, deleteFeedback } = {}) {
   const requests = [];
   return {
     requests,
@@ -64,6 +65,14 @@ function fakeApi({ predict, predictBatch, model } = {}) {
     async fetchExample(example) {
       requests.push(['fetchExample', example.url]);
       return new File([new Uint8Array(10)], `example-${example.label}.jpg`, { type: 'image/jpeg' });
+    },
+    async sendFeedback(file, options) {
+      requests.push(['sendFeedback', file.name, options]);
+      return sendFeedback ? sendFeedback(file, options) : { id: 'f'.repeat(32), delete_token: 'token-1' };
+    },
+    async deleteFeedback(id, deleteToken) {
+      requests.push(['deleteFeedback', id, deleteToken]);
+      if (deleteFeedback) await deleteFeedback(id, deleteToken);
     },
     async getModel() {
       if (model instanceof Error) throw model;
@@ -122,7 +131,9 @@ export function setup(options = {}) {
   const store = new Store(urls);
   if (!options.model) store.setModel(MODEL);
   const views = Object.fromEntries(
-    ['page', 'upload', 'result', 'crop', 'explain', 'batch', 'history', 'about', 'camera'].map((name) => [name, view]),
+    ['page', 'upload', 'result', 'crop', 'explain', 'batch', 'history', 'about', 'camera', 'feedback'].map(
+      (name) => [name, view],
+    ),
   );
   // The view crops the shown picture with a canvas; here it hands back a small PNG.
   view.cropPicture = async (square) => {
