@@ -477,7 +477,7 @@ def _before_after(before: dict, after: dict) -> list[str]:
         values = [figure(figures, path) for figures in (before, after)]
         if None not in values:
             share = path[-1] not in ("auroc", "not_sure_threshold")
-            lines.append(f"{name:<48}" + "".join(f"{value * 100:9.1f} %" if share else f"{value:11.3f}"
+            lines.append(f"{name:<48}" + "".join(f"{value * 100:9.2f} %" if share else f"{value:11.3f}"
                                                  for value in values))
     return lines
 
