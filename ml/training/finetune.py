@@ -147,7 +147,11 @@ def read_database(url: str) -> Feedback:
         raise ValueError(f"no SQLite database at {url.database}")
     table = sa.Table("feedback", sa.MetaData(), sa.Column("id", sa.String(32), primary_key=True),
                      sa.Column("label", sa.String), sa.Column("image", sa.LargeBinary))
-    engine = sa.create_engine(url)
+    try:
+        engine = sa.create_engine(url)
+    except ImportError as error:  # the URL's driver
+        hint = " (pip install 'psycopg[binary]')" if url.get_backend_name() == "postgresql" else ""
+        raise ValueError(f"cannot read {where}: {error}{hint}") from None
     try:
         with engine.connect() as connection:
             rows = connection.execute(sa.select(table.c.id, table.c.label, table.c.image)).all()

@@ -247,7 +247,7 @@ def test_finetune_end_to_end_writes_a_shippable_run_or_refuses(tiny, tmp_path, c
     assert main([*argv, "--out", str(run), "--quiet"]) == 0
     printed = capsys.readouterr().out
     lines = printed.splitlines()
-    assert lines[0].split() == ["before", "after"]
+    lines = lines[next(i for i, line in enumerate(lines) if line.split() == ["before", "after"]):]
     assert lines[1].startswith("validation top-1 (10 images)") and lines[1].count("%") == 2
     for label in ("cat (1): top-1", "dog (1): top-1", "ship (1): top-1", "none (1): Not sure"):
         assert any(line.strip().startswith(label) for line in lines), label
