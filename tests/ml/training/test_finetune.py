@@ -277,6 +277,8 @@ def test_finetune_end_to_end_writes_a_shippable_run_or_refuses(tiny, tmp_path, c
     assert card["feedback"]["fit"] == {"cat": 3, "dog": 3, NONE: 3, "ship": 3}
     assert card["feedback"]["held_out"] == {"cat": 1, "dog": 1, NONE: 1, "ship": 1}
     assert card["feedback"]["learning_rate"] == FINETUNE["learning_rate"] and card["feedback"]["epochs"] == 1
+    assert "on 12 feedback pictures (cat 3, dog 3, none 3, ship 3; from export.zip)" in (
+        run / "model_card.md").read_text()
     models = tmp_path / "models"
     models.mkdir()
     shutil.copy(ROOT / "render.yaml", tmp_path / "render.yaml")
