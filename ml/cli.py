@@ -1,5 +1,5 @@
 """Command line: python -m ml COMMAND --help (check, search, train, outliers, quantize, ship,
-calibrate, evaluate, photos, predict)."""
+calibrate, evaluate, photos, predict, finetune, stand-in-feedback)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def _artifact_command(commands, name: str, help: str, description: str, *, new_a
 
 
 def main(argv=None) -> int:
-    from ml.training.recipe import OUTLIER_EXPOSURE
+    from ml.training.recipe import FINETUNE, OUTLIER_EXPOSURE
 
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -167,11 +167,50 @@ def main(argv=None) -> int:
     predict.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
     predict.add_argument("--top-k", type=int, default=3)
 
+    finetune = commands.add_parser(
+        "finetune", help="fine-tune a model on users' feedback -> run folder",
+        description="Fine-tunes a model's nets on the feedback pictures (a fixed part of each label "
+        "held out) mixed with the training images of --data, 'none' pictures in the outlier term; "
+        "prints validation top-1, held-out feedback per label and (--photos) real-photo figures, "
+        "before -> after; writes the run folder, with the model at its top only if validation "
+        "top-1 fell by at most half a point (else exit status 1). make ship RUN=... ships it.")
+    finetune.add_argument("--feedback", required=True,
+                          help="the zip of GET /api/feedback/export, or the server's DATABASE_URL "
+                               "(sqlite:///..., postgres://...)")
+    finetune.add_argument("--out", required=True, help="run folder (the same again resumes)")
+    finetune.add_argument("--model", default=str(DEFAULT_MODEL), help="default: %(default)s")
+    _data_arg(finetune)
+    finetune.add_argument("--photos", default=None,
+                          help="real photos to measure on, before and after: a folder laid out like "
+                               "real-photos/ (known/<class>/*.jpg, other/<thing>/*.jpg), none of "
+                               "them in the feedback")
+    finetune.add_argument("--other-photos", default=None,
+                          help="other/<category>/ photos that the model's outlier exposure trained on "
+                               "(held-out categories excluded), kept in the outlier term")
+    finetune.add_argument("--class-photos", default=None,
+                          help="folder of <class>/*.jpg real photos that set the 'Not sure' "
+                               "threshold (default: the validation images framed as photos)")
+    finetune.add_argument("--epochs", type=float, default=FINETUNE["epochs"], help="default: %(default)s")
+    finetune.add_argument("--learning-rate", type=float, default=FINETUNE["learning_rate"],
+                          help="peak of the triangular schedule (default: %(default)s)")
+    finetune.add_argument("--quiet", action="store_true")
+
+    stand_in = commands.add_parser(
+        "stand-in-feedback", help="stand-in feedback from real photos, to measure finetune",
+        description="Writes OUT/feedback.zip (an export, as GET /api/feedback/export writes it) "
+        "from the class photos of real-photos/ and one photo of each of half the other/ "
+        "categories outlier exposure never saw (as 'none'); OUT/photos/ (for finetune --photos): "
+        "the class photos finetune holds out and the other half of those categories; "
+        "OUT/entries.csv: where each entry comes from.")
+    stand_in.add_argument("real_photos", help="real-photos.tar.gz or its unpacked real-photos/ folder")
+    stand_in.add_argument("--out", required=True, help="output folder")
+
     args = parser.parse_args(argv)
     try:
         return {"check": _check, "search": _search, "train": _train, "evaluate": _evaluate,
                 "photos": _photos, "calibrate": _calibrate, "outliers": _outliers,
-                "quantize": _quantize, "ship": _ship, "predict": _predict}[args.command](args)
+                "quantize": _quantize, "ship": _ship, "predict": _predict, "finetune": _finetune,
+                "stand-in-feedback": _stand_in}[args.command](args)
     except (ValueError, RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -389,3 +428,66 @@ def _predict(args) -> int:
         print(path + ": " + ", ".join(f"{p['label']} {p['probability'] * 100:.1f} %" for p in top))
     return 0
 
+
+
+def _finetune(args) -> int:
+    from ml.inference import artifact
+    from ml.training.finetune import MAX_VALIDATION_DROP, fine_tune_on_feedback, read_feedback
+
+    classes = tuple(artifact.load(args.model).classes)  # the data must be the model's
+    feedback = read_feedback(args.feedback)
+    dataset = _prerequisites(args.data, args.out, classes, other_photos=args.other_photos,
+                             class_photos=args.class_photos)
+    report = fine_tune_on_feedback(args.model, dataset, feedback, args.out, model_name=DEFAULT_MODEL.name,
+                                   other_photos=args.other_photos, photos=args.photos,
+                                   class_photos=args.class_photos, epochs=args.epochs,
+                                   learning_rate=args.learning_rate,
+                                   checkpoint_dir=str(DEFAULT_CHECKPOINTS),
+                                   verbose=0 if args.quiet else 1)
+    print("\n".join(_before_after(report["before"], report["after"])))
+    before, after = report["before"]["validation"], report["after"]["validation"]
+    if not report["accepted"]:
+        print(f"refused: validation top-1 fell {(before - after) * 100:.2f} points "
+              f"({before * 100:.2f} % -> {after * 100:.2f} %), more than the "
+              f"{MAX_VALIDATION_DROP * 100:.1f} allowed; no model written in {args.out}/ (the "
+              f"candidate, to look at: {report['candidate']})", file=sys.stderr)
+        return 1
+    print(f"accepted: {Path(args.out) / DEFAULT_MODEL.name}; to serve it: make ship RUN={args.out}")
+    return 0
+
+
+def _before_after(before: dict, after: dict) -> list[str]:
+    """The table finetune prints: one row per figure both sides have, before and after."""
+    def figure(figures, path):
+        for key in path:
+            figures = figures.get(key) if isinstance(figures, dict) else None
+        return figures
+
+    rows = [(f"validation top-1 ({before['n_validation']} images)", ("validation",)),
+            ("held-out feedback: top-1 of the class pictures", ("held_out_top1",))]
+    rows += [(f"  {label} ({scores['n']}): {'Not sure' if label == 'none' else 'top-1'}",
+              ("held_out", label, "score")) for label, scores in before["held_out"].items()]
+    rows += [("real photos (--photos): balanced top-1", ("photos", "balanced_accuracy")),
+             ("  AUROC, known vs other", ("photos", "auroc")),
+             ("  'Not sure' on the known photos", ("photos", "not_sure_known")),
+             ("  'Not sure' on the others", ("photos", "not_sure_other")),
+             ("'Not sure' threshold", ("not_sure_threshold",))]
+    lines = [f"{'':<48}{'before':>11}{'after':>11}"]
+    for name, path in rows:
+        values = [figure(figures, path) for figures in (before, after)]
+        if None not in values:
+            share = path[-1] not in ("auroc", "not_sure_threshold")
+            lines.append(f"{name:<48}" + "".join(f"{value * 100:9.2f} %" if share else f"{value:11.3f}"
+                                                 for value in values))
+    return lines
+
+
+def _stand_in(args) -> int:
+    from ml.training.stand_in import build_stand_in
+
+    summary = build_stand_in(args.real_photos, args.out)
+    print(f"{args.out}/feedback.zip: {sum(summary['entries'].values())} entries {summary['entries']}, "
+          f"of which finetune holds out {summary['held_out']}")
+    print(f"{args.out}/photos/: {summary['photos_known']} held-out class photos in known/, "
+          f"{summary['photos_other']} photos of unseen things in other/ (finetune --photos)")
+    return 0

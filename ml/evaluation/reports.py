@@ -111,6 +111,17 @@ def _inference(card: dict) -> str:
             f"{quantization['validation_accuracy_before'] * 100:.2f} % in float32)")
 
 
+def _feedback(feedback: dict | None) -> list[str]:
+    """The card's line on fine-tuning with users' feedback (``ml.training.finetune``), if any."""
+    if not feedback:
+        return []
+    fit = ", ".join(f"{label} {n}" for label, n in feedback["fit"].items())
+    return [f"- **Fine-tuned on feedback**: {feedback['epochs']:g} more epochs from model "
+            f"`{feedback['base_model']}` on {sum(feedback['fit'].values())} feedback pictures "
+            f"({fit}; from {feedback['source']}) mixed into the training images; "
+            f"{sum(feedback['held_out'].values())} more held out to measure"]
+
+
 def write_model_card(card: dict, folder, stem="model_card") -> tuple[Path, Path]:
     folder = Path(folder)
     json_path = folder / f"{stem}.json"
@@ -130,6 +141,7 @@ def write_model_card(card: dict, folder, stem="model_card") -> tuple[Path, Path]
         f"(stratified, seed {card.get('data', {}).get('split_seed')})",
         f"- **Training time**: {card.get('training_seconds', 0) / 60:.1f} min on "
         f"{card.get('hardware')}",
+        *_feedback(card.get("feedback")),
         "",
         "## Validation metrics",
         "",

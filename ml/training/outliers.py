@@ -22,27 +22,42 @@ from ml.training.data import SPLIT_SEED, Dataset, named_labels, validation_split
 from ml.training.final_fit import hardware_description, member_params, save_with_card
 from ml.training.recipe import OUTLIER_EXPOSURE
 
+# Each photo of another thing gives this many pictures, crops down to SMALLEST_CROP of its shorter
+# side: objects at other scales and places.
+CROPS_PER_PHOTO = 16
+SMALLEST_CROP = 0.35
 
-def outlier_images(folder, crops_per_photo: int = 16, image_size: int = 32, seed: int = 0) -> np.ndarray:
+
+def outlier_images(folder, crops_per_photo: int = CROPS_PER_PHOTO, image_size: int = 32,
+                   seed: int = 0) -> np.ndarray:
     """uint8 (n, size, size, 3): from each photo of the training categories of ``folder``
     (``<category>/*.jpg``), the centre square the app would show the network, and random square
-    crops of 35-100 % of the shorter side (objects at other scales and places)."""
+    crops of SMALLEST_CROP-100 % of the shorter side (``square_crops``)."""
     rng = np.random.default_rng(seed)
     crops = []
     for category, files in photo_files(Path(folder)).items():
         if is_held_out(category):
             continue
         for path in files:
-            image = load_image(path).convert("RGB")
-            crops.append(image_to_array(image, image_size))
-            width, height = image.size
-            for _ in range(crops_per_photo - 1):
-                side = int(min(width, height) * rng.uniform(0.35, 1.0))
-                left, top = rng.integers(0, width - side + 1), rng.integers(0, height - side + 1)
-                crops.append(image_to_array(image.crop((left, top, left + side, top + side)), image_size))
+            crops += square_crops(load_image(path), crops_per_photo, SMALLEST_CROP, rng, image_size)
     if not crops:
         raise ValueError(f"{folder} holds no photos in training categories (<category>/*.jpg)")
     return np.stack(crops)
+
+
+def square_crops(image, count: int, smallest: float, rng: np.random.Generator,
+                 image_size: int = 32) -> list[np.ndarray]:
+    """``count`` network inputs (uint8 (size, size, 3)) of a picture: the centre square the app
+    would show the network, then random square crops of ``smallest``-100 % of its shorter side at
+    random places. ``ml.training.finetune`` crops feedback pictures so too."""
+    image = image.convert("RGB")
+    crops = [image_to_array(image, image_size)]
+    width, height = image.size
+    for _ in range(count - 1):
+        side = int(min(width, height) * rng.uniform(smallest, 1.0))
+        left, top = rng.integers(0, width - side + 1), rng.integers(0, height - side + 1)
+        crops.append(image_to_array(image.crop((left, top, left + side, top + side)), image_size))
+    return crops
 
 
 def fine_tune_with_outliers(model_path, dataset: Dataset, other_photos, out_path, *,

@@ -156,7 +156,7 @@ def _photo_counts(source: Path, depth: int) -> Counter:
     """How many photos each folder ``depth`` levels down holds, e.g. ``{("known", "cat"): 5}``,
     decoding every one (as training will) so that a bad file fails now."""
     counts = Counter()
-    for parts, data in _photo_files(source):
+    for parts, data in photo_bytes(source):
         if len(parts) <= depth:
             continue
         try:
@@ -167,7 +167,7 @@ def _photo_counts(source: Path, depth: int) -> Counter:
     return counts
 
 
-def _photo_files(source: Path):
+def photo_bytes(source: Path):
     """(path parts below ``source``, bytes) of each photo in a folder, or in a tar archive of one
     (below its top folder, which ``tar --strip-components=1`` removes too)."""
     if source.is_dir():

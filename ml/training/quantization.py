@@ -76,7 +76,7 @@ def quantize_artifact(model_path, dataset: Dataset, out_path, *, class_photos=No
     pipeline.named_steps["cnn"].quantize(pipeline[:-1].transform(dataset.images[sample]))
     validation_features = (pipeline[:-1].transform(dataset.images[validation]),
                            named_labels(dataset, validation))
-    kept = ("data", "grid_search", "training_seconds", "hardware", "outlier_exposure")
+    kept = ("data", "grid_search", "training_seconds", "hardware", "outlier_exposure", "feedback")
     return save_with_card(pipeline, dataset, train, validation, validation_features, out_path, {
         **{k: model.card[k] for k in kept if k in model.card},
         "quantization": {"base_model": model.version, "calibration_images": count,

@@ -46,6 +46,21 @@ FINAL_RECIPE = {**RECIPE, "epochs": 31.0, "n_members": 2}
 # exposure through the whole training cost accuracy and separation both: a fine-tuning it stays.
 OUTLIER_EXPOSURE = {"epochs": 2.0, "learning_rate": 0.3, "weight": 1.0}
 
+# Fine-tuning on users' feedback (`python -m ml finetune`, ml/training/finetune.py): the shipped
+# nets continue from their weights, like outlier exposure. Not tuned: no feedback existed to tune
+# on, and 45 stand-in photos could not rank candidates (docs/model.md, "Learning from feedback").
+# - hold_out: the share of each label's feedback kept out of every fit and threshold, to measure.
+# - learning_rate: a third of outlier exposure's peak: the nets are finished, the feedback is few
+#   pictures, and outlier exposure's 0.3 already cost ~0.4 points of validation.
+# - feedback_share: the share of the fit's pictures that are feedback (copies of each feedback
+#   picture, cropped differently); the rest are CIFAR-10's training images, so that the nets do
+#   not forget the classes for a few photos.
+# - smallest_crop: a copy shows 70-100 % of the picture's shorter side, so that the subject stays in.
+# - outlier_weight: "none of these" pictures pushed towards uniform probabilities, as in outlier
+#   exposure.
+FINETUNE = {"epochs": 2.0, "learning_rate": 0.1, "hold_out": 0.3, "feedback_share": 0.05,
+            "smallest_crop": 0.7, "outlier_weight": 1.0}
+
 
 def make_pipeline(n_members: int = 1, views: str = "every", **cnn_params) -> Pipeline:
     """``n_members`` > 1: an ensemble of that many CNNs of these parameters (``ml.inference.ensemble``),
