@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 help:
 	@echo "make run     start the app: HOST=... PORT=... or any setting of backend/config.py (serving deps only)"
-	@echo "make test    install test deps (+ Debian chromium, redis-server) and run lint, pytest, npm test"
+	@echo "make test    install test deps (+ Debian chromium, redis-server, postgresql) and run lint, pytest, npm test"
 	@echo "make train   DATA=cifar-10-python.tar.gz: search, fit, outlier exposure, int8 -> runs/<date-time>/"
 	@echo "make ship    RUN=runs/...: copy a finished run into models/, pin its hash in render.yaml"
 	@echo "make bench   latency/memory/throughput vs a plain Keras server -> bench/results/"
@@ -36,10 +36,13 @@ $(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
 run: $(VENV)/.serve
 	$(BIN)/python -m backend.serve
 
-# Debian packages the tests use: Chromium for e2e, a real redis-server for the shared rate limits.
+# Debian packages the tests use: Chromium for e2e, a real redis-server for the shared rate limits,
+# PostgreSQL for the feedback database (the tests start a throwaway cluster of their own; Debian
+# puts initdb and pg_ctl in /usr/lib/postgresql/<version>/bin, off the PATH).
 system-deps:
 	@missing=""; test -x $(CHROMIUM) || missing="chromium"; \
 	  command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	  if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 def create_app(config: dict | None = None):
     from flask import Flask
 
-    from backend import api, errors, limits, observability, openapi, security, uploads, web
+    from backend import api, errors, feedback, limits, observability, openapi, security, uploads, web
     from backend.config import settings
     from backend.model import ModelService
 
@@ -35,6 +35,7 @@ def create_app(config: dict | None = None):
     security.init_app(app)
     limits.init_app(app)
     uploads.init_app(app)
+    feedback.init_app(app)  # its blueprint, when FEEDBACK is on
     for blueprint in (*api.BLUEPRINTS, openapi.bp, web.bp):
         app.register_blueprint(blueprint)
     app.logger.info("model %s loaded from %s (%d classes)", service.model.version,

@@ -35,6 +35,11 @@ def _float(name: str, default: float) -> float:
     return _number(name, default, float)
 
 
+def _switch(name: str) -> bool:
+    """An on/off setting, on unless it says off (or 0, false, no)."""
+    return os.environ.get(name, "on").strip().lower() not in ("off", "0", "false", "no")
+
+
 def from_env() -> dict:
     upload = _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
     batch = _int("MAX_BATCH_BYTES", 64 * 1024 * 1024)
@@ -83,13 +88,28 @@ def from_env() -> dict:
         # WARM_UP="background"), then 503.
         "MODEL_WAIT_SECONDS": _float("MODEL_WAIT_SECONDS", 30.0),
         # Prometheus metrics at /metrics ("off" removes the endpoint); a token restricts it.
-        "METRICS": os.environ.get("METRICS", "on").lower() not in ("off", "0", "false", "no"),
+        "METRICS": _switch("METRICS"),
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         "CORS_ORIGINS": [o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()],
         "FRONTEND_DIR": os.environ.get("FRONTEND_DIR", str(ROOT / "frontend")),
         "REPORTS_DIR": os.environ.get("REPORTS_DIR", ""),  # default: the model file's folder
         # One example picture per class, committed with the page (ml/inference/examples.py).
         "EXAMPLES_DIR": os.environ.get("EXAMPLES_DIR", str(ROOT / "frontend" / "examples")),
+        # Users' corrections, kept with their pictures to retrain the model (backend/feedback/).
+        # "off" removes the /api/feedback endpoints, and the page its "Wrong answer?" button.
+        "FEEDBACK": _switch("FEEDBACK"),
+        # Where they are kept: an SQLite file (WAL mode) under the git-ignored instance/ folder by
+        # default, or postgresql://... (Render's postgres://... too). A local file is lost at every
+        # Render deploy: render.yaml passes its PostgreSQL database's URL.
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "").strip()
+        or f"sqlite:///{ROOT / 'instance' / 'feedback.db'}",
+        # The operator's token for the export and for deleting any entry; empty: both are off.
+        "FEEDBACK_TOKEN": os.environ.get("FEEDBACK_TOKEN", "").strip(),
+        # What the stored pictures may take in all (a 512-pixel JPEG is ~30-80 KB): 256 MB is a
+        # quarter of Render's free PostgreSQL (1 GB). Past it a feedback is answered 507.
+        "FEEDBACK_MAX_BYTES": _int("FEEDBACK_MAX_BYTES", 256 * 1024 * 1024),
+        # Entries older than this are deleted (at start and at each new one); 0 keeps them.
+        "FEEDBACK_RETENTION_DAYS": _int("FEEDBACK_RETENTION_DAYS", 365),
     }
 
 

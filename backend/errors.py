@@ -22,9 +22,12 @@ ERRORS: dict[str, tuple[int, str]] = {
     "missing_file": (400, "No image file was sent."),
     "too_many_files": (400, "Too many files in one request."),
     "empty_file": (400, "The uploaded file is empty."),
+    "consent_required": (400, "Feedback is kept only with consent: send consent=true."),
+    "invalid_label": (400, "The label must be one of the model's classes, or none."),
     "unauthorized": (401, "This needs a valid token."),
     "cross_site_request": (403, "Another website's page cannot send pictures here; use this site."),
     "not_found": (404, "No such endpoint. See /api/openapi.json for the API."),
+    "feedback_not_found": (404, "No feedback with this id: it was withdrawn, purged or never stored."),
     "method_not_allowed": (405, "This endpoint does not accept that method."),
     "request_timeout": (408, "The upload stalled or was cut off; please try again."),
     "payload_too_large": (413, "The upload is too large."),
@@ -39,6 +42,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "internal_error": (500, "Something went wrong on our side."),
     "model_not_loaded": (503, "The model is still loading; please try again in a moment."),
     "server_busy": (503, "The server is busy; please try again in a few seconds."),
+    "feedback_storage_full": (507, "The feedback storage is full; thank you, no more is being kept for now."),
 }
 # The codes that stand for a bare HTTP status: what an HTTP error that Flask or Werkzeug raise
 # themselves (no route, wrong method, ...) is answered with. Any other status: bad_request, or

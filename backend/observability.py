@@ -49,6 +49,7 @@ LATENCY = Histogram("http_request_duration_seconds", "Time to answer a request",
 IMAGES = Counter("images_classified_total", "Images the model classified")
 DECODE_FAILURES = Counter("image_decode_failures_total", "Uploads refused while decoding", ["code"])
 RATE_LIMITED = Counter("rate_limited_requests_total", "Requests answered 429", ["endpoint"])
+FEEDBACK = Counter("feedback_total", "Corrections stored (POST /api/feedback)", ["label"])
 MODEL = Gauge("model_info", "The model being served (value 1)", ["version", "sha256"],
               multiprocess_mode="max")
 
@@ -144,6 +145,11 @@ def count_images(n: int) -> None:
 
 def count_decode_failure(code: str) -> None:
     DECODE_FAILURES.labels(code).inc()
+
+
+def count_feedback(label: str) -> None:
+    """One correction stored, by its label (a class of the model or "none": few label values)."""
+    FEEDBACK.labels(label).inc()
 
 
 # ---------------------------------------------------------------- metrics endpoint

@@ -28,6 +28,10 @@ ERROR_RESPONSES = {
     "unsupported_media_type": "Not an accepted image type (SVG included)",
     "invalid_image": "Corrupt or truncated image, or over a decoding limit (pixels, decoding memory, "
                      "aspect ratio, JPEG scans, file entries)",
+    "unauthorized": "No token, or not the one this needs (Authorization: Bearer <token>)",
+    "not_found": "Not on this server (the feedback export: no FEEDBACK_TOKEN is set)",
+    "feedback_not_found": "No such feedback entry: withdrawn, purged, or never stored",
+    "feedback_storage_full": "The feedback storage cap (FEEDBACK_MAX_BYTES) is reached",
     "too_many_requests": "Over the per-client rate limit (RATE_LIMIT); Retry-After says when to retry",
     "server_busy": "The worker is busy decoding other large images; Retry-After says when to retry",
 }
@@ -64,6 +68,8 @@ def build_spec(app) -> dict:
                  "PredictResponseSchema", "BatchItemSchema", "BatchResponseSchema", "HealthSchema",
                  "ModelInfoSchema", "ExplainResponseSchema", "ExampleSchema", "ExamplesSchema"):
         spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
+    # The feedback export and deletes: Authorization: Bearer <token>.
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     # Error answers, shared by the endpoints' docs (which name them, e.g. "413: PayloadTooLarge").
     for code, description in ERROR_RESPONSES.items():
         spec.components.response(code.title().replace("_", ""), {  # payload_too_large: PayloadTooLarge

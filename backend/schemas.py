@@ -29,6 +29,23 @@ class BatchUploadSchema(PredictFormSchema):
                          metadata={"description": "1-64 image files (MAX_BATCH_FILES)"})
 
 
+class FeedbackUploadSchema(Schema):
+    image = fields.Raw(required=True, metadata={**_IMAGE_FILE, "description": "The picture as it was "
+                                                "classified (the crop, the webcam frame)"})
+    label = fields.String(required=True, metadata={
+        "description": "The right class: one of the model's classes (/api/model), or none (none of them)."})
+    predicted = fields.String(metadata={"description": "The class the model gave (optional)."})
+    consent = fields.String(required=True, validate=validate.OneOf(["true"]), metadata={
+        "description": "true: the sender agrees that the picture is kept to improve the model."})
+
+
+class FeedbackCreatedSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "32 hexadecimal digits."})
+    delete_token = fields.String(required=True, metadata={
+        "description": "Withdraws this entry: DELETE /api/feedback/{id} with Authorization: Bearer "
+                       "<delete_token>. Shown once; only its hash is stored."})
+
+
 class ExplainUploadSchema(Schema):
     image = fields.Raw(required=True, metadata=_IMAGE_FILE)
     label = fields.String(metadata={"description": "The class to explain (default: the top one)."})
@@ -149,6 +166,9 @@ class ModelInfoSchema(Schema):
                        "(outlier exposure on photos of other things): epochs, learning_rate, weight, "
                        "images. The epochs and learning rate in params are this step's."})
     limits = fields.Nested(LimitsSchema, required=True)
+    feedback = fields.Boolean(required=True, metadata={
+        "description": "Whether this server keeps corrections (POST /api/feedback); false: FEEDBACK=off, "
+                       "and the page shows no \"Wrong answer?\"."})
     # Kept for clients of the first version of this API: the same figures as in ``limits``.
     max_upload_bytes = fields.Integer(required=True, metadata={"deprecated": True,
                                                                "description": "limits.max_upload_bytes"})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,12 @@ from tests.imagegen import CLASSES, pattern_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Feedback (backend/feedback/) goes to a database of the tests' own, never to the project's
+# instance/ folder nor to a database the shell names: every app and server the tests start reads
+# it, unless a test gives its own.
+_FEEDBACK_DATABASE = tempfile.TemporaryDirectory(prefix="test-feedback-")
+atexit.register(_FEEDBACK_DATABASE.cleanup)
+os.environ["DATABASE_URL"] = f"sqlite:///{_FEEDBACK_DATABASE.name}/feedback.db"
 
 
 @pytest.fixture(scope="session")

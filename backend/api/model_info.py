@@ -61,6 +61,7 @@ def info():
             "max_aspect_ratio": config["MAX_ASPECT_RATIO"],
             "live_frames_per_second": live_frames_per_second(config),
         },
+        "feedback": config["FEEDBACK"],
         "max_upload_bytes": config["MAX_UPLOAD_BYTES"],  # the first API version's names
         "max_batch": config["MAX_BATCH_FILES"],
         "default_top_k": default_top_k(),

@@ -13,9 +13,12 @@ export const SERVER_ERROR_HINTS = Object.freeze({
   missing_file: 'Please choose an image and try again.',
   too_many_files: 'Please choose fewer images at a time.',
   empty_file: 'Please choose another image.',
+  consent_required: 'Tick the box to send this picture, or leave it unsent.',
+  invalid_label: 'Please reload the page and pick one of the classes shown.',
   unauthorized: 'Ask whoever runs this classifier for access.',
   cross_site_request: 'Please open the classifier’s own page directly and try again.',
   not_found: 'Please reload the page.',
+  feedback_not_found: 'It is no longer stored: there is nothing left to withdraw.',
   method_not_allowed: 'Please reload the page.',
   request_timeout: 'Please check your connection and try again.',
   payload_too_large: 'Please choose a smaller image.',
@@ -29,6 +32,7 @@ export const SERVER_ERROR_HINTS = Object.freeze({
   internal_error: 'Please try again in a moment.',
   model_not_loaded: 'Please try again in a moment.',
   server_busy: 'Please try again in a few seconds.',
+  feedback_storage_full: 'Thank you all the same: no more pictures are being kept for now.',
 });
 
 /** The page's own codes: failures the page notices itself, with no server message to show. */

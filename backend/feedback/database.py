@@ -1,0 +1,77 @@
+"""The feedback database: an SQLAlchemy engine for DATABASE_URL, and the schema brought up to date
+(Alembic, ``migrations/``) safely when several processes start at once."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import URL
+
+MIGRATIONS = "backend.feedback:migrations"  # Alembic's script_location, as a package resource
+# The PostgreSQL advisory lock that schema upgrades take (any number no other code uses).
+SCHEMA_LOCK = 3_200_032
+
+
+def database_url(url: str) -> URL:
+    """DATABASE_URL as SQLAlchemy takes it. Render hands out postgres://... and SQLAlchemy's own
+    default PostgreSQL driver is psycopg2: both name psycopg (3) instead."""
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme in ("postgres", "postgresql"):
+        url = f"postgresql+psycopg://{rest}"
+    return make_url(url)
+
+
+def connect(url: str) -> Engine:
+    url = database_url(url)
+    if url.get_backend_name() != "sqlite":
+        # A managed database closes idle connections: test each one as it leaves the pool.
+        return create_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    # A writer waits up to 30 s for another's lock (the two workers write the same file).
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    # SQLAlchemy's SQLite documentation ("Enabling Non-Legacy SQLite Transactional Modes"): the
+    # sqlite3 module's own transaction handling is off, and SQLAlchemy emits BEGIN itself.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        # Write-ahead log: readers (the export) never wait for a writer, nor a writer for them.
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection):
+        # IMMEDIATE takes the write lock at once. A plain (deferred) BEGIN that reads and then
+        # writes fails with "database is locked" whenever another process wrote in between, a
+        # wait would not help. Readers ask for a plain BEGIN (execution option sqlite_begin).
+        connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin",
+                                                                          "BEGIN IMMEDIATE"))
+
+    return engine
+
+
+def lock_schema(connection: Connection) -> None:
+    """Hold the schema for the rest of ``connection``'s transaction, so that two processes that
+    start at once upgrade one after the other: PostgreSQL's advisory lock (released at commit). An
+    SQLite transaction holds the whole file already (BEGIN IMMEDIATE, above)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply the migrations the database lacks (none, usually), in one transaction under
+    ``lock_schema`` (migrations/env.py)."""
+    # Alembic announces each of its plugins at INFO as it is imported: seven lines of noise in
+    # every worker's start. What it did ("Running upgrade -> 0001") still shows.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    with engine.connect() as connection:
+        # Alembic's recipe for sharing a connection with env.py.
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

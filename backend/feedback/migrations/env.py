@@ -1,0 +1,27 @@
+"""Alembic's environment: how a migration run reaches the database. Programs pass their connection
+(backend.feedback.database.upgrade); the alembic command line connects to DATABASE_URL. Either way
+the whole run is one transaction under the schema lock, so that processes starting at once upgrade
+one after the other, and a failed upgrade leaves the schema as it was."""
+
+from alembic import context
+
+from backend.feedback import database
+from backend.feedback.models import Base
+
+
+def run(connection) -> None:
+    with connection.begin():
+        database.lock_schema(connection)
+        context.configure(connection=connection, target_metadata=Base.metadata)
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("the feedback migrations run against a database (no --sql)")
+if "connection" in context.config.attributes:
+    run(context.config.attributes["connection"])
+else:
+    from backend.config import from_env
+
+    with database.connect(from_env()["DATABASE_URL"]).connect() as connection:
+        run(connection)
