@@ -467,17 +467,19 @@ def _before_after(before: dict, after: dict) -> list[str]:
             ("held-out feedback: top-1 of the class pictures", ("held_out_top1",))]
     rows += [(f"  {label} ({scores['n']}): {'Not sure' if label == 'none' else 'top-1'}",
               ("held_out", label, "score")) for label, scores in before["held_out"].items()]
-    rows += [("real photos (--photos): balanced top-1", ("photos", "balanced_accuracy")),
+    photos = before.get("photos", {})
+    rows += [(f"real photos ({photos.get('n_known')} known, {photos.get('n_other')} others): "
+              "balanced top-1", ("photos", "balanced_accuracy")),
              ("  AUROC, known vs other", ("photos", "auroc")),
              ("  'Not sure' on the known photos", ("photos", "not_sure_known")),
              ("  'Not sure' on the others", ("photos", "not_sure_other")),
              ("'Not sure' threshold", ("not_sure_threshold",))]
-    lines = [f"{'':<48}{'before':>11}{'after':>11}"]
+    lines = [f"{'':<52}{'before':>11}{'after':>11}"]
     for name, path in rows:
         values = [figure(figures, path) for figures in (before, after)]
         if None not in values:
             share = path[-1] not in ("auroc", "not_sure_threshold")
-            lines.append(f"{name:<48}" + "".join(f"{value * 100:9.2f} %" if share else f"{value:11.3f}"
+            lines.append(f"{name:<52}" + "".join(f"{value * 100:9.2f} %" if share else f"{value:11.3f}"
                                                  for value in values))
     return lines
 
