@@ -9,6 +9,8 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 
+from ml.database import sqlalchemy_url
+
 MIGRATIONS = "backend.feedback:migrations"  # Alembic's script_location, as a package resource
 # The PostgreSQL advisory lock that schema upgrades take (any number no other code uses).
 SCHEMA_LOCK = 3_200_032
@@ -17,10 +19,7 @@ SCHEMA_LOCK = 3_200_032
 def database_url(url: str) -> URL:
     """DATABASE_URL as SQLAlchemy takes it. Render hands out postgres://... and SQLAlchemy's own
     default PostgreSQL driver is psycopg2: both name psycopg (3) instead."""
-    scheme, separator, rest = url.partition("://")
-    if separator and scheme in ("postgres", "postgresql"):
-        url = f"postgresql+psycopg://{rest}"
-    return make_url(url)
+    return make_url(sqlalchemy_url(url))
 
 
 def connect(url: str) -> Engine:

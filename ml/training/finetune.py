@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.database import sqlalchemy_url
 from ml.images import ImageRejected, decode_image
 from ml.inference import artifact
 from ml.training.data import SPLIT_SEED, Dataset, named_labels, validation_split
@@ -126,21 +127,12 @@ def read_export(path) -> Feedback:
     return _collect(entries, path.name)
 
 
-def database_url(url: str) -> str:
-    """``url`` as SQLAlchemy takes it: Render's ``postgres://`` URLs name no driver, and
-    ``postgresql://`` would mean psycopg 2; the server uses psycopg 3."""
-    for scheme in ("postgres://", "postgresql://"):
-        if url.startswith(scheme):
-            return "postgresql+psycopg://" + url.removeprefix(scheme)
-    return url
-
-
 def read_database(url: str) -> Feedback:
     """The ``feedback`` table of the server's database: a plain SELECT of the three of its columns
     that fine-tuning needs, through SQLAlchemy, so SQLite and PostgreSQL alike."""
     import sqlalchemy as sa
 
-    url = sa.make_url(database_url(url))
+    url = sa.make_url(sqlalchemy_url(url))
     where = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
             and not Path(url.database).is_file():  # SQLite would create an empty one

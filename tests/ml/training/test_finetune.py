@@ -14,13 +14,13 @@ import pytest
 from PIL import Image
 
 from ml.cli import main
+from ml.database import sqlalchemy_url as database_url
 from ml.evaluation.photos import is_held_out
 from ml.inference import artifact
 from ml.training.finetune import (
     EXPORT_COLUMNS,
     NONE,
     Feedback,
-    database_url,
     drop_refused,
     held_out,
     read_feedback,
