@@ -5,7 +5,7 @@ import logging
 import os
 
 from backend import create_app
-from backend.config import server_from_env
+from backend.config import from_env, server_from_env
 from backend.observability import configure_logging
 from ml.inference.artifact import ArtifactError
 
@@ -15,6 +15,11 @@ if __name__ == "__main__":
         configure_logging(server["LOG_FORMAT"] or "text", server["LOG_LEVEL"])
         # werkzeug (this server's request lines) sets its logger to INFO unless it has a level already.
         logging.getLogger("werkzeug").setLevel(server["LOG_LEVEL"].upper())
+        settings = from_env()
+        if settings["FEEDBACK"]:  # the schema, brought up to date as backend/serve.py does
+            from backend.feedback.database import prepare
+
+            prepare(settings["DATABASE_URL"])
         app = create_app()
     except (ArtifactError, RuntimeError) as error:
         raise SystemExit(f"error: {error}") from None

@@ -10,7 +10,9 @@ tests (tests/server.py) all start it so, so the benchmarks measure what users ru
    not set them already: two arenas instead of one per thread (MALLOC_ARENA_MAX=2), and a fixed
    1 MB mmap threshold (big buffers are mmapped and handed back when freed, and the threshold no
    longer grows), so that a worker's RSS stays flat instead of keeping every batch's peak;
-3. replaces itself with gunicorn (exec) configured by backend/gunicorn.conf.py. glibc reads those
+3. brings the feedback database's schema up to date (backend/feedback/database.py), once, before
+   any worker starts; a database it cannot use stops it with one line, as a bad setting does;
+4. replaces itself with gunicorn (exec) configured by backend/gunicorn.conf.py. glibc reads those
    variables when a process starts, hence the exec; it also keeps the process id, so the signals
    Render or a test sends reach gunicorn's master.
 
@@ -30,8 +32,8 @@ ALLOCATOR = {"MALLOC_ARENA_MAX": "2", "GLIBC_TUNABLES": "glibc.malloc.mmap_thres
 
 def main(argv: list[str]) -> None:
     try:  # every setting, as the server will read it
-        from_env()
-        server_from_env()
+        settings = from_env()
+        server = server_from_env()
     except RuntimeError as error:
         raise SystemExit(f"error: {error}") from None
     # A relative path in a setting means the caller's folder (backend.config.settings makes it
@@ -42,6 +44,15 @@ def main(argv: list[str]) -> None:
     # gunicorn imports the app from its working directory: serving from the project folder runs
     # this checkout's code whatever the caller's folder.
     os.chdir(ROOT)
+    if settings["FEEDBACK"]:  # after the chdir: a relative SQLite path means what it will to workers
+        from backend.feedback.database import prepare
+        from backend.observability import configure_logging
+
+        configure_logging(server["LOG_FORMAT"] or "json", server["LOG_LEVEL"])  # as backend/wsgi.py
+        try:
+            prepare(settings["DATABASE_URL"])
+        except RuntimeError as error:
+            raise SystemExit(f"error: {error}") from None
     os.execve(sys.executable, [sys.executable, "-m", "gunicorn", "--config", str(CONFIG), *argv],
               {**ALLOCATOR, **os.environ})
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backend.feedback.database import prepare as prepare_feedback_database
 from ml import SHIPPED_MODEL
 from tests.imagegen import CLASSES, pattern_dataset
 
@@ -21,6 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _FEEDBACK_DATABASE = tempfile.TemporaryDirectory(prefix="test-feedback-")
 atexit.register(_FEEDBACK_DATABASE.cleanup)
 os.environ["DATABASE_URL"] = f"sqlite:///{_FEEDBACK_DATABASE.name}/feedback.db"
+# Its schema, as the launchers make it before the app starts (create_app only checks it).
+prepare_feedback_database(os.environ["DATABASE_URL"])
 
 
 @pytest.fixture(scope="session")

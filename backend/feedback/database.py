@@ -1,14 +1,22 @@
 """The feedback database: an SQLAlchemy engine for DATABASE_URL, and the schema brought up to date
-(Alembic, ``migrations/``) safely when several processes start at once."""
+(Alembic, ``migrations/``) safely when several processes start at once.
+
+The servers' launchers (``python -m backend.serve``, ``python -m backend``) run ``prepare`` once,
+before the app starts: gunicorn's workers then only ``connect`` and check the table is there
+(``require_schema``), and never import Alembic (some 11 MB a worker)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 
+from backend.feedback.models import feedback
 from ml.database import sqlalchemy_url
 
 MIGRATIONS = "backend.feedback:migrations"  # Alembic's script_location, as a package resource
@@ -62,9 +70,9 @@ def lock_schema(connection: Connection) -> None:
 def upgrade(engine: Engine) -> None:
     """Apply the migrations the database lacks (none, usually), in one transaction under
     ``lock_schema`` (migrations/env.py)."""
-    # Alembic announces each of its plugins at INFO as it is imported: seven lines of noise in
-    # every worker's start. What it did ("Running upgrade -> 0001") still shows.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Alembic's INFO lines (its plugins as they load, its dialect) are noise at every start: the
+    # migrations applied, if any, are announced by migrations/env.py.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from alembic import command
     from alembic.config import Config
 
@@ -74,3 +82,35 @@ def upgrade(engine: Engine) -> None:
         # Alembic's recipe for sharing a connection with env.py.
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def reporting(url: str) -> Iterator[None]:
+    """A database that cannot be reached or used becomes one RuntimeError line naming it, the
+    password left out (the launchers and backend/wsgi.py stop the server with it)."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as error:
+        shown = database_url(url).render_as_string(hide_password=True)
+        raise RuntimeError(f"the feedback database {shown} cannot be used (FEEDBACK=off runs "
+                           f"without one): {str(error).splitlines()[0]}") from error
+
+
+def prepare(url: str) -> None:
+    """Create the schema, or bring it up to date: what a launcher runs before the app starts."""
+    with reporting(url):
+        engine = connect(url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+
+
+def require_schema(engine: Engine) -> None:
+    """Refuse to serve on a database whose feedback table was never created."""
+    if not inspect(engine).has_table(feedback.name):
+        shown = engine.url.render_as_string(hide_password=True)
+        raise RuntimeError(f"the feedback database {shown} has no {feedback.name} table: the "
+                           "launchers (python -m backend.serve, python -m backend) create it "
+                           "before the app starts; elsewhere, call "
+                           "backend.feedback.database.prepare(DATABASE_URL) first")

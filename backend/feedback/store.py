@@ -11,10 +11,9 @@ import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
-from backend.feedback.models import Feedback
+from backend.feedback.models import feedback
 
 CSV_FIELDS = ("id", "label", "predicted", "model_version", "created_at")
 
@@ -51,38 +50,40 @@ class FeedbackStore:
         picture in one transaction). Raises StorageFull past the cap."""
         entry_id, token = uuid.uuid4().hex, secrets.token_urlsafe(32)
         now = datetime.now(UTC)
-        with Session(self.engine) as session, session.begin():
-            self._purge(session, now)
+        with self.engine.begin() as connection:
+            self._purge(connection, now)
             # The pictures' total as it is now: two entries sent at the same moment may both fit
             # and pass the cap together by one picture (PostgreSQL; SQLite writes one at a time).
-            stored = session.scalar(select(func.coalesce(func.sum(Feedback.image_bytes), 0)))
+            stored = connection.scalar(select(func.coalesce(func.sum(feedback.c.image_bytes), 0)))
             if stored + len(image) > self.max_bytes:
                 raise StorageFull(self.max_bytes)
-            session.add(Feedback(id=entry_id, label=label, predicted=predicted,
-                                 model_version=model_version, created_at=now, image=image,
-                                 image_bytes=len(image), delete_token_hash=token_hash(token)))
+            connection.execute(insert(feedback).values(
+                id=entry_id, label=label, predicted=predicted, model_version=model_version,
+                created_at=now, image=image, image_bytes=len(image),
+                delete_token_hash=token_hash(token)))
         return entry_id, token
 
     def delete_token_hash(self, entry_id: str) -> str | None:
         """The stored hash of an entry's delete token; None: no such entry."""
-        with Session(self.engine) as session:
-            return session.scalar(select(Feedback.delete_token_hash).where(Feedback.id == entry_id))
+        with self.engine.connect() as connection:
+            return connection.scalar(select(feedback.c.delete_token_hash)
+                                     .where(feedback.c.id == entry_id))
 
     def delete(self, entry_id: str) -> bool:
         """Delete one entry; False if there was none."""
-        with Session(self.engine) as session, session.begin():
-            return session.execute(delete(Feedback).where(Feedback.id == entry_id)).rowcount > 0
+        with self.engine.begin() as connection:
+            return connection.execute(delete(feedback).where(feedback.c.id == entry_id)).rowcount > 0
 
     def purge(self) -> int:
         """Delete the entries past the retention period; how many."""
-        with Session(self.engine) as session, session.begin():
-            return self._purge(session, datetime.now(UTC))
+        with self.engine.begin() as connection:
+            return self._purge(connection, datetime.now(UTC))
 
-    def _purge(self, session: Session, now: datetime) -> int:
+    def _purge(self, connection: Connection, now: datetime) -> int:
         if self.retention_days <= 0:
             return 0
         cutoff = now - timedelta(days=self.retention_days)
-        return session.execute(delete(Feedback).where(Feedback.created_at < cutoff)).rowcount
+        return connection.execute(delete(feedback).where(feedback.c.created_at < cutoff)).rowcount
 
     def export(self, out) -> int:
         """Write every entry to the binary file ``out`` as a zip: ``<label>/<id>.jpg`` and
@@ -95,8 +96,8 @@ class FeedbackStore:
         with zipfile.ZipFile(out, "w") as archive:
             # A plain BEGIN on SQLite: an export only reads, it need not hold the write lock.
             with self.engine.connect().execution_options(sqlite_begin="BEGIN", yield_per=64) as connection:
-                rows = connection.execute(select(Feedback.__table__).order_by(Feedback.created_at,
-                                                                              Feedback.id))
+                rows = connection.execute(select(feedback).order_by(feedback.c.created_at,
+                                                                     feedback.c.id))
                 for row in rows:
                     # JPEGs are compressed already: stored as they are.
                     archive.writestr(f"{row.label}/{row.id}.jpg", row.image, zipfile.ZIP_STORED)

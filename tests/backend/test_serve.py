@@ -122,6 +122,27 @@ def test_a_setting_out_of_its_choices_stops_the_launcher_with_one_line(name, cho
     assert launcher.stderr == f"error: environment variable {name} must be one of {choices}, got 'loud'\n"
 
 
+def test_the_launcher_creates_the_feedback_schema_before_any_worker_starts(model_path, tmp_path):
+    """On a new database: the launcher upgrades it once, and the worker only finds the table."""
+    url = f"sqlite:///{tmp_path}/feedback.db"
+    with running_server(model_path, DATABASE_URL=url) as (process, base):
+        assert requests.get(base + "/api/model", timeout=10).json()["feedback"] is True
+    printed = output(process)
+    assert printed.count("feedback database: migration 0001 applied") == 1, printed
+    assert printed.index("migration 0001 applied") < printed.index("Booting worker"), printed
+
+
+def test_a_database_that_cannot_be_used_stops_the_launcher_with_one_line():
+    url = "postgresql://feedback:s3cret@/feedback?host=/nowhere"
+    launcher = subprocess.run([sys.executable, "-m", "backend.serve"], cwd=ROOT, capture_output=True,
+                              env={**os.environ, "DATABASE_URL": url}, text=True, timeout=60)
+    assert launcher.returncode != 0 and launcher.stdout == ""
+    lines = launcher.stderr.splitlines()  # before gunicorn: no worker booted
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: the feedback database postgresql+psycopg://feedback:***@/"), lines
+    assert "s3cret" not in launcher.stderr
+
+
 def environ(pid: int) -> dict:
     """The environment a process started with."""
     entries = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")

@@ -3,16 +3,26 @@
 the whole run is one transaction under the schema lock, so that processes starting at once upgrade
 one after the other, and a failed upgrade leaves the schema as it was."""
 
+import logging
+
 from alembic import context
 
 from backend.feedback import database
-from backend.feedback.models import Base
+from backend.feedback.models import metadata
+
+log = logging.getLogger("backend.feedback")
+
+
+def announce(*, step, **_) -> None:
+    """One line a migration applied (Alembic's own INFO lines are off: database.upgrade)."""
+    log.info("feedback database: migration %s applied (%s)", step.up_revision_id,
+             step.up_revision.doc)
 
 
 def run(connection) -> None:
     with connection.begin():
         database.lock_schema(connection)
-        context.configure(connection=connection, target_metadata=Base.metadata)
+        context.configure(connection=connection, target_metadata=metadata, on_version_apply=announce)
         context.run_migrations()
 
 

@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from backend.feedback import database
-from backend.feedback.models import Feedback
+from backend.feedback.models import feedback
 from backend.feedback.store import CSV_FIELDS, FeedbackStore, StorageFull, token_hash
 
 
@@ -86,9 +85,9 @@ def test_past_the_storage_cap_nothing_more_is_stored(make_store):
 def test_entries_past_the_retention_period_are_purged(make_store, retention_days, left):
     store = make_store(retention_days=retention_days)
     old, _ = _add(store)
-    with Session(store.engine) as session, session.begin():
-        session.execute(update(Feedback).where(Feedback.id == old)
-                        .values(created_at=datetime.now(UTC) - timedelta(days=31)))
+    with store.engine.begin() as connection:
+        connection.execute(update(feedback).where(feedback.c.id == old)
+                           .values(created_at=datetime.now(UTC) - timedelta(days=31)))
     _add(store)  # each new entry purges
     assert len(_export(store)[1]) == left
     assert store.purge() == 0

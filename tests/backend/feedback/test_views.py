@@ -11,6 +11,7 @@ import zipfile
 
 import pytest
 
+from backend.feedback import database
 from tests.backend.feedback.conftest import DATABASES, new_database
 from tests.imagegen import encode, gradient
 
@@ -23,6 +24,7 @@ def app(request, model_path, tmp_path_factory):
     from backend import create_app
 
     url = new_database(request, request.param, tmp_path_factory.mktemp("feedback"))
+    database.prepare(url)  # as the launchers do before the app starts
     return create_app({"TESTING": True, "MODEL_PATH": str(model_path), "RATE_LIMIT": "",
                        "UPLOAD_RATE_LIMIT": "", "IMAGE_RATE_LIMIT": "", "DATABASE_URL": url,
                        "FEEDBACK_TOKEN": OPERATOR})
@@ -191,12 +193,23 @@ def test_a_database_that_cannot_be_used_stops_start_up_with_one_line(model_path,
     assert "s3cret" not in str(raised.value) and "\n" not in str(raised.value)
 
 
+def test_an_app_on_a_database_never_prepared_says_what_creates_its_table(model_path, tmp_path):
+    from backend import create_app
+
+    with pytest.raises(RuntimeError, match="has no feedback table: the launchers") as raised:
+        create_app({"TESTING": True, "MODEL_PATH": str(model_path),
+                    "DATABASE_URL": f"sqlite:///{tmp_path}/feedback.db"})
+    assert "\n" not in str(raised.value)
+
+
 def test_feedback_is_rate_limited_with_the_uploads(model_path, tmp_path):
     """The same budget as /api/predict: feedback is no way around it, nor the other way round."""
     from backend import create_app
 
+    url = f"sqlite:///{tmp_path}/feedback.db"
+    database.prepare(url)
     app = create_app({"TESTING": True, "MODEL_PATH": str(model_path), "RATE_LIMIT": "3 per minute",
-                      "DATABASE_URL": f"sqlite:///{tmp_path}/feedback.db"})
+                      "DATABASE_URL": url})
     client = app.test_client()
     predicted = client.post("/api/predict", data={"image": (io.BytesIO(JPEG), "x.jpg")},
                             content_type="multipart/form-data")
