@@ -46,7 +46,7 @@ def init_app(app: Flask) -> None:
     allowed_origins = app.config["CORS_ORIGINS"]
     if allowed_origins:  # same-origin only unless an allowlist is configured
         CORS(app, resources={r"/api/*": {"origins": allowed_origins}},
-             methods=["GET", "POST", "OPTIONS"], max_age=600)
+             methods=["GET", "POST", "DELETE", "OPTIONS"], max_age=600)  # DELETE: withdraw feedback
 
     @app.before_request
     def _refuse_cross_site_posts():

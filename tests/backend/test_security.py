@@ -30,6 +30,12 @@ def test_cors_allowlist(model_path):
     assert ok.headers["Access-Control-Allow-Origin"] == "https://friend.example"
     other = client.get("/api/health", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+    # A page of that origin may withdraw the feedback it sent (DELETE with the delete token).
+    preflight = client.options("/api/feedback/" + "0" * 32, headers={
+        "Origin": "https://friend.example", "Access-Control-Request-Method": "DELETE",
+        "Access-Control-Request-Headers": "Authorization"})
+    assert "DELETE" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
 
 
 def test_strict_transport_security_over_https_only(client):
