@@ -1,7 +1,9 @@
 """"Wrong answer?" in Chromium against the real server, which keeps feedback in an SQLite file of
 the test's own and has an operator token: the consent box starts unticked, a correction sent with
 it is in the operator's export as the page sent it (the upload, the crop, live mode's last frame),
-Undo takes it out again, it works by keyboard alone on a 375 px screen, and FEEDBACK=off hides it."""
+Undo takes it out again, it works by keyboard alone on a 375 px screen, the browser remembers what
+it sent (ids and withdraw tokens, no picture) so that the footer withdraws it after a reload, and
+FEEDBACK=off hides it."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import csv
 import io
 import json
 import os
+import urllib.error
 import urllib.request
 import zipfile
 from contextlib import contextmanager
@@ -130,6 +133,14 @@ def active(page, attribute: str) -> str | None:
     return page.evaluate(f"document.activeElement?.getAttribute({json.dumps(attribute)})")
 
 
+SENT_KEY = "cifar10.sentFeedback"
+
+
+def remembered(page) -> list[dict] | None:
+    """What the page keeps in this browser's localStorage of the corrections it sent."""
+    return page.evaluate(f"JSON.parse(localStorage.getItem({json.dumps(SENT_KEY)}))")
+
+
 def test_a_correction_needs_consent_lands_in_the_export_and_undo_takes_it_out(desk, feedback_server):
     page = desk
     page.set_input_files("[data-testid=file-input]", file_payload())
@@ -181,6 +192,7 @@ def test_a_correction_needs_consent_lands_in_the_export_and_undo_takes_it_out(de
     expect(page.get_by_test_id("feedback-message")).to_contain_text("deleted")
     expect(opener).to_be_focused()
     assert answer["id"] not in exported(feedback_server)[1]
+    assert remembered(page) is None  # Undo forgets it in the browser too
 
 
 def test_it_works_by_keyboard_alone_on_a_phone(browser, feedback_server, console):
@@ -267,6 +279,122 @@ def test_live_mode_hides_it_and_once_stopped_the_frame_on_screen_is_sent(desk):
     page.click("[data-testid=camera-stop]")
 
 
+def reload(page) -> None:
+    """The page again, once /api/model has answered (the footer's sentence then shows)."""
+    page.reload()
+    page.wait_for_selector("[data-testid=dropzone]")
+    expect(page.get_by_test_id("privacy-feedback")).to_be_visible()
+
+
+def deleted(response) -> bool:
+    return response.request.method == "DELETE"
+
+
+def delete_elsewhere(url: str, entry: dict) -> int:
+    """A DELETE with the sender's token, not from the page: 204, or 404 once the entry is gone."""
+    request = urllib.request.Request(f"{url}/api/feedback/{entry['id']}", method="DELETE",
+                                     headers={"Authorization": f"Bearer {entry['delete_token']}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        assert json.load(error)["error"]["code"] == "feedback_not_found"
+        return error.code
+
+
+def test_nothing_sent_shows_no_line_and_junk_in_the_storage_is_ignored(desk):
+    page = desk
+    expect(page.get_by_test_id("privacy-feedback")).to_be_visible()  # /api/model has answered
+    expect(page.get_by_test_id("sent-feedback")).to_be_hidden()
+    assert remembered(page) is None
+    page.evaluate(f"localStorage.setItem({json.dumps(SENT_KEY)}, '{{not json')")
+    reload(page)
+    expect(page.get_by_test_id("sent-feedback")).to_be_hidden()
+    page.set_input_files("[data-testid=file-input]", file_payload())
+    labels, _ = assert_chart(page)
+    send_correction(page, another_class(labels[0]))  # and the page still works, remembering anew
+    expect(page.get_by_test_id("sent-feedback-summary")).to_have_text("You sent 1 picture from this browser.")
+    assert len(remembered(page)) == 1
+
+
+def test_a_sent_picture_is_withdrawn_after_a_reload(desk, feedback_server):
+    page = desk
+    page.set_input_files("[data-testid=file-input]", file_payload())
+    labels, _ = assert_chart(page)
+    label = another_class(labels[0])
+    answer = send_correction(page, label)
+    (kept,) = remembered(page)
+    assert kept.keys() == {"id", "deleteToken", "label", "sentAt"}  # no picture, no thumbnail
+    assert (kept["id"], kept["deleteToken"], kept["label"]) == (answer["id"], answer["delete_token"], label)
+    assert datetime.fromisoformat(kept["sentAt"].replace("Z", "+00:00")).utcoffset() == timedelta(0)
+
+    reload(page)
+    line = page.get_by_test_id("sent-feedback")
+    expect(page.get_by_test_id("sent-feedback-summary")).to_have_text("You sent 1 picture from this browser.")
+    withdraw_all = page.get_by_test_id("sent-feedback-all")
+    expect(withdraw_all).to_have_text("Withdraw it")
+    expect(page.get_by_test_id("sent-feedback-item")).to_have_count(1)
+    expect(page.get_by_test_id("sent-feedback-item")).to_contain_text(label)
+    assert answer["id"] in exported(feedback_server)[1]
+
+    with page.expect_response(deleted) as info:
+        withdraw_all.click()
+    assert info.value.status == 204
+    status = page.get_by_test_id("sent-feedback-status")
+    expect(status).to_have_text("Withdrawn: the server has deleted 1 picture.")
+    expect(status).to_be_focused()  # the line it was in is gone
+    expect(line).to_be_hidden()
+    assert remembered(page) is None
+    assert answer["id"] not in exported(feedback_server)[1]
+    assert delete_elsewhere(feedback_server, answer) == 404
+    reload(page)
+    expect(line).to_be_hidden()
+
+
+def test_the_list_withdraws_one_at_a_time_by_keyboard_on_a_phone(browser, feedback_server, console):
+    with opened(browser, feedback_server, console, viewport={"width": 375, "height": 740},
+                is_mobile=True, has_touch=True) as page:
+        answers = []
+        for seed, label in ((5, "ship"), (6, "none")):
+            page.set_input_files("[data-testid=file-input]", file_payload(f"p{seed}.png", picture(seed=seed)))
+            expect(page.get_by_test_id("feedback-open")).to_be_visible()  # the new answer, not yet corrected
+            assert_chart(page)
+            answers.append(send_correction(page, label))
+        reload(page)
+        summary = page.get_by_test_id("sent-feedback-summary")
+        expect(summary).to_have_text("You sent 2 pictures from this browser.")
+        expect(page.get_by_test_id("sent-feedback-all")).to_have_text("Withdraw them all")
+        assert no_sideways_scroll(page)
+
+        page.locator(".sent-feedback-details summary").focus()
+        page.keyboard.press("Enter")  # the list opens
+        items = page.get_by_test_id("sent-feedback-item")
+        expect(items.nth(0)).to_contain_text("ship")
+        expect(items.nth(1)).to_contain_text("none of these")
+        assert no_sideways_scroll(page)
+        page.keyboard.press("Tab")
+        expect(page.get_by_test_id("sent-feedback-withdraw").nth(0)).to_be_focused()
+        with page.expect_response(deleted) as info:
+            page.keyboard.press("Enter")
+        assert info.value.status == 204
+        status = page.get_by_test_id("sent-feedback-status")
+        expect(status).to_have_text("Withdrawn: the server has deleted the picture sent as “ship”.")
+        expect(summary).to_have_text("You sent 1 picture from this browser.")
+        expect(page.get_by_test_id("sent-feedback-withdraw")).to_be_focused()  # the next one
+        assert [entry["id"] for entry in remembered(page)] == [answers[1]["id"]]
+
+        # Deleted meanwhile from elsewhere: withdrawing it finds nothing, and the page forgets it.
+        assert delete_elsewhere(feedback_server, answers[1]) == 204
+        console.expect(404, f"/api/feedback/{answers[1]['id']}")
+        with page.expect_response(deleted) as info:
+            page.keyboard.press("Enter")
+        assert info.value.status == 404
+        expect(page.get_by_test_id("error")).to_contain_text("nothing left to withdraw")
+        expect(page.get_by_test_id("sent-feedback")).to_be_hidden()
+        assert remembered(page) is None
+        assert not set(exported(feedback_server)[1]) & {answer["id"] for answer in answers}
+
+
 def test_feedback_off_hides_the_button_and_the_footer_sentence(browser, console, tmp_path):
     with running_server(MODEL, FEEDBACK="off", DATABASE_URL=f"sqlite:///{tmp_path / 'off.db'}") as (_, url):
         with urllib.request.urlopen(url + "/api/model", timeout=30) as response:
@@ -277,3 +405,10 @@ def test_feedback_off_hides_the_button_and_the_footer_sentence(browser, console,
             expect(page.get_by_test_id("feedback")).to_be_hidden()
             expect(page.get_by_test_id("feedback-open")).not_to_be_visible()
             expect(page.get_by_test_id("privacy-feedback")).to_be_hidden()
+            # what this browser sent before is not offered: the server keeps nothing to withdraw
+            page.evaluate(f"""localStorage.setItem({json.dumps(SENT_KEY)},
+                JSON.stringify([{{id: '{"a" * 32}', deleteToken: 't', label: 'dog', sentAt: ''}}]))""")
+            page.reload()
+            page.wait_for_selector("[data-testid=dropzone]")
+            expect(page.get_by_test_id("model-info")).to_contain_text("truck", timeout=20000)
+            expect(page.get_by_test_id("sent-feedback")).to_be_hidden()

@@ -11,17 +11,21 @@ import { createFeedbackController } from './feedback-controller.js';
 import { checkFile, extensionForType, fileName } from './files.js';
 import { sortPredictions, summarizePrediction } from './format.js';
 import { describeError } from './messages.js';
+import { createSentFeedback } from './sent-feedback.js';
 
 /**
  * @param {object} deps
  * @param {object} deps.api     createApiClient()
  * @param {import('./store.js').Store} deps.store
- * @param {object} deps.views   {page, upload, result, crop, explain, batch, history, about, camera, feedback}
+ * @param {object} deps.views   {page, upload, result, crop, explain, batch, history, about, camera, feedback, sent}
  * @param {object} deps.camera  a Camera
+ * @param {object} [deps.sentFeedback]  createSentFeedback(): the corrections this browser sent (in memory only without one)
  * @param {() => number} [deps.now]
  * @param {(ms: number) => Promise<void>} [deps.sleep]  waits between live frames and batch retries
  */
-export function createController({ api, store, views, camera, now = () => Date.now(), sleep = defaultSleep }) {
+export function createController({
+  api, store, views, camera, now = () => Date.now(), sleep = defaultSleep, sentFeedback = createSentFeedback(),
+}) {
   const { page, upload, result, crop, explain: explainView, history, about } = views;
   // Settles once /api/model has answered (or failed): a picture sent before waits for its limits.
   let modelLoaded = Promise.resolve();
@@ -39,7 +43,7 @@ export function createController({ api, store, views, camera, now = () => Date.n
   }
 
   // The "Wrong answer?" panel follows the answer on screen: every step that changes it re-renders it.
-  const feedbackController = createFeedbackController({ api, store, views });
+  const feedbackController = createFeedbackController({ api, store, views, sentFeedback, now });
 
   function showPrediction(entry) {
     result.showPrediction(entry, store.topK, store.classCount);

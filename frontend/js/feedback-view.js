@@ -8,7 +8,7 @@ import { byId } from './dom.js';
 export const NONE_LABEL = 'none';
 
 /** A label as the page words it. */
-function labelText(label) {
+export function labelText(label) {
   return label === NONE_LABEL ? 'none of these' : label;
 }
 

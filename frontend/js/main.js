@@ -1,5 +1,6 @@
-// Entry point: the API client, the store, one view per part of the page and the camera, handed to
-// the controller, which binds them together and starts the page.
+// Entry point: the API client, the store, one view per part of the page, the camera and the
+// browser's memory of the corrections sent, handed to the controller, which binds them together
+// and starts the page.
 
 import { createAboutView } from './about-view.js';
 import { createApiClient } from './api.js';
@@ -13,6 +14,8 @@ import { createFeedbackView } from './feedback-view.js';
 import { createHistoryView } from './history-view.js';
 import { createPageView } from './page-view.js';
 import { createResultView } from './result-view.js';
+import { createSentFeedback } from './sent-feedback.js';
+import { createSentFeedbackView } from './sent-feedback-view.js';
 import { Store } from './store.js';
 import { createUploadView } from './upload-view.js';
 
@@ -28,8 +31,12 @@ const views = {
   about: createAboutView(document),
   camera: createCameraView(document),
   feedback: createFeedbackView(document),
+  sent: createSentFeedbackView(document),
 };
 const store = new Store({ create: (file) => URL.createObjectURL(file), revoke: (url) => URL.revokeObjectURL(url) });
 const camera = new Camera(document.getElementById('camera-video'));
 
-createController({ api: createApiClient(), store, views, camera }).start();
+// What this browser sent, to withdraw it later: in localStorage where the browser allows it.
+const sentFeedback = createSentFeedback(() => window.localStorage);
+
+createController({ api: createApiClient(), store, views, camera, sentFeedback }).start();

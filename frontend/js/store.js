@@ -59,6 +59,10 @@ export class Store {
     // A sent feedback is kept on its entry (entry.feedback: {id, deleteToken, label}), so that the
     // history shows it again with its Undo.
     this.feedback = null;
+    // The corrections this browser sent and may still withdraw (sent-feedback.js keeps them across
+    // reloads: {id, deleteToken, label, sentAt}, oldest first), whether a withdrawal from the
+    // footer's line is running, and what the last one did.
+    this.sent = { entries: [], busy: false, note: '' };
     this.canSwitchCamera = false;
     this.examples = [];
     this.nextId = 1;

@@ -3,6 +3,7 @@
 // and the controller made of them with a Store. No DOM, no network.
 
 import { createController } from '../js/controller.js';
+import { createSentFeedback } from '../js/sent-feedback.js';
 import { Store } from '../js/store.js';
 
 export const MB = 1024 * 1024;
@@ -81,6 +82,31 @@ function fakeApi({ predict, predictBatch, model, sendFeedback, deleteFeedback } 
   };
 }
 
+/**
+ * A localStorage stand-in: `items` holds what was written; `failWrites` makes every write throw as
+ * a full storage does (QuotaExceededError), `failReads` every read as a blocked one does.
+ */
+export function fakeStorage(items = {}, { failWrites = false, failReads = false } = {}) {
+  const storage = {
+    items: { ...items },
+    failWrites,
+    failReads,
+    getItem(key) {
+      if (storage.failReads) throw new Error('SecurityError');
+      return Object.hasOwn(storage.items, key) ? storage.items[key] : null;
+    },
+    setItem(key, value) {
+      if (storage.failWrites) throw new Error('QuotaExceededError');
+      storage.items[key] = String(value);
+    },
+    removeItem(key) {
+      if (storage.failWrites) throw new Error('QuotaExceededError');
+      delete storage.items[key];
+    },
+  };
+  return storage;
+}
+
 function fakeUrls() {
   let n = 0;
   const revoked = [];
@@ -131,7 +157,7 @@ export function setup(options = {}) {
   const store = new Store(urls);
   if (!options.model) store.setModel(MODEL);
   const views = Object.fromEntries(
-    ['page', 'upload', 'result', 'crop', 'explain', 'batch', 'history', 'about', 'camera', 'feedback'].map(
+    ['page', 'upload', 'result', 'crop', 'explain', 'batch', 'history', 'about', 'camera', 'feedback', 'sent'].map(
       (name) => [name, view],
     ),
   );
@@ -146,8 +172,11 @@ export function setup(options = {}) {
     sleeps.push(ms);
     options.onSleep?.(controller, sleeps.length);
   };
-  const controller = createController({ api, store, views, camera, now: () => 1700000000000, sleep });
-  return { view, api, urls, camera, store, controller, sleeps };
+  // What the browser remembers of the corrections sent: options.storage (a fakeStorage, say), or
+  // page memory only.
+  const sentFeedback = createSentFeedback(() => options.storage ?? null);
+  const controller = createController({ api, store, views, camera, now: () => 1700000000000, sleep, sentFeedback });
+  return { view, api, urls, camera, store, controller, sleeps, sentFeedback };
 }
 
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
