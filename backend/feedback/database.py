@@ -3,7 +3,8 @@
 
 The servers' launchers (``python -m backend.serve``, ``python -m backend``) run ``prepare`` once,
 before the app starts: gunicorn's workers then only ``connect`` and check the table is there
-(``require_schema``), and never import Alembic (some 11 MB a worker)."""
+(``require_schema``), and never import Alembic (some 11 MB a worker) nor SQLAlchemy's ORM (6 MB;
+the table is SQLAlchemy Core's, backend/feedback/models.py)."""
 
 from __future__ import annotations
 
@@ -67,12 +68,16 @@ def lock_schema(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
 
 
+def quiet_alembic() -> None:
+    """Before Alembic is imported: its INFO lines (its plugins as they load, its dialect) are
+    noise at every start. The migrations applied, if any, are announced by migrations/env.py."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def upgrade(engine: Engine) -> None:
     """Apply the migrations the database lacks (none, usually), in one transaction under
     ``lock_schema`` (migrations/env.py)."""
-    # Alembic's INFO lines (its plugins as they load, its dialect) are noise at every start: the
-    # migrations applied, if any, are announced by migrations/env.py.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    quiet_alembic()
     from alembic import command
     from alembic.config import Config
 
@@ -84,21 +89,34 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def shown_url(url: str) -> str:
+    """DATABASE_URL as it may be printed: without its password."""
+    try:
+        return database_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:  # not a URL at all (SQLAlchemy's ArgumentError)
+        return "DATABASE_URL (not a database URL)"
+
+
 @contextmanager
-def reporting(url: str) -> Iterator[None]:
-    """A database that cannot be reached or used becomes one RuntimeError line naming it, the
-    password left out (the launchers and backend/wsgi.py stop the server with it)."""
+def reporting(url: str, *also: type[Exception]) -> Iterator[None]:
+    """A database that cannot be reached or used (a bad URL, a driver that is not installed, a
+    server that refuses, or any of ``also``) becomes one RuntimeError line naming it, the password
+    left out: the launchers and backend/wsgi.py stop the server with it."""
     try:
         yield
-    except (SQLAlchemyError, OSError) as error:
-        shown = database_url(url).render_as_string(hide_password=True)
-        raise RuntimeError(f"the feedback database {shown} cannot be used (FEEDBACK=off runs "
-                           f"without one): {str(error).splitlines()[0]}") from error
+    except (SQLAlchemyError, OSError, ImportError, *also) as error:
+        raise RuntimeError(f"the feedback database {shown_url(url)} cannot be used (FEEDBACK=off "
+                           f"runs without one): {str(error).splitlines()[0]}") from error
 
 
 def prepare(url: str) -> None:
     """Create the schema, or bring it up to date: what a launcher runs before the app starts."""
-    with reporting(url):
+    # Alembic's own failures too: say, a database a newer release migrated, which this code's
+    # migrations do not know ("Can't locate revision identified by '0002'").
+    quiet_alembic()
+    from alembic.util import CommandError
+
+    with reporting(url, CommandError):
         engine = connect(url)
         try:
             upgrade(engine)
@@ -107,7 +125,8 @@ def prepare(url: str) -> None:
 
 
 def require_schema(engine: Engine) -> None:
-    """Refuse to serve on a database whose feedback table was never created."""
+    """Refuse to serve on a database whose feedback table was never created. Its version is not
+    compared (that needs Alembic): the launchers, which every server starts through, upgrade it."""
     if not inspect(engine).has_table(feedback.name):
         shown = engine.url.render_as_string(hide_password=True)
         raise RuntimeError(f"the feedback database {shown} has no {feedback.name} table: the "

@@ -132,15 +132,35 @@ def test_the_launcher_creates_the_feedback_schema_before_any_worker_starts(model
     assert printed.index("migration 0001 applied") < printed.index("Booting worker"), printed
 
 
-def test_a_database_that_cannot_be_used_stops_the_launcher_with_one_line():
-    url = "postgresql://feedback:s3cret@/feedback?host=/nowhere"
+def _newer_database(folder: Path) -> str:
+    """An SQLite database a newer release migrated (to a revision this code does not know), as
+    found after rolling a deploy back."""
+    import sqlite3
+
+    with sqlite3.connect(folder / "newer.db") as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        connection.execute("INSERT INTO alembic_version VALUES ('0099')")
+    return f"sqlite:///{folder / 'newer.db'}"
+
+
+@pytest.mark.parametrize("database, shown, reason", [
+    ("postgresql://feedback:s3cret@/feedback?host=/nowhere", "postgresql+psycopg://feedback:***@/",
+     "connection"),
+    ("not a url", "DATABASE_URL (not a database URL)", "Could not parse"),
+    ("mysql://feedback:s3cret@db.example/feedback", "mysql://feedback:***@db.example/feedback",
+     "No module named"),
+    (_newer_database, "sqlite:///", "Can't locate revision identified by '0099'"),
+])
+def test_a_database_that_cannot_be_used_stops_the_launcher_with_one_line(database, shown, reason,
+                                                                         tmp_path):
+    url = database(tmp_path) if callable(database) else database
     launcher = subprocess.run([sys.executable, "-m", "backend.serve"], cwd=ROOT, capture_output=True,
                               env={**os.environ, "DATABASE_URL": url}, text=True, timeout=60)
     assert launcher.returncode != 0 and launcher.stdout == ""
-    lines = launcher.stderr.splitlines()  # before gunicorn: no worker booted
+    lines = launcher.stderr.splitlines()  # before gunicorn: no worker booted, no traceback
     assert len(lines) == 1, lines
-    assert lines[0].startswith("error: the feedback database postgresql+psycopg://feedback:***@/"), lines
-    assert "s3cret" not in launcher.stderr
+    assert lines[0].startswith(f"error: the feedback database {shown}"), lines
+    assert reason in lines[0] and "s3cret" not in lines[0], lines
 
 
 def environ(pid: int) -> dict:

@@ -14,9 +14,13 @@ log = logging.getLogger("backend.feedback")
 
 
 def announce(*, step, **_) -> None:
-    """One line a migration applied (Alembic's own INFO lines are off: database.upgrade)."""
-    log.info("feedback database: migration %s applied (%s)", step.up_revision_id,
-             step.up_revision.doc)
+    """One line a migration applied or reverted (Alembic's own INFO lines are off:
+    database.upgrade)."""
+    if step.is_upgrade:
+        log.info("feedback database: migration %s applied (%s)", step.up_revision_id,
+                 step.up_revision.doc)
+    else:
+        log.info("feedback database: migration %s reverted", step.up_revision_id)
 
 
 def run(connection) -> None:
@@ -30,8 +34,10 @@ if context.is_offline_mode():
     raise SystemExit("the feedback migrations run against a database (no --sql)")
 if "connection" in context.config.attributes:
     run(context.config.attributes["connection"])
-else:
+else:  # the alembic command line: it says what it did on the terminal
     from backend.config import from_env
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     with database.connect(from_env()["DATABASE_URL"]).connect() as connection:
         run(connection)
