@@ -80,6 +80,8 @@ def test_every_acknowledged_feedback_survives_a_killed_worker(request, kind, mod
                                 headers={"Authorization": f"Bearer {TOKEN}"})
         assert victim not in [worker.pid for worker in psutil.Process(server.pid).children()]
 
+    print(f"{kind}: {len(answered)} answered 201, {len(cut_off)} cut off with the worker, "
+          f"{len(others)} other answers")  # pytest -s shows it
     assert others == [], others
     assert len(answered) + len(cut_off) == FEEDBACKS
     assert len(answered) >= KILL_AFTER
@@ -91,3 +93,4 @@ def test_every_acknowledged_feedback_survives_a_killed_worker(request, kind, mod
     assert max(stored.values()) == 1
     # What the killed worker had committed without answering may be there too; nothing else.
     assert len(stored) - len(answered) <= len(cut_off)
+    print(f"{kind}: {len(stored)} in the export, every 201 exactly once")
