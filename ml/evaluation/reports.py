@@ -37,6 +37,11 @@ def plot_confusion_matrix(matrix: np.ndarray, classes, path, title="Confusion ma
                 ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if share[i, j] > 0.5 else "black")
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class")
+    return _save(plt, fig, path)
+
+
+def _save(plt, fig, path) -> Path:
+    """Lay the figure out, write it to ``path`` and free it (pyplot keeps every open figure)."""
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
@@ -63,11 +68,7 @@ def plot_reliability(calibration: dict, path, title="Reliability on the validati
     ax.set_ylabel("accuracy")
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_search(cv_results: dict, path, title="Grid search: validation accuracy") -> Path:
@@ -89,11 +90,7 @@ def plot_search(cv_results: dict, path, title="Grid search: validation accuracy"
     for rank, i in enumerate(order):
         ax.text(scores[i] * 100, rank, f" {scores[i] * 100:.2f}", va="center", fontsize=8)
     ax.set_title(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def _short(value) -> str:
